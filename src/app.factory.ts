@@ -1,0 +1,73 @@
+import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module.js';
+import { LOG_LEVELS } from './config/environment.variables.js';
+import type { StepConfig } from './config/step.config.js';
+import { StepServer } from './transport/step.server.js';
+import type { StepServerOptions } from './transport/step-server.options.js';
+
+/** A running stepd: the hybrid Nest app, its STEP listener and where both listen. */
+export interface StepApp {
+  app: INestApplication;
+  stepServer: StepServer;
+  stepAddress: AddressInfo;
+  httpAddress: AddressInfo;
+  /** Graceful stop: drain STEP requests in flight, then close HTTP, hooks and the database. */
+  close(): Promise<void>;
+}
+
+/** Levels at or above LOG_LEVEL, in Nest's vocabulary. */
+export function logLevels(level: StepConfig['log']['level']): LogLevel[] {
+  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1) as LogLevel[];
+}
+
+function stepServerOptions(config: StepConfig): StepServerOptions {
+  const { step, storage } = config;
+  return {
+    host: step.host,
+    port: step.port,
+    maxJsonBytes: step.maxJsonBytes,
+    // A block is the largest binary section any request carries.
+    maxBinaryBytes: storage.maxBlockSize,
+    frameDeadlineMs: step.frameDeadlineMs,
+    idleTimeoutMs: step.idleTimeoutMs,
+    maxConnections: step.maxConnections,
+    maxConnectionsPerAddress: step.maxConnectionsPerAddress,
+    maxQueuedBytesPerConnection: step.maxQueuedBytesPerConnection,
+    shutdownGraceMs: step.shutdownGraceMs,
+    tls:
+      step.tlsCertPath && step.tlsKeyPath
+        ? { cert: readFileSync(step.tlsCertPath), key: readFileSync(step.tlsKeyPath) }
+        : undefined,
+  };
+}
+
+/**
+ * Boots the hybrid application: HTTP (health, metrics, admin) plus the STEP transport as a
+ * connected microservice sharing the app's DI container and global enhancers.
+ */
+export async function createStepApp(config: StepConfig): Promise<StepApp> {
+  const logger = new ConsoleLogger({ logLevels: logLevels(config.log.level), json: config.log.format === 'json' });
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger });
+  const stepServer = new StepServer(stepServerOptions(config));
+  // inheritAppConfig: without it, global pipes, guards and filters never reach STEP handlers.
+  app.connectMicroservice({ strategy: stepServer }, { inheritAppConfig: true });
+  await app.startAllMicroservices();
+  await app.listen(config.http.port, config.http.host);
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    stepServer,
+    stepAddress: stepServer.address(),
+    httpAddress: app.getHttpServer().address() as AddressInfo,
+    close: () => {
+      closing ??= (async () => {
+        await stepServer.close();
+        await app.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module.js';
+import { CommonModule } from './common/common.module.js';
+import { StepConfigModule } from './config/config.module.js';
+import type { StepConfig } from './config/step.config.js';
+import { DatabaseModule } from './database/database.module.js';
+import { FilesModule } from './files/files.module.js';
+import { TransportModule } from './transport/transport.module.js';
+
+/** The stepd application: feature modules only. */
+@Module({})
+export class AppModule {
+  /** Builds the module tree for an already validated config. */
+  static forRoot(config: StepConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        StepConfigModule.forRoot(config),
+        CommonModule,
+        DatabaseModule,
+        TransportModule,
+        AuthModule,
+        FilesModule,
+      ],
+    };
+  }
+}

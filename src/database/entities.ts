@@ -1,0 +1,4 @@
+import { SessionEntity } from '../auth/session.entity.js';
+
+/** Every TypeORM entity of stepd (listed, not globbed: ESM builds have no reliable globs). */
+export const ENTITIES = [SessionEntity];

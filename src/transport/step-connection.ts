@@ -1,0 +1,206 @@
+import { Logger } from '@nestjs/common';
+import type { Socket } from 'node:net';
+import { encodeFrameParts, FrameDecoder, type StepFrame, type StepJson } from './step.codec.js';
+import type { StepPeer } from './step.context.js';
+import { StepError } from './step.error.js';
+import { StepStatus } from './step-status.js';
+import type { StepServerOptions } from './step-server.options.js';
+import { FrameTooLargeError } from './errors/frame-too-large.error.js';
+
+/** A reply ready to be written as one frame. */
+export interface OutgoingReply {
+  json: StepJson;
+  binary: Buffer | null;
+  /** Close the connection once this reply is written (BYE, broken framing). */
+  close: boolean;
+}
+
+/** Turns a queued frame (or a framing error) into a reply; never rejects. */
+export interface StepDispatcher {
+  dispatch(item: StepFrame | StepError, peer: StepPeer): Promise<OutgoingReply>;
+}
+
+/**
+ * One client connection: incremental decoding, a FIFO queue so replies leave in request order
+ * (STEP has no request id), read backpressure, write backpressure and the connection's timers.
+ */
+export class StepConnection {
+  private static readonly logger = new Logger('StepConnection');
+  private readonly decoder: FrameDecoder;
+  private readonly queue: Array<StepFrame | StepError> = [];
+  private queuedBytes = 0;
+  private busy = false;
+  private readPaused = false;
+  private stopped = false;
+  private frameTimer: NodeJS.Timeout | null = null;
+  private idleWaiters: Array<() => void> = [];
+  readonly peer: StepPeer;
+
+  constructor(
+    id: number,
+    private readonly socket: Socket,
+    private readonly options: StepServerOptions,
+    private readonly dispatcher: StepDispatcher,
+  ) {
+    this.peer = { remoteAddress: socket.remoteAddress ?? 'unknown', connectionId: id };
+    this.decoder = new FrameDecoder(
+      { maxJsonBytes: options.maxJsonBytes, maxBinaryBytes: options.maxBinaryBytes },
+      (frame) => this.enqueue(frame),
+    );
+  }
+
+  /** Starts reading. */
+  start(): void {
+    this.socket.setNoDelay(true);
+    this.socket.setTimeout(this.options.idleTimeoutMs);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('timeout', () => {
+      // Only a connection with nothing in flight is idle; a long request keeps it open.
+      if (this.isIdle()) this.socket.destroy();
+    });
+    this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
+    this.socket.on('close', () => {
+      this.clearFrameTimer();
+      this.stopped = true;
+      this.queue.length = 0;
+      this.notifyIdle();
+    });
+  }
+
+  /** True when no request is queued or being processed. */
+  isIdle(): boolean {
+    return !this.busy && this.queue.length === 0;
+  }
+
+  /** Stops reading new requests, finishes queued ones, then ends the connection (graceful shutdown). */
+  async drainAndEnd(): Promise<void> {
+    this.stopReading();
+    if (!this.isIdle()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.socket.end();
+  }
+
+  /** Closes the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopped) return;
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      if (!(err instanceof FrameTooLargeError)) throw err;
+      // The header alone refused the frame: answer 413, then close, since the bytes that
+      // follow can no longer be framed (spec B, limits).
+      this.stopReading();
+      this.enqueue(
+        new StepError(StepStatus.TOO_LARGE, err.message, { closeConnection: true }),
+      );
+      return;
+    }
+    this.armFrameTimer();
+  }
+
+  private enqueue(item: StepFrame | StepError): void {
+    // The deadline is per frame: a completed frame restarts it for the next one.
+    this.clearFrameTimer();
+    this.queue.push(item);
+    if (!(item instanceof StepError) && item.binary) this.queuedBytes += item.binary.length;
+    if (!this.readPaused && this.queuedBytes > this.options.maxQueuedBytesPerConnection) {
+      // A client pipelining faster than we store must wait in its TCP window, not in our heap.
+      this.readPaused = true;
+      this.socket.pause();
+      this.clearFrameTimer();
+    }
+    if (!this.busy) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.queue.length > 0 && !this.socket.destroyed) {
+        const item = this.queue.shift()!;
+        if (!(item instanceof StepError) && item.binary) this.queuedBytes -= item.binary.length;
+        this.maybeResume();
+        const reply = await this.dispatcher.dispatch(item, this.peer);
+        if (this.socket.destroyed) break;
+        const flushed = this.write(reply);
+        if (reply.close) {
+          this.stopReading();
+          this.queue.length = 0;
+          this.socket.end();
+          break;
+        }
+        // Write backpressure: a slow reader must not make us buffer its DOWNLOAD replies.
+        if (!flushed) await this.waitForDrain();
+      }
+    } catch (err) {
+      StepConnection.logger.error(`connection ${this.peer.connectionId} failed`, (err as Error).stack);
+      this.socket.destroy();
+    } finally {
+      this.busy = false;
+      this.notifyIdle();
+    }
+  }
+
+  private write(reply: OutgoingReply): boolean {
+    const [head, body] = encodeFrameParts(reply.json, reply.binary);
+    // Corked so header, JSON and block leave as one write: some clients read a reply with one recv.
+    this.socket.cork();
+    let flushed = this.socket.write(head);
+    if (body) flushed = this.socket.write(body);
+    this.socket.uncork();
+    return flushed;
+  }
+
+  private waitForDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  private maybeResume(): void {
+    if (this.readPaused && !this.stopped && this.queuedBytes <= this.options.maxQueuedBytesPerConnection / 2) {
+      this.readPaused = false;
+      this.socket.resume();
+      this.armFrameTimer();
+    }
+  }
+
+  private stopReading(): void {
+    this.stopped = true;
+    this.clearFrameTimer();
+    this.socket.pause();
+  }
+
+  private armFrameTimer(): void {
+    if (this.stopped || this.readPaused || !this.decoder.midFrame) {
+      this.clearFrameTimer();
+      return;
+    }
+    if (this.frameTimer) return;
+    this.frameTimer = setTimeout(() => {
+      StepConnection.logger.warn(`connection ${this.peer.connectionId}: incomplete frame for ${this.options.frameDeadlineMs} ms, closing`);
+      this.socket.destroy();
+    }, this.options.frameDeadlineMs);
+    this.frameTimer.unref();
+  }
+
+  private clearFrameTimer(): void {
+    if (this.frameTimer) clearTimeout(this.frameTimer);
+    this.frameTimer = null;
+  }
+
+  private notifyIdle(): void {
+    if (!this.isIdle() && !this.socket.destroyed) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,60 @@
+import { REPLY_3BODY, REPLY_DANGEROUS, REPLY_ERROR, STEP_OPERATIONS, STEP_TYPES, StepDirection } from './step.constants.js';
+import type { StepJson } from './step.codec.js';
+import { StepError } from './step.error.js';
+import { StepStatus } from './step-status.js';
+
+const COMPULSORY_FIELDS = ['operation', 'direction', 'type'] as const;
+
+/**
+ * The checks every request passes before dispatch, in the order of spec A3. Returns the error
+ * to answer with, or null when the request may be routed to a handler.
+ */
+export function checkEnvelope(json: StepJson): StepError | null {
+  // A3.1: checked before anything else, even before the compulsory fields.
+  if (json.direction === StepDirection.EARTH) {
+    return new StepError(StepStatus.EARTH, 'DO NOT ANSWER! DO NOT ANSWER! DO NOT ANSWER!', {
+      envelope: { operation: REPLY_3BODY, type: REPLY_DANGEROUS },
+    });
+  }
+  for (const field of COMPULSORY_FIELDS) {
+    if (json[field] === undefined || json[field] === null) {
+      return new StepError(StepStatus.COMPULSORY_FIELD_MISSING, `Compulsory field ${field} is missing.`, {
+        envelope: { operation: REPLY_ERROR, type: REPLY_ERROR },
+      });
+    }
+  }
+  if (json.direction !== StepDirection.REQUEST) {
+    return new StepError(StepStatus.WRONG_DIRECTION, 'Wrong direction. Should be "REQUEST"');
+  }
+  if (typeof json.operation !== 'string' || !STEP_OPERATIONS.has(json.operation)) {
+    return new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(json.operation)} is not allowed`);
+  }
+  if (typeof json.type !== 'string' || !STEP_TYPES.has(json.type)) {
+    return new StepError(StepStatus.TYPE_NOT_ALLOWED, `Type ${String(json.type)} is not allowed`);
+  }
+  return null;
+}
+
+/** Builds the JSON section of a reply to `request`. */
+export function replyJson(
+  request: StepJson | null,
+  status: number,
+  message: string,
+  fields: Record<string, unknown> = {},
+  envelope?: { operation: string; type: string },
+): StepJson {
+  return {
+    ...fields,
+    operation: envelope?.operation ?? asText(request?.operation, REPLY_ERROR),
+    direction: StepDirection.RESPONSE,
+    status,
+    status_msg: message,
+    type: envelope?.type ?? asText(request?.type, REPLY_ERROR),
+  };
+}
+
+function asText(value: unknown, fallback: string): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return fallback;
+  return String(value);
+}

@@ -1,0 +1,40 @@
+/** Observes the transport for metrics and logs; every method is optional and must not throw. */
+export interface StepServerObserver {
+  /** A connection opened or closed; `open` is the count after the change. */
+  connections?(open: number): void;
+  /** A reply left for a request (request is null when the frame could not be parsed). */
+  replied?(event: StepReplyEvent): void;
+}
+
+/** One answered request, as seen by observers. */
+export interface StepReplyEvent {
+  operation: string;
+  type: string;
+  status: number;
+  durationMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Options of the STEP transport strategy, read once from the validated config. */
+export interface StepServerOptions {
+  host: string;
+  port: number;
+  /** Largest JSON section accepted, checked from the header before allocating. */
+  maxJsonBytes: number;
+  /** Largest binary section accepted, checked from the header before allocating. */
+  maxBinaryBytes: number;
+  /** Once a frame has started, the rest must arrive within this time (slowloris). */
+  frameDeadlineMs: number;
+  /** A connection with no traffic and no work for this long is closed. */
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Binary bytes a connection may have queued (pipelined) before the server stops reading it. */
+  maxQueuedBytesPerConnection: number;
+  /** How long shutdown waits for in-flight requests before closing connections. */
+  shutdownGraceMs: number;
+  /** When set, STEP is spoken inside TLS 1.2+ with this certificate and key (spec C6). */
+  tls?: { cert: Buffer; key: Buffer };
+  observer?: StepServerObserver;
+}

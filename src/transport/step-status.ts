@@ -1,0 +1,21 @@
+/** Status codes stepd answers with. 2xx-4xx up to 410 are STEP v1.0; the rest are stepd's (spec part B). */
+export enum StepStatus {
+  OK = 200,
+  COMPULSORY_FIELD_MISSING = 400,
+  PASSWORD_ERROR = 401,
+  KEY_EXISTS = 402,
+  TOKEN_INVALID = 403,
+  KEY_NOT_FOUND = 404,
+  BLOCK_INDEX_TOO_HIGH = 405,
+  BLOCK_SIZE_WRONG = 406,
+  WRONG_DIRECTION = 407,
+  OPERATION_NOT_ALLOWED = 408,
+  TYPE_NOT_ALLOWED = 409,
+  FIELD_MISSING = 410,
+  TOO_LARGE = 413,
+  TOO_MANY = 429,
+  INTERNAL = 500,
+  UNAVAILABLE = 503,
+  NO_SPACE = 507,
+  EARTH = 333,
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { FrameTooLargeError } from './errors/frame-too-large.error.js';
+import { encodeFrame, FrameDecoder, HEADER_BYTES, toAsciiJson, type StepFrame } from './step.codec.js';
+
+const LIMITS = { maxJsonBytes: 1024, maxBinaryBytes: 1 << 20 };
+
+function decodeAll(chunks: Buffer[], limits = LIMITS): StepFrame[] {
+  const frames: StepFrame[] = [];
+  const decoder = new FrameDecoder(limits, (f) => frames.push(f));
+  for (const chunk of chunks) decoder.push(chunk);
+  return frames;
+}
+
+function rawFrame(jsonBytes: Buffer, declaredJson: number, binary = Buffer.alloc(0)): Buffer {
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt32BE(declaredJson, 0);
+  header.writeUInt32BE(binary.length, 4);
+  return Buffer.concat([header, jsonBytes, binary]);
+}
+
+describe('STEP codec', () => {
+  it('round-trips a frame with a binary section fed one byte at a time', () => {
+    const binary = Buffer.from(Array.from({ length: 300 }, (_, i) => i % 256));
+    const wire = encodeFrame({ operation: 'UPLOAD', block_index: 3 }, binary);
+    const frames = decodeAll([...wire].map((b) => Buffer.from([b])));
+    expect(frames).toHaveLength(1);
+    expect(frames[0].json).toEqual({ operation: 'UPLOAD', block_index: 3 });
+    expect(frames[0].binary?.equals(binary)).toBe(true);
+  });
+
+  it('decodes many frames from one chunk, in order', () => {
+    const wire = Buffer.concat(Array.from({ length: 50 }, (_, i) => encodeFrame({ i }, i % 2 ? Buffer.from([i]) : null)));
+    const frames = decodeAll([wire]);
+    expect(frames.map((f) => f.json?.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(frames[1].binary?.[0]).toBe(1);
+    expect(frames[0].binary).toBeNull();
+  });
+
+  it('decodes frames split at every possible byte boundary', () => {
+    const wire = Buffer.concat([encodeFrame({ a: 1 }, Buffer.from('xyz')), encodeFrame({ b: 'é' })]);
+    for (let cut = 1; cut < wire.length; cut++) {
+      const frames = decodeAll([wire.subarray(0, cut), wire.subarray(cut)]);
+      expect(frames.map((f) => f.json)).toEqual([{ a: 1 }, { b: 'é' }]);
+    }
+  });
+
+  it('writes ASCII-only JSON so that N is the same in bytes and characters', () => {
+    const text = toAsciiJson({ key: 'naïve 文件 😀' });
+    expect(/^[\x20-\x7e]*$/.test(text)).toBe(true);
+    expect(JSON.parse(text)).toEqual({ key: 'naïve 文件 😀' });
+    const wire = encodeFrame({ key: 'naïve' });
+    expect(wire.readUInt32BE(0)).toBe(wire.length - HEADER_BYTES);
+  });
+
+  it('accepts a JSON length counted in characters (old clients) when the text is not ASCII', () => {
+    const json = Buffer.from(JSON.stringify({ key: 'naïve 文件' }), 'utf8');
+    const chars = [...JSON.stringify({ key: 'naïve 文件' })].length;
+    const wire = Buffer.concat([rawFrame(json, chars, Buffer.from('BIN')), encodeFrame({ next: true })]);
+    const frames = decodeAll([wire]);
+    expect(frames[0].json).toEqual({ key: 'naïve 文件' });
+    expect(frames[0].binary?.toString()).toBe('BIN');
+    expect(frames[1].json).toEqual({ next: true });
+  });
+
+  it('refuses an oversized declared length from the header alone', () => {
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.writeUInt32BE(0xffffffff, 0);
+    expect(() => decodeAll([header])).toThrow(FrameTooLargeError);
+    header.writeUInt32BE(2, 0);
+    header.writeUInt32BE(LIMITS.maxBinaryBytes + 1, 4);
+    expect(() => decodeAll([header])).toThrow(/binary section/);
+  });
+
+  it('reports malformed JSON, non-objects and invalid UTF-8 in the frame and keeps framing', () => {
+    const bad = [Buffer.from('{"a":'), Buffer.from('[1,2]'), Buffer.from('"str"'), Buffer.from([0x7b, 0xff, 0xfe, 0x7d])];
+    const wire = Buffer.concat([...bad.map((b) => rawFrame(b, b.length)), encodeFrame({ ok: 1 })]);
+    const frames = decodeAll([wire]);
+    expect(frames).toHaveLength(5);
+    expect(frames[0].error?.message).toMatch(/not valid JSON/);
+    expect(frames[1].error?.message).toMatch(/JSON object/);
+    expect(frames[2].error?.message).toMatch(/JSON object/);
+    expect(frames[3].error?.message).toMatch(/UTF-8|not valid JSON/);
+    expect(frames[4].json).toEqual({ ok: 1 });
+  });
+
+  it('hands out the binary section without copying when one chunk holds it', () => {
+    const wire = encodeFrame({ a: 1 }, Buffer.alloc(4096, 7));
+    const frames = decodeAll([wire]);
+    expect(frames[0].binary?.buffer).toBe(wire.buffer);
+  });
+});

@@ -1,0 +1,259 @@
+/**
+ * The STEP wire format, with no Nest import so that the server, the CLI and the bench share it.
+ *
+ * A frame is an 8-byte header (JSON length N, binary length M; big-endian uint32), N bytes of
+ * JSON text (one object) and M raw bytes.
+ */
+import { FrameTooLargeError } from './errors/frame-too-large.error.js';
+import { InvalidJsonError } from './errors/invalid-json.error.js';
+
+export const HEADER_BYTES = 8;
+/** The largest length a uint32 header field can carry. */
+export const MAX_UINT32 = 0xffff_ffff;
+
+/** The JSON section of a frame. */
+export type StepJson = Record<string, unknown>;
+
+/** One decoded frame. `json` is null when the JSON section is unusable; `error` then says why. */
+export interface StepFrame {
+  json: StepJson | null;
+  error: InvalidJsonError | null;
+  binary: Buffer | null;
+}
+
+const NON_ASCII = /[\u0080-\uffff]/g;
+const HAS_NON_ASCII = /[\u0080-\uffff]/;
+
+/**
+ * Serialises a JSON object as ASCII-only text. Old clients count N in characters, stepd in bytes:
+ * escaping everything above 0x7f makes both counts equal for every peer (spec A1).
+ */
+export function toAsciiJson(value: StepJson): string {
+  const text = JSON.stringify(value);
+  if (!HAS_NON_ASCII.test(text)) return text;
+  return text.replace(NON_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Encodes a frame as two buffers (header + JSON, then the binary section untouched) so a block
+ * payload is never copied; write both inside one cork so the peer sees one complete frame.
+ */
+export function encodeFrameParts(json: StepJson, binary?: Buffer | null): [Buffer, Buffer | null] {
+  const text = toAsciiJson(json);
+  const head = Buffer.allocUnsafe(HEADER_BYTES + text.length);
+  head.writeUInt32BE(text.length, 0);
+  head.writeUInt32BE(binary ? binary.length : 0, 4);
+  head.write(text, HEADER_BYTES, 'latin1');
+  return [head, binary && binary.length > 0 ? binary : null];
+}
+
+/** Encodes a frame into one buffer (copies the binary section; for small frames and tests). */
+export function encodeFrame(json: StepJson, binary?: Buffer | null): Buffer {
+  const [head, body] = encodeFrameParts(json, binary);
+  return body ? Buffer.concat([head, body]) : head;
+}
+
+/** Limits the decoder enforces from the header alone, before allocating anything. */
+export interface FrameDecoderLimits {
+  maxJsonBytes: number;
+  maxBinaryBytes: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Incremental STEP decoder: accepts chunks split at any byte, emits every complete frame.
+ * Throws FrameTooLargeError (fatal: the stream cannot be resynchronised); a bad JSON section is
+ * reported in the frame instead, because the header still tells where the next frame starts.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private jsonLength = -1;
+  private binaryLength = -1;
+  private json: StepJson | null = null;
+  private jsonError: InvalidJsonError | null = null;
+  /** Binary section being filled, allocated once its length is known and the JSON is read. */
+  private binary: Buffer | null = null;
+  private binaryFilled = 0;
+
+  constructor(
+    private readonly limits: FrameDecoderLimits,
+    private readonly onFrame: (frame: StepFrame) => void,
+  ) {}
+
+  /** True while part of a frame has arrived but not all of it (for the incomplete-frame deadline). */
+  get midFrame(): boolean {
+    return this.buffered > 0 || this.jsonLength >= 0;
+  }
+
+  /** Feeds bytes; calls onFrame for each frame completed by them. */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    // Iterative rather than recursive: one chunk may hold thousands of small pipelined frames.
+    while (this.step()) {
+      /* keep decoding */
+    }
+  }
+
+  /** Advances the state machine by one section; false when it needs more bytes. */
+  private step(): boolean {
+    if (this.jsonLength < 0) return this.readHeader();
+    if (this.binary === null && this.binaryLength >= 0 && this.json === null && this.jsonError === null) {
+      return this.readJson();
+    }
+    return this.readBinary();
+  }
+
+  private readHeader(): boolean {
+    if (this.buffered < HEADER_BYTES) return false;
+    const header = this.take(HEADER_BYTES);
+    const jsonLength = header.readUInt32BE(0);
+    const binaryLength = header.readUInt32BE(4);
+    if (jsonLength > this.limits.maxJsonBytes) {
+      throw new FrameTooLargeError('json', jsonLength, this.limits.maxJsonBytes);
+    }
+    if (binaryLength > this.limits.maxBinaryBytes) {
+      throw new FrameTooLargeError('binary', binaryLength, this.limits.maxBinaryBytes);
+    }
+    this.jsonLength = jsonLength;
+    this.binaryLength = binaryLength;
+    return true;
+  }
+
+  private readJson(): boolean {
+    if (this.buffered < this.jsonLength) return false;
+    const exact = this.peek(this.jsonLength);
+    const parsed = parseJsonObject(exact);
+    if (parsed.error && hasHighBytes(exact)) {
+      // Old clients count N in characters. A proper prefix of a JSON object never parses, so
+      // reading on until the text has N code points is unambiguous (spec A1), within the limit.
+      const charCounted = this.charCountedLength();
+      if (charCounted === -1) return false;
+      if (charCounted > 0) {
+        const wider = parseJsonObject(this.peek(charCounted));
+        if (!wider.error) {
+          this.skip(charCounted);
+          this.json = wider.json;
+          return this.afterJson();
+        }
+      }
+    }
+    this.skip(this.jsonLength);
+    this.json = parsed.json;
+    this.jsonError = parsed.error;
+    return this.afterJson();
+  }
+
+  /**
+   * Byte length of the first N code points of the buffered bytes: -1 while more bytes are needed,
+   * 0 when that reading is impossible (over the JSON limit, or the text cannot end an object).
+   */
+  private charCountedLength(): number {
+    // A code point takes at most 4 bytes, and never more than the JSON limit is read.
+    const cap = Math.min(this.limits.maxJsonBytes, this.jsonLength * 4);
+    const view = this.peek(Math.min(this.buffered, cap));
+    let points = 0;
+    for (let i = 0; i < view.length; i++) {
+      const byte = view[i];
+      if ((byte & 0xc0) === 0x80) continue;
+      points++;
+      // A JSON object's last character is the ASCII '}', so the N-th code point ends the text.
+      if (points === this.jsonLength) return byte < 0x80 ? i + 1 : 0;
+    }
+    return view.length >= cap ? 0 : -1;
+  }
+
+  private afterJson(): boolean {
+    if (this.binaryLength === 0) {
+      this.emit(null);
+      return true;
+    }
+    this.binaryFilled = 0;
+    if (this.chunks.length > 0 && this.chunks[0].length >= this.binaryLength) {
+      // Whole binary section inside one chunk: hand out a view, never a copy.
+      const view = this.take(this.binaryLength);
+      this.emit(view);
+      return true;
+    }
+    this.binary = Buffer.allocUnsafe(this.binaryLength);
+    return true;
+  }
+
+  private readBinary(): boolean {
+    const target = this.binary!;
+    while (this.binaryFilled < target.length && this.chunks.length > 0) {
+      const chunk = this.chunks[0];
+      const n = Math.min(chunk.length, target.length - this.binaryFilled);
+      chunk.copy(target, this.binaryFilled, 0, n);
+      this.binaryFilled += n;
+      this.consumeFront(n);
+    }
+    if (this.binaryFilled < target.length) return false;
+    this.binary = null;
+    this.emit(target);
+    return true;
+  }
+
+  private emit(binary: Buffer | null): void {
+    const frame: StepFrame = { json: this.json, error: this.jsonError, binary };
+    this.json = null;
+    this.jsonError = null;
+    this.jsonLength = -1;
+    this.binaryLength = -1;
+    this.onFrame(frame);
+  }
+
+  /** Returns the next n buffered bytes without consuming them (a view when possible). */
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    const merged = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [merged];
+    return merged.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const out = this.peek(n);
+    this.consumeFront(n);
+    return out;
+  }
+
+  private skip(n: number): void {
+    this.peek(n);
+    this.consumeFront(n);
+  }
+
+  /** Drops n bytes that are all in the first chunk. */
+  private consumeFront(n: number): void {
+    const first = this.chunks[0];
+    if (n === first.length) this.chunks.shift();
+    else this.chunks[0] = first.subarray(n);
+    this.buffered -= n;
+  }
+}
+
+function hasHighBytes(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return true;
+  return false;
+}
+
+function parseJsonObject(bytes: Buffer): { json: StepJson | null; error: InvalidJsonError | null } {
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return { json: null, error: new InvalidJsonError('The JSON section is not valid UTF-8.') };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { json: null, error: new InvalidJsonError('The JSON section is not valid JSON.') };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { json: null, error: new InvalidJsonError('The JSON section has to be a JSON object.') };
+  }
+  return { json: value as StepJson, error: null };
+}

@@ -1,0 +1,46 @@
+import { StepStatus } from './step-status.js';
+
+/** Options that change how an error reply is framed. */
+export interface StepErrorOptions {
+  /** Overrides the reply's `operation` and `type` (spec A3: `ERROR`/`ERROR`, `3BODY`/`DANGEROUS`). */
+  envelope?: { operation: string; type: string };
+  /** Extra fields to put in the reply (e.g. the `key` the request named). */
+  fields?: Record<string, unknown>;
+  /** Close the connection after the reply (framing can no longer be trusted). */
+  closeConnection?: boolean;
+}
+
+/**
+ * The one error vocabulary of stepd: a STEP status plus the `status_msg` the client sees.
+ * Services throw it; the exception filter and the transport turn it into a reply frame.
+ */
+export class StepError extends Error {
+  constructor(
+    readonly status: StepStatus,
+    message: string,
+    readonly options: StepErrorOptions = {},
+  ) {
+    super(message);
+    this.name = 'StepError';
+  }
+
+  /** 400 for a field of the wrong type or shape (stepd answers where the old server went silent). */
+  static badField(message: string): StepError {
+    return new StepError(StepStatus.COMPULSORY_FIELD_MISSING, message);
+  }
+
+  /** 410 `"<field>" has to be a field for <OPERATION>`. */
+  static fieldMissing(field: string, operation: string): StepError {
+    return new StepError(StepStatus.FIELD_MISSING, `"${field}" has to be a field for ${operation}`);
+  }
+
+  /** 404 `The key <key> is not existing.` */
+  static keyNotFound(key: string): StepError {
+    return new StepError(StepStatus.KEY_NOT_FOUND, `The key ${key} is not existing.`, { fields: { key } });
+  }
+
+  /** 500 with a generic message: internals never reach the client. */
+  static internal(): StepError {
+    return new StepError(StepStatus.INTERNAL, 'Internal server error.');
+  }
+}

@@ -1,0 +1,216 @@
+import { Logger } from '@nestjs/common';
+import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Observable } from 'rxjs';
+import { StepOperation, StepType, stepPatternKey } from './step.constants.js';
+import { encodeFrame, type StepFrame, type StepJson } from './step.codec.js';
+import { StepConnection, type OutgoingReply, type StepDispatcher } from './step-connection.js';
+import { StepContext, type StepPeer } from './step.context.js';
+import { checkEnvelope, replyJson } from './step-envelope.js';
+import { StepError } from './step.error.js';
+import { StepReply } from './step.reply.js';
+import { StepStatus } from './step-status.js';
+import type { StepServerOptions } from './step-server.options.js';
+import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
+
+/**
+ * Custom Nest transport strategy speaking STEP over TCP (or TLS). Frames are checked against
+ * spec A3, routed by type+operation to @StepPattern handlers and answered in request order.
+ */
+export class StepServer extends Server implements CustomTransportStrategy, StepDispatcher {
+  protected override readonly logger = new Logger('StepServer');
+  private listener: NetServer | null = null;
+  private readonly connections = new Set<StepConnection>();
+  private readonly perAddress = new Map<string, number>();
+  private nextConnectionId = 1;
+  private closing = false;
+
+  constructor(private readonly options: StepServerOptions) {
+    super();
+  }
+
+  /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
+  listen(callback: (err?: unknown) => void): void {
+    const onSocket = (socket: Socket) => this.accept(socket);
+    this.listener = this.options.tls
+      ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' }, onSocket)
+      : createServer(onSocket);
+    // A TLS handshake failure (plain TCP client, bad cert) concerns one peer, not the server.
+    this.listener.on('tlsClientError', (err: Error, socket: Socket) => {
+      this.logger.debug(`TLS handshake failed: ${err.message}`);
+      socket.destroy();
+    });
+    this.listener.once('error', (err) => callback(err));
+    this.listener.listen(this.options.port, this.options.host, () => callback());
+  }
+
+  /** Address the listener is bound to (tests use port 0 and read the real port here). */
+  address(): AddressInfo {
+    return this.listener!.address() as AddressInfo;
+  }
+
+  /** Number of open connections. */
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  /** True while the listener accepts connections. */
+  get listening(): boolean {
+    return this.listener?.listening ?? false;
+  }
+
+  /**
+   * Graceful close: stop accepting, let every connection finish what it has queued (within the
+   * grace period), then close whatever is left.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const listener = this.listener;
+    const closed = listener ? new Promise<void>((resolve) => listener.close(() => resolve())) : Promise.resolve();
+    const drained = Promise.all([...this.connections].map((c) => c.drainAndEnd()));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.shutdownGraceMs);
+    });
+    await Promise.race([drained, grace]);
+    clearTimeout(timer);
+    for (const connection of this.connections) connection.destroy();
+    await closed;
+  }
+
+  // The base class types callbacks as `Function`; this signature has to match it.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  on<EventKey extends string = string, EventCallback extends Function = Function>(event: EventKey, callback: EventCallback): void {
+    if (!this.listener) throw new Error('StepServer.on() called before listen()');
+    this.listener.on(event, callback as unknown as (...args: unknown[]) => void);
+  }
+
+  unwrap<T>(): T {
+    if (!this.listener) throw new Error('StepServer is not listening yet');
+    return this.listener as T;
+  }
+
+  /** Answers one queued frame (or framing error). Never rejects: every failure becomes a reply. */
+  async dispatch(item: StepFrame | StepError, peer: StepPeer): Promise<OutgoingReply> {
+    const started = performance.now();
+    let reply: OutgoingReply;
+    if (item instanceof StepError) {
+      reply = this.errorReply(null, item);
+    } else if (item.error) {
+      reply = this.errorReply(null, StepError.badField(item.error.message));
+    } else {
+      reply = await this.route(item.json!, item.binary, peer);
+    }
+    this.options.observer?.replied?.({
+      operation: String(reply.json.operation),
+      type: String(reply.json.type),
+      status: Number(reply.json.status),
+      durationMs: performance.now() - started,
+      bytesIn: item instanceof StepError ? 0 : (item.binary?.length ?? 0),
+      bytesOut: reply.binary?.length ?? 0,
+    });
+    return reply;
+  }
+
+  private async route(request: StepJson, binary: Buffer | null, peer: StepPeer): Promise<OutgoingReply> {
+    const invalid = checkEnvelope(request);
+    if (invalid) return this.errorReply(request, invalid);
+    if (request.operation === StepOperation.BYE) {
+      // Spec A8: old clients send BYE and close without reading; answer anyway, then close.
+      return { json: replyJson(request, StepStatus.OK, 'Bye.'), binary: null, close: true };
+    }
+    // LOGIN is routed whatever its type: its handler answers 409 for a type other than AUTH (A4).
+    const key =
+      request.operation === StepOperation.LOGIN
+        ? stepPatternKey(StepType.AUTH, StepOperation.LOGIN)
+        : stepPatternKey(request.type as string, request.operation as string);
+    // Map lookup, not getHandlerByPattern(): that one tries JSON.parse on every call.
+    const handler = this.messageHandlers.get(key) ?? this.messageHandlers.get(STEP_FALLBACK_PATTERN);
+    if (!handler) {
+      return this.errorReply(request, new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(request.operation)} is not allowed for type ${String(request.type)}`));
+    }
+    const context = new StepContext(peer, request, binary);
+    try {
+      const result = await this.invoke(handler, request, context);
+      return this.successReply(request, result);
+    } catch (err) {
+      return this.errorReply(request, this.asStepError(err));
+    }
+  }
+
+  /** Runs a handler through Nest's request pipeline (guards, pipes, filters, processing hooks). */
+  private invoke(handler: MessageHandler, request: StepJson, context: StepContext): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      this.handleRequest(
+        context,
+        async () => this.transformToObservable(await handler(request, context)) as Observable<unknown>,
+        (packet) => {
+          if (settled) return;
+          if (packet.err !== undefined) {
+            settled = true;
+            reject(packet.err);
+          } else if ('response' in packet) {
+            settled = true;
+            resolve(packet.response);
+          } else if (packet.isDisposed) {
+            settled = true;
+            resolve(undefined);
+          }
+        },
+      );
+    });
+  }
+
+  private successReply(request: StepJson, result: unknown): OutgoingReply {
+    if (result instanceof StepReply) {
+      return { json: replyJson(request, result.status, result.message, result.fields), binary: result.binary, close: false };
+    }
+    this.logger.error(`handler for ${String(request.type)}:${String(request.operation)} returned no StepReply`);
+    return this.errorReply(request, StepError.internal());
+  }
+
+  private errorReply(request: StepJson | null, error: StepError): OutgoingReply {
+    return {
+      json: replyJson(request, error.status, error.message, error.options.fields, error.options.envelope),
+      binary: null,
+      close: error.options.closeConnection ?? false,
+    };
+  }
+
+  private asStepError(err: unknown): StepError {
+    if (err instanceof StepError) return err;
+    this.logger.error('unhandled error in a STEP handler', (err as Error)?.stack ?? String(err));
+    return StepError.internal();
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const address = socket.remoteAddress ?? 'unknown';
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (this.connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
+      // Spec B: too many gets 429, said once, then the connection closes.
+      const reply = replyJson(null, StepStatus.TOO_MANY, 'Too many connections. Try again later.');
+      socket.on('error', () => undefined);
+      socket.end(encodeFrame(reply));
+      return;
+    }
+    const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this);
+    this.connections.add(connection);
+    this.perAddress.set(address, fromAddress + 1);
+    this.options.observer?.connections?.(this.connections.size);
+    socket.on('close', () => {
+      this.connections.delete(connection);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+      this.options.observer?.connections?.(this.connections.size);
+    });
+    connection.start();
+  }
+}
