@@ -5,6 +5,8 @@ import { StepConfigModule } from './config/config.module.js';
 import type { StepConfig } from './config/step.config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { FilesModule } from './files/files.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { TransportModule } from './transport/transport.module.js';
 
 /** The stepd application: feature modules only. */
@@ -21,6 +23,8 @@ export class AppModule {
         TransportModule,
         AuthModule,
         FilesModule,
+        HealthModule,
+        MetricsModule,
       ],
     };
   }
