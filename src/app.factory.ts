@@ -49,6 +49,8 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver): St
 export async function createStepApp(config: StepConfig): Promise<StepApp> {
   const logger = new ConsoleLogger({ logLevels: logLevels(config.log.level), json: config.log.format === 'json' });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger });
+  // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
+  await app.init();
   // Metrics and the per-request log line come from the app's container; the transport only calls them.
   const stepServer = new StepServer(stepServerOptions(config, app.get(StepTransportObserver)));
   // inheritAppConfig: without it, global pipes, guards and filters never reach STEP handlers.
