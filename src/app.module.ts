@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { FilesAdminModule } from './admin/files-admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
 import { StepConfigModule } from './config/config.module.js';
@@ -25,6 +26,7 @@ export class AppModule {
         FilesModule,
         HealthModule,
         MetricsModule,
+        FilesAdminModule,
       ],
     };
   }
