@@ -6,8 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StepClientConnection } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
 import { encodeFrame, FrameDecoder, type StepJson } from '../src/transport/step.codec.js';
+import { randomBytes } from 'node:crypto';
 import { http } from './helpers/http.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { fileRequest, savePlan, uploadBlocks } from './helpers/step-files.js';
 import { login, request } from './helpers/test-app.js';
 
 const PIPELINED = 40;
@@ -51,9 +53,18 @@ describe('stepd as a service (child process)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('on SIGTERM answers every request already received, exits 0, and its sessions survive a restart', async () => {
+  it('on SIGTERM answers every request already received, exits 0, and its files and sessions survive a restart', async () => {
     server = await startServerProcess(dataDir, { STEP_SHUTDOWN_GRACE_MS: '10000' });
     const first = server;
+    const content = randomBytes(2 * 20480 + 11);
+    const setup = await StepClientConnection.connect({ host: '127.0.0.1', port: first.stepPort, timeoutMs: 10_000 });
+    const token = await login(setup, 'frank');
+    await savePlan(setup, token, 'kept.bin', content.length);
+    await uploadBlocks([setup], token, 'kept.bin', content, 20480, [0, 1, 2]);
+    await savePlan(setup, token, 'half.bin', content.length);
+    await uploadBlocks([setup], token, 'half.bin', content, 20480, [1]);
+    setup.close();
+
     const frames = Array.from({ length: PIPELINED }, (_, i) => loginFrame(`user${i}`));
     let exited: Promise<number | null> | null = null;
     const replies = await pipelineThenWatch(first.stepPort, frames, () => {
@@ -66,9 +77,13 @@ describe('stepd as a service (child process)', () => {
 
     server = await startServerProcess(dataDir);
     const connection = await StepClientConnection.connect({ host: '127.0.0.1', port: server.stepPort, timeoutMs: 10_000 });
-    // Past the auth guard (not 403): the session written before SIGTERM is still in the database.
-    const reply = await connection.request(request({ type: 'AUTH', operation: 'SAVE', token: replies[0].token }));
-    expect(reply.json.status).toBe(408);
+    // Past the auth guard (not 403): the sessions written before SIGTERM are still in the database.
+    const kept = await connection.request(fileRequest(replies[0].token as string, 'GET', { key: 'kept.bin' }));
+    expect(kept.json).toMatchObject({ status: 404 });
+    const plan = await connection.request(fileRequest(token, 'GET', { key: 'kept.bin' }));
+    expect(plan.json).toMatchObject({ status: 200, size: content.length, md5: md5Hex(content) });
+    const half = await connection.request(fileRequest(token, 'STATUS', { key: 'half.bin' }));
+    expect(half.json).toMatchObject({ status: 200, received_count: 1, complete: false });
     connection.close();
   });
 
