@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { blockBufferPool } from '../transport/buffer-pool.js';
 
 /** Read handles kept open for downloads (a DOWNLOAD per block must not open and close the file). */
 const READ_HANDLE_CACHE = 64;
@@ -67,9 +68,8 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Reads `length` bytes at `offset` of an open file. */
-  async readAt(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  /** Reads `length` bytes at `offset` of an open file (into `buffer` when given). */
+  async readAt(handle: FileHandle, offset: number, length: number, buffer: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
     let read = 0;
     while (read < length) {
       const { bytesRead } = await handle.read(buffer, read, length - read, offset + read);
@@ -96,11 +96,20 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Reads one block of a complete file, through a small cache of open handles. */
+  /**
+   * Reads one block of a complete file, through a small cache of open handles, into a pooled
+   * buffer (the transport returns it to the pool once the reply is written).
+   */
   async readFileBlock(name: string, offset: number, length: number): Promise<Buffer> {
     const cached = await this.acquireReadHandle(name);
     try {
-      return await this.readAt(cached.handle, offset, length);
+      const buffer = blockBufferPool.acquire(length);
+      try {
+        return await this.readAt(cached.handle, offset, length, buffer);
+      } catch (err) {
+        blockBufferPool.release(buffer);
+        throw err;
+      }
     } finally {
       cached.users--;
       if (cached.evicted && cached.users === 0) await cached.handle.close().catch(() => undefined);
