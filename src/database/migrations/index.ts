@@ -1,4 +1,5 @@
 import { CreateSessions1764100000000 } from './1764100000000-create-sessions.js';
+import { CreateUsers1764300000000 } from './1764300000000-create-users.js';
 
 /** Every migration, oldest first. */
-export const MIGRATIONS = [CreateSessions1764100000000];
+export const MIGRATIONS = [CreateSessions1764100000000, CreateUsers1764300000000];
