@@ -18,16 +18,16 @@ export class UserAccountsService {
     return this.users.add(name, password);
   }
 
-  /** Sets a new password and revokes the user's sessions. */
-  async passwd(name: string, password: string): Promise<void> {
+  /** Sets a new password and revokes the user's sessions; returns how many were revoked. */
+  async passwd(name: string, password: string): Promise<number> {
     await this.users.passwd(name, password);
-    await this.tokens.revokeUser(name);
+    return this.tokens.revokeUser(name);
   }
 
-  /** Removes an account and revokes its sessions. Stored files stay, owned by the name. */
-  async remove(name: string): Promise<void> {
+  /** Removes an account and revokes its sessions (returns how many). Stored files stay, owned by the name. */
+  async remove(name: string): Promise<number> {
     await this.users.remove(name);
-    await this.tokens.revokeUser(name);
+    return this.tokens.revokeUser(name);
   }
 
   /** Every account, by name. */

@@ -46,14 +46,14 @@ export class UsersAdminController {
   /** Sets a password and ends the user's sessions: 204, 404 for an unknown user. */
   @Put(':name/password')
   @HttpCode(HttpStatus.NO_CONTENT)
-  passwd(@Param('name') name: string, @Body() dto: PasswordDto): Promise<void> {
-    return this.accounts.passwd(name, dto.password).catch(asHttpError);
+  async passwd(@Param('name') name: string, @Body() dto: PasswordDto): Promise<void> {
+    await this.accounts.passwd(name, dto.password).catch(asHttpError);
   }
 
   /** Removes an account and ends its sessions: 204, 404 for an unknown user. */
   @Delete(':name')
   @HttpCode(HttpStatus.NO_CONTENT)
-  remove(@Param('name') name: string): Promise<void> {
-    return this.accounts.remove(name).catch(asHttpError);
+  async remove(@Param('name') name: string): Promise<void> {
+    await this.accounts.remove(name).catch(asHttpError);
   }
 }
