@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../src/common/clock.js';
 import { loginWith, tokenCheck } from './helpers/accounts.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { startTestApp } from './helpers/test-app.js';
 
 /** Path of the built `stepd` binary (tests run after `npm run build`). */
 const STEPD = fileURLToPath(new URL('../dist/src/manage/main.js', import.meta.url));
