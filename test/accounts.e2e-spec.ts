@@ -150,6 +150,18 @@ describe('accounts mode token expiry', () => {
     const fresh = (await loginWith(conn, 'alice', 'alice-password')).json.token as string;
     expect(await tokenCheck(conn, fresh)).toMatchObject({ status: ACCEPTED });
   });
+
+  it('deletes the rows of sessions that ended more than a day ago, at a later LOGIN', async () => {
+    const conn = await app.connect();
+    await loginWith(conn, 'alice', 'alice-password');
+    const count = async () => ((await app.app.get(DataSource).query('SELECT COUNT(*) AS n FROM sessions')) as { n: number }[])[0].n;
+    expect(await count()).toBeGreaterThanOrEqual(1);
+    const clock = app.app.get(Clock);
+    vi.spyOn(clock, 'now').mockReturnValue(clock.now() + 25 * 3600 * 1000);
+    await loginWith(conn, 'alice', 'alice-password');
+    vi.restoreAllMocks();
+    expect(await count()).toBe(1);
+  });
 });
 
 describe('switching auth modes on one data dir', () => {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { IsNull, type Repository } from 'typeorm';
+import { IsNull, LessThan, type Repository } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
@@ -18,6 +18,10 @@ const CACHE_LIMIT = 10_000;
  * another process on the same database) takes to bite.
  */
 const CACHE_RECHECK_MS = 5_000;
+/** Ended sessions stay listed this long (for the admin API), then their rows are deleted. */
+const PURGE_AFTER_MS = 24 * 3600 * 1000;
+/** Purges run at most this often, from LOGIN (no timer to stop at shutdown). */
+const PURGE_INTERVAL_MS = 3600 * 1000;
 /** Most sessions one admin listing returns. */
 export const SESSION_LIST_LIMIT = 1000;
 
@@ -51,6 +55,7 @@ export class TokenService {
   private readonly kind: SessionEntity['kind'];
   /** Bumped by every eviction, so a lookup that raced with a revocation is not cached. */
   private evictions = 0;
+  private lastPurgeAt = 0;
 
   constructor(
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
@@ -84,6 +89,7 @@ export class TokenService {
       });
     }
     this.cache.delete(token);
+    await this.purgeIfDue(now);
     return token;
   }
 
@@ -141,6 +147,15 @@ export class TokenService {
       expires_at: new Date(row.expiresAt).toISOString(),
       revoked: row.revokedAt !== null,
     }));
+  }
+
+  /** Deletes the rows of sessions that expired or were revoked more than a day ago, so the table stays small. */
+  private async purgeIfDue(now: number): Promise<void> {
+    if (now - this.lastPurgeAt < PURGE_INTERVAL_MS) return;
+    this.lastPurgeAt = now;
+    const before = LessThan(now - PURGE_AFTER_MS);
+    await this.sessions.delete({ expiresAt: before });
+    await this.sessions.delete({ revokedAt: before });
   }
 
   /** Refuses, before any query, a token that cannot have been issued in the current mode. */
