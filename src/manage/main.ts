@@ -26,6 +26,8 @@ async function main(): Promise<void> {
   await CommandFactory.run(ManageModule.forRoot(config), {
     cliName: 'stepd',
     logger: false,
+    // Let startup errors (unreadable database, bad data dir) reach the one-line report below instead of aborting.
+    abortOnError: false,
     serviceErrorHandler: (err) =>
       err instanceof ManageError ? fail(err.message, err.exitCode) : fail(`failed: ${err.message}`, EXIT_FAILURE),
   });
