@@ -5,7 +5,9 @@ import { Clock } from '../src/common/clock.js';
 import { md5Hex, sha256Hex } from '../src/common/md5.js';
 import { PasswordHasher } from '../src/users/password-hasher.js';
 import { UsersService } from '../src/users/users.service.js';
+import type { StepJson } from '../src/transport/step.codec.js';
 import { ADMIN_TOKEN, admin, loginWith, tokenCheck } from './helpers/accounts.js';
+import { downloadAll, fileRequest, md5Of, savePlan, uploadBlocks } from './helpers/step-files.js';
 import { login, request, startTestApp, type TestApp } from './helpers/test-app.js';
 
 const ACCEPTED = 408;
@@ -117,14 +119,36 @@ describe('accounts auth mode (spec C5)', () => {
     expect((await loginWith(conn, 'carol', 'carol-new-password')).json.status).toBe(401);
   });
 
-  it('keeps users apart: a token authenticates its own user only', async () => {
-    const aliceToken = (await loginWith(conn, 'alice', 'alice-password')).json.token as string;
-    const bobToken = (await loginWith(conn, 'bob', 'bob-password')).json.token as string;
-    const sessions = (await admin(app, 'GET', '/admin/sessions')).body as { username: string; id: string }[];
-    const rows: { id: string; token_hash: string }[] = await app.app.get(DataSource).query('SELECT id, token_hash FROM sessions');
-    const owner = (token: string) => sessions.find((s) => s.id === rows.find((r) => r.token_hash === sha256Hex(token))!.id)!.username;
-    expect(owner(aliceToken)).toBe('alice');
-    expect(owner(bobToken)).toBe('bob');
+  it("keeps users apart: a token of alice cannot read, overwrite or delete bob's DATA or FILE keys", async () => {
+    const alice = (await loginWith(conn, 'alice', 'alice-password')).json.token as string;
+    const bob = (await loginWith(conn, 'bob', 'bob-password')).json.token as string;
+    const data = (token: string, operation: string, fields: StepJson = {}) =>
+      conn.request(request({ type: 'DATA', operation, token, ...fields }));
+
+    expect((await data(bob, 'SAVE', { key: 'profile', owner: 'bob' })).json.status).toBe(200);
+    expect((await data(alice, 'GET', { key: 'profile' })).json).toMatchObject({ status: 404 });
+    expect((await data(alice, 'DELETE', { key: 'profile' })).json).toMatchObject({ status: 404 });
+    // The same key name is alice's own record, not bob's.
+    expect((await data(alice, 'SAVE', { key: 'profile', owner: 'alice' })).json.status).toBe(200);
+    expect((await data(alice, 'LIST')).json.keys).toEqual(['profile']);
+    expect((await data(bob, 'GET', { key: 'profile' })).json).toMatchObject({ status: 200, owner: 'bob' });
+    expect((await data(alice, 'DELETE', { key: 'profile' })).json.status).toBe(200);
+    expect((await data(bob, 'GET', { key: 'profile' })).json).toMatchObject({ status: 200, owner: 'bob' });
+
+    const content = Buffer.from('bob\'s private file');
+    await savePlan(conn, bob, 'secret.txt', content.length);
+    const [done] = await uploadBlocks([conn], bob, 'secret.txt', content, 20480, [0]);
+    expect(done.json).toMatchObject({ status: 200, md5: md5Of(content) });
+    for (const operation of ['GET', 'STATUS', 'DELETE']) {
+      expect((await conn.request(fileRequest(alice, operation, { key: 'secret.txt' }))).json.status, operation).toBe(404);
+    }
+    const download = await conn.request(fileRequest(alice, 'DOWNLOAD', { key: 'secret.txt', block_index: 0 }));
+    expect(download.json.status).toBe(404);
+    expect(download.binary ?? Buffer.alloc(0)).toHaveLength(0);
+    expect((await conn.request(fileRequest(alice, 'LIST'))).json.files).toEqual([]);
+    // Alice's own upload plan under that key does not touch bob's file.
+    await savePlan(conn, alice, 'secret.txt', 3);
+    expect((await downloadAll(conn, bob, 'secret.txt')).data).toEqual(content);
   });
 });
 
