@@ -9,6 +9,7 @@ import { FilesModule } from './files/files.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { TransportModule } from './transport/transport.module.js';
+import { UsersAdminModule } from './users/users-admin.module.js';
 
 /** The stepd application: feature modules only. */
 @Module({})
@@ -27,6 +28,7 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         FilesAdminModule,
+        UsersAdminModule,
       ],
     };
   }
