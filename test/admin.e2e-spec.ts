@@ -99,9 +99,13 @@ describe('admin API (/admin)', () => {
       expect(none.json.files).toEqual([]);
     });
 
-    it('answers 404 for a user stepd has never seen', async () => {
+    it('answers 404 for a user stepd has never seen, and an empty list for one who only logged in', async () => {
       const reply = await http(app.httpAddress, `/admin/files?${query({ username: 'nobody' })}`, { token: ADMIN_TOKEN });
       expect(reply.status).toBe(404);
+      await login(conn, 'grace');
+      const known = await http(app.httpAddress, `/admin/files?${query({ username: 'grace' })}`, { token: ADMIN_TOKEN });
+      expect(known.status).toBe(200);
+      expect(known.json).toEqual({ username: 'grace', files: [] });
     });
 
     it.each([

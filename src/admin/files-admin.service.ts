@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import { SessionEntity } from '../auth/session.entity.js';
 import { FilesService } from '../files/files.service.js';
+import { UserEntity } from '../users/user.entity.js';
 
 /** An upload in progress, as GET /admin/uploads lists it. */
 export interface UploadView {
@@ -36,6 +37,7 @@ export class FilesAdminService {
   constructor(
     private readonly files: FilesService,
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
+    @InjectRepository(UserEntity) private readonly accounts: Repository<UserEntity>,
   ) {}
 
   /** Every upload in progress, most recently active first. */
@@ -53,7 +55,7 @@ export class FilesAdminService {
     }));
   }
 
-  /** A user's completed files; 404 for a user stepd has never seen (no file, upload or session). */
+  /** A user's completed files; 404 for a user stepd does not know (no account, file, upload or session). */
   async listFiles(username: string, prefix?: string, limit?: number): Promise<FileView[]> {
     const files = this.files.listFiles(username, { prefix, limit });
     if (files.length === 0 && !(await this.isKnownUser(username))) {
@@ -76,7 +78,9 @@ export class FilesAdminService {
     }
   }
 
+  // Legacy mode has no user registry: a name is known once it logged in or stored something.
   private async isKnownUser(username: string): Promise<boolean> {
+    if (await this.accounts.existsBy({ name: username })) return true;
     if (await this.sessions.existsBy({ username })) return true;
     return (await this.files.listUploadsInProgress()).some((u) => u.username === username);
   }
