@@ -9,12 +9,16 @@ import { blockOf, fileRequest, savePlan, uploadBlocks } from './helpers/step-fil
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 const BLOCK = 20480;
 
-/** Every admin endpoint this branch serves, with valid parameters. */
+/** Admin endpoints that need no body, with valid parameters (sessions and users come from the accounts work). */
 const ENDPOINTS: Array<[method: string, path: string]> = [
   ['GET', '/admin/uploads'],
   ['DELETE', '/admin/uploads?username=alice&key=nothing'],
   ['GET', '/admin/files?username=alice'],
   ['DELETE', '/admin/files?username=alice&key=nothing'],
+  ['GET', '/admin/sessions'],
+  ['DELETE', '/admin/sessions/00000000-0000-4000-8000-000000000000'],
+  ['GET', '/admin/users'],
+  ['DELETE', '/admin/users/nobody'],
 ];
 
 function query(params: Record<string, string>): string {
