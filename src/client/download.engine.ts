@@ -75,14 +75,12 @@ export class DownloadEngine {
     if (!expectedMd5) throw new StepConnectionError('The download plan carries no md5', 'EPROTO');
     const partial = out + PARTIAL_SUFFIX;
     const state = await DownloadState.load(`${partial}.state`, key, plan, expectedMd5);
+    const file = await openPartial(partial, state);
     const resumedBlocks = state.count();
-    const file = await open(partial, resumedBlocks > 0 ? 'r+' : 'w+').catch(async () => {
-      state.received.fill(0);
-      return open(partial, 'w+');
-    });
     let md5: string;
     try {
-      if (state.count() === 0) this.hash = createHash('md5');
+      // Nothing on disk yet: hash the prefix as blocks land. Resuming: hash the finished file once.
+      if (resumedBlocks === 0) this.hash = createHash('md5');
       await file.truncate(plan.size);
       for (let i = 0; i < plan.totalBlocks; i++) if (state.received[i]) this.doneBytes += blockLength(plan, i);
       await this.transfer(file, plan, state, resolveTuning(this.request, plan.blockSize));
@@ -182,6 +180,18 @@ export class DownloadEngine {
     this.windowWaiter = null;
     waiter?.();
   }
+}
+
+/** Opens the partial file: kept when the state lists blocks in it, else (re)created empty. */
+async function openPartial(path: string, state: DownloadState): Promise<FileHandle> {
+  if (state.count() > 0) {
+    try {
+      return await open(path, 'r+');
+    } catch {
+      state.received.fill(0);
+    }
+  }
+  return open(path, 'w+');
 }
 
 /** Positional write of the whole buffer (a write may take fewer bytes). */
