@@ -20,7 +20,7 @@ export class DownloadCommand extends StepCommand {
     const key = this.argument(params, 0, 'KEY');
     const out = stringOption(options.output) ?? basename(key);
     if (out === '' || out === '.' || out === '..') throw new UsageError(`cannot derive a file name from key "${key}": pass -o PATH`);
-    const tuning = transferTuning(options);
+    const tuning = transferTuning(options, context.settings);
     const progress = this.output.progress('download');
     const result = await downloadFile(context.client(), { key, out, ...tuning, onProgress: (p) => progress.update(p) }).finally(() => progress.stop());
     const json = {

@@ -22,7 +22,7 @@ export class UploadCommand extends StepCommand {
   protected async execute(context: CommandContext, params: string[], options: Record<string, string | boolean | undefined>): Promise<void> {
     const path = this.argument(params, 0, 'FILE');
     const key = stringOption(options.key) ?? basename(path);
-    const tuning = transferTuning(options);
+    const tuning = transferTuning(options, context.settings);
     const progress = this.output.progress('upload');
     const result = await uploadFile(context.client(), { path, key, ...tuning, onProgress: (p) => progress.update(p) }).finally(() => progress.stop());
     const json = {
