@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { StepOperation, StepType } from '../transport/step.constants.js';
 import { BufferPool } from './buffer-pool.js';
@@ -122,6 +122,29 @@ export class UploadEngine {
     const hash = createHash('md5');
     const sends = new Set<Promise<void>>();
     let resumedBlocks = 0;
+    try {
+      resumedBlocks = await this.readAndSend(file, plan, lanes, buffers, hash, sends, tuning);
+    } catch (err) {
+      this.failure ??= err;
+    }
+    // Even when reading failed, let the blocks in flight settle before the connections close.
+    await Promise.all(sends);
+    this.client.close();
+    if (this.failure !== null) throw this.failure;
+    return { md5: hash.digest('hex'), resumedBlocks };
+  }
+
+  /** The sequential pass: read, hash, and hand each missing block to a lane; returns the resumed count. */
+  private async readAndSend(
+    file: FileHandle,
+    plan: UploadPlan,
+    lanes: ConnectionLanes,
+    buffers: BufferPool,
+    hash: Hash,
+    sends: Set<Promise<void>>,
+    tuning: ResolvedTuning,
+  ): Promise<number> {
+    let resumedBlocks = 0;
     for (let index = 0; index < plan.totalBlocks && this.failure === null; index++) {
       const length = blockLength(plan, index);
       const buffer = await buffers.acquire();
@@ -147,10 +170,7 @@ export class UploadEngine {
       sends.add(send);
       void send.then(() => sends.delete(send));
     }
-    await Promise.all(sends);
-    this.client.close();
-    if (this.failure !== null) throw this.failure;
-    return { md5: hash.digest('hex'), resumedBlocks };
+    return resumedBlocks;
   }
 
   private async sendBlock(lane: ConnectionLane, plan: UploadPlan, index: number, block: Buffer, tuning: ResolvedTuning): Promise<void> {
