@@ -18,6 +18,11 @@ export class BufferPool {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Takes a buffer if one is free right now, without waiting. */
+  tryAcquire(): Buffer | null {
+    return this.free.pop() ?? null;
+  }
+
   /** Gives a buffer back. */
   release(buffer: Buffer): void {
     const waiter = this.waiters.shift();

@@ -117,8 +117,8 @@ export class UploadEngine {
 
   private async transfer(file: FileHandle, plan: UploadPlan, tuning: ResolvedTuning): Promise<{ md5: string; resumedBlocks: number }> {
     const lanes = new ConnectionLanes(this.client, tuning.connections, tuning.inFlight);
-    // One buffer per request in flight, plus one being read and hashed while they are out.
-    const buffers = new BufferPool(plan.blockSize, tuning.connections * tuning.inFlight + 1);
+    // One buffer per request in flight, plus one being hashed and one being read ahead.
+    const buffers = new BufferPool(plan.blockSize, tuning.connections * tuning.inFlight + 2);
     const hash = createHash('md5');
     const sends = new Set<Promise<void>>();
     let resumedBlocks = 0;
@@ -145,11 +145,19 @@ export class UploadEngine {
     tuning: ResolvedTuning,
   ): Promise<number> {
     let resumedBlocks = 0;
-    for (let index = 0; index < plan.totalBlocks && this.failure === null; index++) {
+    const readBlock = async (index: number): Promise<Buffer> => {
+      const buffer = buffers.tryAcquire() ?? (await buffers.acquire());
+      await readFully(file, buffer.subarray(0, blockLength(plan, index)), index * plan.blockSize);
+      return buffer;
+    };
+    let next: Promise<Buffer> | null = plan.totalBlocks > 0 ? readBlock(0) : null;
+    for (let index = 0; next !== null && this.failure === null; index++) {
+      const buffer = await next;
       const length = blockLength(plan, index);
-      const buffer = await buffers.acquire();
       const block = buffer.subarray(0, length);
-      await readFully(file, block, index * plan.blockSize);
+      // Start the next read before hashing this block: the read runs in the thread pool while
+      // the hash keeps this thread busy (readFully issues the read synchronously).
+      next = index + 1 < plan.totalBlocks ? readBlock(index + 1) : null;
       // Every block is hashed in file order, sent or not: the whole-file MD5 needs one pass only.
       hash.update(block);
       if (plan.present[index] === 1) {
@@ -170,6 +178,8 @@ export class UploadEngine {
       sends.add(send);
       void send.then(() => sends.delete(send));
     }
+    // Stopped early by a failure: the read ahead still owns a buffer; let it finish quietly.
+    await next?.catch(() => undefined);
     return resumedBlocks;
   }
 
