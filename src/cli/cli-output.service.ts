@@ -39,7 +39,8 @@ export class CliOutputService {
     const bar = new SingleBar({
       stream: process.stderr,
       format: `${label} {bar} {percentage}% | {done}/{all} | {rate} | ETA {eta_formatted}`,
-      hideCursor: true,
+      // Not hidden: a Ctrl-C would leave the terminal without a cursor.
+      hideCursor: false,
       etaBuffer: 50,
       fps: 5,
     });
