@@ -118,7 +118,7 @@ describe('step CLI (built, as a child process) against a real stepd', () => {
 
       const status = await step(['--json', 'status', `rt-${size}.bin`]);
       expect(JSON.parse(status.stdout)).toMatchObject({ complete: true, md5: md5Hex(data), size });
-      const ls = await step(['--json', 'ls', '--prefix', `rt-${size}`]);
+      const ls = await step(['--json', 'ls', '--prefix', `rt-${size}.`]);
       expect(JSON.parse(ls.stdout)).toMatchObject({ files: [{ key: `rt-${size}.bin`, size, md5: md5Hex(data) }] });
 
       const out = join(dir, `rt-${size}.out`);

@@ -37,7 +37,9 @@ export class UploadCommand extends StepCommand {
     const resumed = result.resumedBlocks > 0 ? `, ${result.resumedBlocks}/${result.totalBlocks} blocks already on the server` : '';
     context.print(json, `${result.key}  ${formatBytes(result.size)}  md5 ${result.md5}  ${result.verified ? 'verified' : 'NOT VERIFIED'}${resumed}  (${round(result.seconds)} s, ${formatBytes(result.bytesPerSecond)}/s)`);
     if (!result.verified) {
-      throw new OperationError(`md5 mismatch: local ${result.md5}, server ${result.serverMd5 ?? 'reported none'}`);
+      // Resumed blocks came from an earlier run: the file changed since, or the key held another file.
+      const hint = result.resumedBlocks > 0 ? ' (blocks kept from an earlier upload differ; `step delete` the key and upload again)' : '';
+      throw new OperationError(`md5 mismatch: local ${result.md5}, server ${result.serverMd5 ?? 'reported none'}${hint}`);
     }
   }
 
