@@ -62,6 +62,14 @@ describe('UploadEngine', () => {
     expect(result).toMatchObject({ md5: md5Hex(data), verified: true, blockSize: 20480, totalBlocks: 3, resumedBlocks: 0 });
   });
 
+  it('reports verified false when the blocks the server kept belong to other content', async () => {
+    const { client, path, data } = await setup({}, 3 * 4096);
+    server.seed('k', randomBytes(data.length), 4096, [0, 1]);
+    const result = await uploadFile(client, { path, key: 'k', retry: FAST_RETRY });
+    expect(result).toMatchObject({ md5: md5Hex(data), verified: false, resumedBlocks: 2 });
+    expect(result.serverMd5).not.toBe(md5Hex(data));
+  });
+
   it('reports the server status when the plan is refused', async () => {
     const { client, path } = await setup({ legacy: true }, 10);
     server.seed('k', Buffer.alloc(3), 4096, [0]);
