@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,6 +29,16 @@ async function waitForSomeBlocks(port: number, key: string, timeoutMs = 30_000):
     client.close();
   }
   throw new Error(`no block of ${key} arrived within ${timeoutMs} ms`);
+}
+
+/** Polls `check` every 20 ms until it holds (bounded in time). */
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
 }
 
 /** STATUS of a key as JSON. */
@@ -81,6 +91,38 @@ describe('step upload resumes after interruptions', () => {
       expect(result.resumed_blocks as number).toBeGreaterThanOrEqual(between.received_count as number);
       expect(result.resumed_blocks as number).toBeLessThan(Math.ceil(data.length / 4096));
       expect(await statusOf(app.stepAddress.port, 'killed.bin')).toMatchObject({ complete: true, md5: md5Hex(data) });
+    });
+  });
+
+  describe('the CLI killed mid-download', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp();
+    });
+    afterAll(async () => app.stop());
+
+    it('keeps the received blocks and fetches only the rest when re-run', async () => {
+      const data = randomBytes(24 * 1024 * 1024 + 9);
+      const path = join(dir, 'source.bin');
+      await writeFile(path, data);
+      const server = `127.0.0.1:${app.stepAddress.port}`;
+      expect((await runCli(['--server', server, '--user', 'alice', 'upload', path])).code).toBe(0);
+      const out = join(dir, 'fetched.bin');
+      const args = ['--server', server, '--user', 'alice', '--json', 'download', 'source.bin', '-o', out, '--block-size', SMALL_BLOCK, '--connections', '1'];
+      const first = spawnCli(args);
+      const firstRun = waitForCli(first, 60_000);
+      await waitFor(async () => (await stat(`${out}.step-partial.state`).catch(() => null)) !== null, 30_000);
+      first.kill('SIGKILL');
+      expect((await firstRun).signal).toBe('SIGKILL');
+
+      const second = await runCli(args, {}, 120_000);
+      expect(second.stderr).toBe('');
+      expect(second.code).toBe(0);
+      const result = JSON.parse(second.stdout) as Record<string, unknown>;
+      expect(result).toMatchObject({ size: data.length, md5: md5Hex(data), verified: true });
+      expect(result.resumed_blocks as number).toBeGreaterThan(0);
+      expect((await readFile(out)).equals(data)).toBe(true);
+      await expect(stat(`${out}.step-partial.state`)).rejects.toThrow();
     });
   });
 
