@@ -51,7 +51,7 @@ async function statusOf(port: number, key: string): Promise<Record<string, unkno
   }
 }
 
-describe('step upload resumes after interruptions', () => {
+describe('step upload resumes after interruptions', { timeout: 180_000 }, () => {
   let dir: string;
 
   beforeAll(async () => {
@@ -130,7 +130,7 @@ describe('step upload resumes after interruptions', () => {
     it('retries until the server is back and completes the upload', async () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'step-cli-restart-data-'));
       const port = await freePort();
-      const env = { STEP_PORT: String(port), LOG_LEVEL: 'warn' };
+      const env = { STEP_PORT: String(port) };
       let server = await startServerProcess(dataDir, env);
       try {
         const data = randomBytes(24 * 1024 * 1024 + 3);

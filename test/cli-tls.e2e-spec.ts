@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli-process.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
-describe('step CLI over TLS (--tls, --ca)', () => {
+describe('step CLI over TLS (--tls, --ca)', { timeout: 180_000 }, () => {
   let dir: string;
   let app: TestApp;
   let server: string;

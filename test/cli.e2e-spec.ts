@@ -7,7 +7,8 @@ import { md5Hex } from '../src/common/md5.js';
 import { freePort, runCli, type CliRun } from './helpers/cli-process.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
-describe('step CLI (built, as a child process) against a real stepd', () => {
+// Every case starts the CLI as a process (a second or more each on a busy 2-core VM).
+describe('step CLI (built, as a child process) against a real stepd', { timeout: 180_000 }, () => {
   let app: TestApp;
   let dir: string;
   let server: string;
