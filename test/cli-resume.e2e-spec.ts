@@ -139,7 +139,10 @@ describe('step upload resumes after interruptions', { timeout: 180_000 }, () => 
         const cli = spawnCli(['--server', `127.0.0.1:${port}`, '--user', 'alice', '--json', '--timeout', '60', 'upload', path, '--block-size', SMALL_BLOCK]);
         const run = waitForCli(cli, 120_000);
         await waitForSomeBlocks(port, 'restart.bin');
+        const beforeKill = await statusOf(port, 'restart.bin');
         await server.kill();
+        // The kill has to land mid-upload for this test to mean anything.
+        expect(beforeKill.complete).toBe(false);
         await sleep(300);
         server = await startServerProcess(dataDir, env);
         const done = await run;
