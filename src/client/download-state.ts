@@ -17,6 +17,8 @@ interface DownloadStateFile {
  * belong to. Saved atomically (write + rename) and only after the blocks it lists were written.
  */
 export class DownloadState {
+  private saving: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly path: string,
     private readonly identity: Omit<DownloadStateFile, 'received' | 'version'>,
@@ -47,8 +49,14 @@ export class DownloadState {
     return n;
   }
 
-  /** Writes the state atomically. */
-  async save(): Promise<void> {
+  /** Writes the state atomically; saves are chained so a timer save and the final one never race. */
+  save(): Promise<void> {
+    const write = () => this.write();
+    this.saving = this.saving.then(write, write);
+    return this.saving;
+  }
+
+  private async write(): Promise<void> {
     const bitmap = Buffer.alloc(Math.ceil(this.received.length / 8));
     for (let i = 0; i < this.received.length; i++) if (this.received[i]) bitmap[i >> 3] |= 1 << (i & 7);
     const body: DownloadStateFile = { version: 1, ...this.identity, received: bitmap.toString('base64') };
@@ -56,8 +64,9 @@ export class DownloadState {
     await rename(`${this.path}.tmp`, this.path);
   }
 
-  /** Removes the sidecar. */
+  /** Removes the sidecar (after any save still running). */
   async remove(): Promise<void> {
+    await this.saving.catch(() => undefined);
     await rm(this.path, { force: true });
     await rm(`${this.path}.tmp`, { force: true });
   }
