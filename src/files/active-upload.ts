@@ -17,6 +17,8 @@ export class ActiveUpload {
   /** Set while blocks are read back from disk to extend the prefix MD5. */
   advancing: Promise<void> | null = null;
   readonly pendingBlockMd5s = new Map<number, string>();
+  /** When the row's counters (received_count, updated_at) were last written. */
+  countersWrittenAt = 0;
   private readonly inflight = new Map<number, number>();
   private readonly writes = new Set<Promise<unknown>>();
 

@@ -1,5 +1,8 @@
-/** Blocks per bitmap chunk row (4 KiB of bits). */
-export const BITMAP_CHUNK_BITS = 32_768;
+/**
+ * Blocks per bitmap chunk row (2 KiB of bits): small enough that a chunk row fits in one 4 KiB
+ * SQLite page, so recording a block appends one page to the WAL, not an overflow chain.
+ */
+export const BITMAP_CHUNK_BITS = 16_384;
 const CHUNK_BYTES = BITMAP_CHUNK_BITS / 8;
 
 /** A chunk of the bitmap as stored in `upload_blocks`. */

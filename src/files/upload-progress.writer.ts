@@ -18,6 +18,11 @@ const UPSERT_BLOCK_MD5 = `
   SELECT @id, @index, @md5 WHERE EXISTS (SELECT 1 FROM uploads WHERE id = @id)
   ON CONFLICT (upload_id, block_index) DO UPDATE SET md5 = excluded.md5`;
 const UPDATE_PROGRESS = `UPDATE uploads SET received_count = ?, updated_at = ? WHERE id = ? AND state = 'uploading'`;
+/**
+ * The row's counters are for people and the expiry job (last activity); the bitmap is what
+ * acknowledgements rely on. Writing them at most this often saves a statement per block.
+ */
+const COUNTERS_INTERVAL_MS = 1000;
 
 /**
  * Records received blocks in SQLite, coalescing every block that lands in the same event-loop
@@ -47,8 +52,16 @@ export class UploadProgressWriter {
     });
   }
 
-  /** Commits everything pending now (used before completion and at shutdown). */
-  flush(): void {
+  /** Commits everything pending now, counters included for `uploads` (completion, shutdown). */
+  flushNow(uploads: Iterable<ActiveUpload> = []): void {
+    for (const upload of uploads) {
+      upload.countersWrittenAt = 0;
+      this.pending.add(upload);
+    }
+    this.flush();
+  }
+
+  private flush(): void {
     this.scheduled = false;
     const uploads = [...this.pending];
     const waiters = this.waiters;
@@ -66,7 +79,10 @@ export class UploadProgressWriter {
           for (const [index, md5] of upload.takePendingBlockMd5s()) {
             this.sqlite.statement(UPSERT_BLOCK_MD5).run({ id: upload.id, index, md5 });
           }
-          this.sqlite.statement(UPDATE_PROGRESS).run(upload.bitmap.count, now, upload.id);
+          if (now - upload.countersWrittenAt >= COUNTERS_INTERVAL_MS) {
+            this.sqlite.statement(UPDATE_PROGRESS).run(upload.bitmap.count, now, upload.id);
+            upload.countersWrittenAt = now;
+          }
         }
       });
     } catch (err) {

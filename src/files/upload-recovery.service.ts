@@ -68,7 +68,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     for (const row of rows) {
       try {
         if (row.state === 'completing') await this.finishCompletion(row);
-        else if (row.receivedCount === row.totalBlock) {
+        else if ((await this.uploadsService.loadBitmap(row)).complete) {
           // Every block was acknowledged but the process died before completing: complete now.
           const upload = await this.uploadsService.resume(row);
           if (upload && upload.bitmap.complete) await this.uploadsService.complete(upload);

@@ -58,7 +58,7 @@ export class UploadsService implements OnModuleDestroy {
   ) {}
 
   async onModuleDestroy(): Promise<void> {
-    this.progress.flush();
+    this.progress.flushNow(this.active.values());
     for (const upload of this.active.values()) {
       await upload.writesDrained();
       await upload.handle?.close().catch(() => undefined);
@@ -263,7 +263,7 @@ export class UploadsService implements OnModuleDestroy {
     await this.storage.sync(handle);
     await handle.close();
     upload.handle = null;
-    this.progress.flush();
+    this.progress.flushNow();
     this.markCompleting(upload.id, md5);
     await this.storage.promote(upload.row.storageName);
     this.markComplete(upload.id, this.clock.now());
@@ -346,7 +346,8 @@ export class UploadsService implements OnModuleDestroy {
     return loading;
   }
 
-  private async loadBitmap(row: UploadEntity): Promise<BlockBitmap> {
+  /** The received-block bitmap of an upload as stored (exact, unlike the row's counters). */
+  async loadBitmap(row: UploadEntity): Promise<BlockBitmap> {
     const chunks = await this.chunks.findBy({ uploadId: row.id });
     return BlockBitmap.fromChunks(row.totalBlock, chunks);
   }
