@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { waitForDrain } from '../transport/wait-for-drain.js';
 import { encodeFrameParts, FrameDecoder, type StepFrame, type StepJson } from '../transport/step.codec.js';
 
 /** A decoded reply. */
@@ -122,15 +123,7 @@ export class StepClientConnection {
   /** Resolves once the socket can take more data (for callers that pipeline large blocks). */
   async writable(): Promise<void> {
     if (!this.socket.writableNeedDrain || this.closedError) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
+    await waitForDrain(this.socket);
   }
 
   /** Writes raw bytes (tests use this to send malformed frames). */

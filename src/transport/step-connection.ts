@@ -7,6 +7,7 @@ import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
 import { blockBufferPool } from './buffer-pool.js';
+import { waitForDrain } from './wait-for-drain.js';
 
 /** A reply ready to be written as one frame. */
 export interface OutgoingReply {
@@ -139,7 +140,7 @@ export class StepConnection {
           break;
         }
         // Write backpressure: a slow reader must not make us buffer its DOWNLOAD replies.
-        if (!flushed) await this.waitForDrain();
+        if (!flushed) await waitForDrain(this.socket);
       }
     } catch (err) {
       StepConnection.logger.error(`connection ${this.peer.connectionId} failed`, (err as Error).stack);
@@ -159,18 +160,6 @@ export class StepConnection {
     if (body) flushed = this.socket.write(body, () => blockBufferPool.release(body));
     this.socket.uncork();
     return flushed;
-  }
-
-  private waitForDrain(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
   }
 
   private maybeResume(): void {
