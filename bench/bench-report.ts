@@ -1,0 +1,85 @@
+import type { CaseName } from './bench-options.js';
+
+/** Throughput of one case over its runs, in MB/s (10^6 bytes per second). */
+export interface CaseStats {
+  median: number;
+  min: number;
+  max: number;
+  seconds: number[];
+}
+
+/** Everything one bench invocation measured. */
+export interface BenchResult {
+  size_bytes: number;
+  runs: number;
+  unit: 'MB/s, MB = 10^6 bytes';
+  block_size: number;
+  connections: number;
+  engine: string | null;
+  cases: Partial<Record<CaseName, CaseStats>>;
+  /** Cases that could not run, with the reason. */
+  skipped: Partial<Record<CaseName, string>>;
+  ratios: {
+    upload_vs_baseline: number | null;
+    upload_vs_peer: number | null;
+    download_vs_baseline: number | null;
+    legacy_vs_baseline: number | null;
+  };
+  /** Peak resident set size of the stepd server during the upload runs. */
+  server_peak_rss_bytes: number | null;
+}
+
+/** Median/min/max MB/s of runs that each moved `bytes`. */
+export function caseStats(bytes: number, seconds: number[]): CaseStats {
+  const rates = seconds.map((s) => bytes / s / 1e6).sort((a, b) => a - b);
+  const mid = Math.floor(rates.length / 2);
+  const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+  return { median, min: rates[0], max: rates[rates.length - 1], seconds };
+}
+
+/** Ratio of two cases' medians, or null when either is missing. */
+export function ratio(result: Pick<BenchResult, 'cases'>, a: CaseName, b: CaseName): number | null {
+  const x = result.cases[a];
+  const y = result.cases[b];
+  return x && y ? x.median / y.median : null;
+}
+
+const LABELS: Record<CaseName, string> = {
+  baseline: 'baseline (raw TCP, same blocks/conns)',
+  peer: 'peer: tus upload + MD5',
+  upload: 'stepd upload (default client)',
+  download: 'stepd download (default client)',
+  legacy: 'stepd legacy (20480 B, 1 in flight)',
+};
+
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(bytes < 1024 ** 2 ? 2 : 0)} MiB`;
+const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined ? '-' : n.toFixed(digits));
+
+/** The human-readable table. */
+export function formatTable(result: BenchResult): string {
+  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer'];
+  const rows: string[][] = [];
+  for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
+    const stats = result.cases[name];
+    if (stats) {
+      const vsBase = name === 'baseline' ? null : ratio(result, name, 'baseline');
+      const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
+      rows.push([label, `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`, fmt(vsBase), fmt(vsPeer)]);
+    } else if (result.skipped[name]) {
+      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-']);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > 60 ? 0 : r[i].length))));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const lines = [
+    `stepd bench: ${mib(result.size_bytes)} file, ${result.runs} run(s) per case, round-robin; MB = 10^6 bytes`,
+    `blocks ${mib(result.block_size)} x ${result.connections} connections; stepd client: ${result.engine ?? 'none'}`,
+    '',
+    line(header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map(line),
+    '',
+    `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
+  ];
+  return lines.join('\n');
+}
