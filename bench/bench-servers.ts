@@ -22,21 +22,22 @@ async function start(entry: string, dataDir: string, ready: RegExp, env: Record<
   return { ...child, port: child.ports[0], dataDir };
 }
 
+/** What stepd prints once its STEP port is open (the first group is the port). */
+export const STEPD_READY = /STEP(?: over TLS)? listening on [^\s]+:(\d+)/;
+
 /**
- * stepd from the build output on a loopback ephemeral port with its own data dir. LOG_LEVEL stays
- * at `log` because that is the level of the line announcing the port; nothing on the transfer
- * path logs at that level.
+ * stepd's environment for a child on ephemeral loopback ports with its own data dir. LOG_LEVEL
+ * stays at `log` because that is the level of the line announcing the ports; nothing on the
+ * transfer path logs at that level.
  */
+export function stepdChildEnv(dataDir: string): Record<string, string> {
+  return { STEP_HOST: '127.0.0.1', STEP_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', STEP_DATA_DIR: dataDir, LOG_LEVEL: 'log' };
+}
+
+/** stepd from the build output (dist/src/main.js). */
 export function startStepd(root: string): Promise<BenchServer> {
   const dataDir = join(root, 'stepd-data');
-  return start(STEPD_ENTRY, dataDir, /STEP listening on [^\s]+:(\d+)/, {
-    STEP_HOST: '127.0.0.1',
-    STEP_PORT: '0',
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    STEP_DATA_DIR: dataDir,
-    LOG_LEVEL: 'log',
-  });
+  return start(STEPD_ENTRY, dataDir, STEPD_READY, stepdChildEnv(dataDir));
 }
 
 /** The baseline raw-TCP server. */
