@@ -6,6 +6,11 @@ export interface CaseStats {
   min: number;
   max: number;
   seconds: number[];
+  /**
+   * CPU seconds the server process spent per GB (10^9 bytes) moved, median over runs: far less
+   * sensitive than MB/s to other load on a shared machine.
+   */
+  server_cpu_seconds_per_gb: number | null;
 }
 
 /** Everything one bench invocation measured. */
@@ -30,11 +35,22 @@ export interface BenchResult {
 }
 
 /** Median/min/max MB/s of runs that each moved `bytes`. */
-export function caseStats(bytes: number, seconds: number[]): CaseStats {
+export function caseStats(bytes: number, seconds: number[], serverCpuSeconds: number[] = []): CaseStats {
   const rates = seconds.map((s) => bytes / s / 1e6).sort((a, b) => a - b);
-  const mid = Math.floor(rates.length / 2);
-  const median = rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
-  return { median, min: rates[0], max: rates[rates.length - 1], seconds };
+  const cpu = serverCpuSeconds.map((s) => s / (bytes / 1e9));
+  return {
+    median: median(rates),
+    min: rates[0],
+    max: rates[rates.length - 1],
+    seconds,
+    server_cpu_seconds_per_gb: cpu.length ? median(cpu) : null,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Ratio of two cases' medians, or null when either is missing. */
@@ -57,16 +73,17 @@ const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === u
 
 /** The human-readable table. */
 export function formatTable(result: BenchResult): string {
-  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer'];
+  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer', 'server CPU s/GB'];
   const rows: string[][] = [];
   for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
     const stats = result.cases[name];
     if (stats) {
       const vsBase = name === 'baseline' ? null : ratio(result, name, 'baseline');
       const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
-      rows.push([label, `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`, fmt(vsBase), fmt(vsPeer)]);
+      const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
+      rows.push([label, range, fmt(vsBase), fmt(vsPeer), fmt(stats.server_cpu_seconds_per_gb)]);
     } else if (result.skipped[name]) {
-      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-']);
+      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-', '-']);
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > 60 ? 0 : r[i].length))));

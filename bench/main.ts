@@ -10,7 +10,7 @@ import { baselineUpload } from './baseline-client.js';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions, type CaseName } from './bench-options.js';
 import { caseStats, formatTable, ratio, type BenchResult } from './bench-report.js';
 import { startBaseline, startStepd, startTus, type BenchServer } from './bench-servers.js';
-import { PeakRssSampler, stopChild } from './child-process.js';
+import { cpuSecondsOf, PeakRssSampler, stopChild } from './child-process.js';
 import { findStepdEngine } from './stepd-engines.js';
 import type { StepdClientEngine, StepdTarget } from './stepd-engine.js';
 import { legacyUpload, stepdDelete } from './stepd-legacy.js';
@@ -24,13 +24,17 @@ const WINDOW = 2;
 const TUS_CHUNK_SIZE = BLOCK_SIZE;
 
 /** One timed case: resolves with the client's own timing when it has one (else wall time counts). */
-type CaseRun = (run: number) => Promise<number | undefined>;
+interface CaseRun {
+  /** The server process the case talks to (its CPU time is recorded). */
+  server: BenchServer;
+  run(run: number): Promise<number | undefined>;
+}
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
   const handle = await open(path, 'w');
   const chunk = Buffer.allocUnsafe(Math.min(size, 4 * 1024 * 1024));
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const n = Math.min(chunk.length, size - written);
       randomFillSync(chunk, 0, n);
       await handle.write(chunk, 0, n, written);
@@ -65,19 +69,32 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     if (wants('baseline')) {
       const server = await startBaseline(root);
       servers.push(server);
-      runs.set('baseline', async (run) => {
-        await baselineUpload({ port: server.port, file: source, transferId: run, blockSize: BLOCK_SIZE, connections: CONNECTIONS, window: WINDOW });
-        await rm(join(server.dataDir, `baseline-${run}`));
-        return undefined;
+      runs.set('baseline', {
+        server,
+        run: async (run) => {
+          await baselineUpload({
+            port: server.port,
+            file: source,
+            transferId: run,
+            blockSize: BLOCK_SIZE,
+            connections: CONNECTIONS,
+            window: WINDOW,
+          });
+          await rm(join(server.dataDir, `baseline-${run}`));
+          return undefined;
+        },
       });
     }
     if (wants('peer')) {
       const server = await startTus(root);
       servers.push(server);
-      runs.set('peer', async () => {
-        const { storedPath } = await tusUpload({ port: server.port, file: source, storeDir: server.dataDir, chunkSize: TUS_CHUNK_SIZE });
-        await Promise.all([rm(storedPath), rm(`${storedPath}.json`, { force: true })]);
-        return undefined;
+      runs.set('peer', {
+        server,
+        run: async () => {
+          const { storedPath } = await tusUpload({ port: server.port, file: source, storeDir: server.dataDir, chunkSize: TUS_CHUNK_SIZE });
+          await Promise.all([rm(storedPath), rm(`${storedPath}.json`, { force: true })]);
+          return undefined;
+        },
       });
     }
     if (wants('upload') || wants('download') || wants('legacy')) {
@@ -93,26 +110,34 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
         }
       }
       if (wants('legacy')) {
-        runs.set('legacy', async (run) => {
-          await legacyUpload(target, source, `bench-legacy-${run}`);
-          await stepdDelete(target, `bench-legacy-${run}`);
-          return undefined;
+        runs.set('legacy', {
+          server,
+          run: async (run) => {
+            await legacyUpload(target, source, `bench-legacy-${run}`);
+            await stepdDelete(target, `bench-legacy-${run}`);
+            return undefined;
+          },
         });
       }
     }
 
     // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
     const seconds = new Map<CaseName, number[]>();
+    const serverCpu = new Map<CaseName, number[]>();
+    const record = (map: Map<CaseName, number[]>, name: CaseName, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
     for (let run = 1; run <= options.runs; run++) {
-      for (const [name, caseRun] of runs) {
+      for (const [name, { server, run: caseRun }] of runs) {
+        const cpuBefore = await cpuSecondsOf(server.child.pid!);
         const started = process.hrtime.bigint();
         const own = await caseRun(run);
         const wall = Number(process.hrtime.bigint() - started) / 1e9;
-        seconds.set(name, [...(seconds.get(name) ?? []), own ?? wall]);
+        record(seconds, name, own ?? wall);
+        // Includes the untimed clean-up (one DELETE or unlink), which is small next to a transfer.
+        record(serverCpu, name, (await cpuSecondsOf(server.child.pid!)) - cpuBefore);
         if (!options.json) console.error(`run ${run}/${options.runs} ${name}: ${(options.size / (own ?? wall) / 1e6).toFixed(0)} MB/s`);
       }
     }
-    for (const [name, list] of seconds) result.cases[name] = caseStats(options.size, list);
+    for (const [name, list] of seconds) result.cases[name] = caseStats(options.size, list, serverCpu.get(name));
     result.ratios = {
       upload_vs_baseline: ratio(result, 'upload', 'baseline'),
       upload_vs_peer: ratio(result, 'upload', 'peer'),
@@ -139,22 +164,28 @@ async function addEngineCases(
 ): Promise<void> {
   if (options.cases.includes('upload')) {
     const rss = new PeakRssSampler(server.child.pid!);
-    runs.set('upload', async (run) => {
-      await rss.start();
-      const { seconds } = await engine.upload(target, source, `bench-upload-${run}`);
-      result.server_peak_rss_bytes = Math.max(result.server_peak_rss_bytes ?? 0, await rss.stop());
-      await stepdDelete(target, `bench-upload-${run}`);
-      return seconds;
+    runs.set('upload', {
+      server,
+      run: async (run) => {
+        await rss.start();
+        const { seconds } = await engine.upload(target, source, `bench-upload-${run}`);
+        result.server_peak_rss_bytes = Math.max(result.server_peak_rss_bytes ?? 0, await rss.stop());
+        await stepdDelete(target, `bench-upload-${run}`);
+        return seconds;
+      },
     });
   }
   if (options.cases.includes('download')) {
     // The file to download is uploaded once, untimed (this also warms the server up).
     await engine.upload(target, source, 'bench-download-source');
-    runs.set('download', async (run) => {
-      const output = join(root, `download-${run}.bin`);
-      const { seconds } = await engine.download(target, 'bench-download-source', output);
-      await rm(output);
-      return seconds;
+    runs.set('download', {
+      server,
+      run: async (run) => {
+        const output = join(root, `download-${run}.bin`);
+        const { seconds } = await engine.download(target, 'bench-download-source', output);
+        await rm(output);
+        return seconds;
+      },
     });
   }
 }
