@@ -16,7 +16,7 @@ describe('bench options', () => {
   });
 
   it('defaults to 256 MiB, 3 runs, every case, table output', () => {
-    expect(parseBenchOptions([])).toEqual({ size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false });
+    expect(parseBenchOptions([])).toEqual({ size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false, cpuProfileDir: null });
   });
 
   it('takes --flag value and --flag=value, and keeps cases in run order', () => {

@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
+
 /** The bench's cases, in the order they run within a round. */
-export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy'] as const;
+export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy', 'concurrent'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 /** Parsed command line. */
@@ -9,6 +11,8 @@ export interface BenchOptions {
   json: boolean;
   cases: CaseName[];
   smoke: boolean;
+  /** Passes --cpu-prof to every server child, profiles written there on exit. */
+  cpuProfileDir: string | null;
 }
 
 const UNITS: Record<string, number> = {
@@ -43,19 +47,20 @@ export class UsageError extends Error {
   }
 }
 
-export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${CASE_NAMES.join(',')}] [--json] [--smoke]
+export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${CASE_NAMES.join(',')}] [--json] [--smoke] [--cpu-prof DIR]
   --size   test file size (default 256MiB; 1GiB for the headline figure)
   --runs   runs per case, alternated round-robin (default 3)
   --cases  comma-separated subset of: ${CASE_NAMES.join(', ')}
   --json   print one JSON object instead of the table
-  --smoke  a tiny file and one run (what the test suite runs)`;
+  --smoke  a tiny file and one run (what the test suite runs)
+  --cpu-prof DIR  run every server child with node --cpu-prof, profiles written to DIR`;
 
 /** A tiny size with a partial last block, so the smoke run exercises the remainder path. */
 const SMOKE_SIZE = 5 * 1024 * 1024 + 12_345;
 
 /** Parses argv (without node and the script). */
 export function parseBenchOptions(argv: string[]): BenchOptions {
-  const options: BenchOptions = { size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false };
+  const options: BenchOptions = { size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false, cpuProfileDir: null };
   let sizeGiven = false;
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -79,6 +84,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       options.cases = CASE_NAMES.filter((n) => names.includes(n));
     } else if (flag === '--json') options.json = true;
     else if (flag === '--smoke') options.smoke = true;
+    else if (flag === '--cpu-prof') options.cpuProfileDir = resolve(value());
     else if (flag === '--help' || flag === '-h') throw new UsageError('');
     else throw new UsageError(`unknown option ${argv[i]}`);
   }

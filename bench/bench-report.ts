@@ -29,6 +29,8 @@ export interface BenchResult {
     upload_vs_peer: number | null;
     download_vs_baseline: number | null;
     legacy_vs_baseline: number | null;
+    /** Aggregate of 64 clients x 8 MiB over one client's upload (target >= 0.7). */
+    concurrent_vs_upload: number | null;
   };
   /** Peak resident set size of the stepd server during the upload runs. */
   server_peak_rss_bytes: number | null;
@@ -66,6 +68,7 @@ const LABELS: Record<CaseName, string> = {
   upload: 'stepd upload (default client)',
   download: 'stepd download (default client)',
   legacy: 'stepd legacy (20480 B, 1 in flight)',
+  concurrent: 'stepd 64 clients x 8 MiB (aggregate)',
 };
 
 const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(bytes < 1024 ** 2 ? 2 : 0)} MiB`;
@@ -78,7 +81,7 @@ export function formatTable(result: BenchResult): string {
   for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
     const stats = result.cases[name];
     if (stats) {
-      const vsBase = name === 'baseline' ? null : ratio(result, name, 'baseline');
+      const vsBase = name === 'baseline' || name === 'concurrent' ? null : ratio(result, name, 'baseline');
       const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
       const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
       rows.push([label, range, fmt(vsBase), fmt(vsPeer), fmt(stats.server_cpu_seconds_per_gb)]);
@@ -97,6 +100,7 @@ export function formatTable(result: BenchResult): string {
     ...rows.map(line),
     '',
     `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
+    `64 clients aggregate / single-client upload: ${fmt(result.ratios.concurrent_vs_upload)}`,
   ];
   return lines.join('\n');
 }

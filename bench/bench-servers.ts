@@ -16,9 +16,9 @@ export interface BenchServer extends ListeningChild {
   dataDir: string;
 }
 
-async function start(entry: string, dataDir: string, ready: RegExp, env: Record<string, string> = {}): Promise<BenchServer> {
+async function start(entry: string, dataDir: string, ready: RegExp, nodeArgs: string[], env: Record<string, string> = {}): Promise<BenchServer> {
   await mkdir(dataDir, { recursive: true });
-  const child = await spawnListening({ args: [entry, dataDir], env: { PATH: process.env.PATH, ...env }, ready: [ready] });
+  const child = await spawnListening({ args: [...nodeArgs, entry, dataDir], env: { PATH: process.env.PATH, ...env }, ready: [ready] });
   return { ...child, port: child.ports[0], dataDir };
 }
 
@@ -34,18 +34,25 @@ export function stepdChildEnv(dataDir: string): Record<string, string> {
   return { STEP_HOST: '127.0.0.1', STEP_PORT: '0', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', STEP_DATA_DIR: dataDir, LOG_LEVEL: 'log' };
 }
 
-/** stepd from the build output (dist/src/main.js). */
-export function startStepd(root: string): Promise<BenchServer> {
+/**
+ * stepd from the build output (dist/src/main.js), default settings except two per-address limits:
+ * every bench client comes from 127.0.0.1, where in real use 64 clients are 64 hosts.
+ */
+export function startStepd(root: string, nodeArgs: string[] = []): Promise<BenchServer> {
   const dataDir = join(root, 'stepd-data');
-  return start(STEPD_ENTRY, dataDir, STEPD_READY, stepdChildEnv(dataDir));
+  return start(STEPD_ENTRY, dataDir, STEPD_READY, nodeArgs, {
+    ...stepdChildEnv(dataDir),
+    STEP_MAX_CONNECTIONS_PER_ADDRESS: '4096',
+    STEP_LOGIN_ATTEMPTS_PER_MINUTE: '100000',
+  });
 }
 
 /** The baseline raw-TCP server. */
-export function startBaseline(root: string): Promise<BenchServer> {
-  return start(BASELINE_ENTRY, join(root, 'baseline-data'), /BASELINE listening on [^\s]+:(\d+)/);
+export function startBaseline(root: string, nodeArgs: string[] = []): Promise<BenchServer> {
+  return start(BASELINE_ENTRY, join(root, 'baseline-data'), /BASELINE listening on [^\s]+:(\d+)/, nodeArgs);
 }
 
 /** The tus peer server. */
-export function startTus(root: string): Promise<BenchServer> {
-  return start(TUS_ENTRY, join(root, 'tus-data'), /TUS listening on [^\s]+:(\d+)/);
+export function startTus(root: string, nodeArgs: string[] = []): Promise<BenchServer> {
+  return start(TUS_ENTRY, join(root, 'tus-data'), /TUS listening on [^\s]+:(\d+)/, nodeArgs);
 }

@@ -19,6 +19,8 @@ export interface StepdTarget {
 export interface StepdClientEngine {
   /** How the engine is driven, for the report. */
   readonly description: string;
+  /** True when transfers run in the bench process (cheap enough for 64 at once). */
+  readonly inProcess: boolean;
   /** Uploads a file under `key`; resolves once the MD5 is verified on both ends. */
   upload(target: StepdTarget, file: string, key: string): Promise<TransferResult>;
   /** Downloads `key` into `output`; resolves once its MD5 is verified. */
@@ -34,6 +36,7 @@ const CLI_CANDIDATES = ['../src/cli/main.js', '../cli/main.js'].map((p) => fileU
  */
 export class CliProcessEngine implements StepdClientEngine {
   readonly description = 'built `step` CLI as a child process (time from its --json "seconds")';
+  readonly inProcess = false;
 
   private constructor(private readonly entry: string) {}
 

@@ -22,11 +22,11 @@ export async function stepdCall(connection: StepClientConnection, json: StepJson
   return reply.json;
 }
 
-/** Deletes a stored file so runs do not fill the disk (a missing key is fine). */
-export async function stepdDelete(target: StepdTarget, key: string): Promise<void> {
+/** Deletes stored files so runs do not fill the disk (a missing key is fine). */
+export async function stepdDelete(target: StepdTarget, ...keys: string[]): Promise<void> {
   const { connection, token } = await stepdLogin(target);
   try {
-    await connection.request({ type: 'FILE', operation: 'DELETE', direction: 'REQUEST', token, key });
+    await Promise.all(keys.map((key) => connection.request({ type: 'FILE', operation: 'DELETE', direction: 'REQUEST', token, key })));
   } finally {
     connection.close();
   }
