@@ -27,6 +27,8 @@ export interface BenchCase {
   server: BenchServer;
   /** Bytes one run moves. */
   bytes: number;
+  /** Whether the client runs in the bench process (then its CPU time is recorded). */
+  clientInProcess: boolean;
   /** Runs once; resolves with the client's own timing when it has one (else wall time counts). */
   run(run: number): Promise<number | undefined>;
 }
@@ -52,6 +54,7 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
     cases.set('baseline', {
       server,
       bytes: size,
+      clientInProcess: true,
       run: async (run) => {
         const transfer = { port: server.port, file: source, transferId: run, blockSize: BLOCK_SIZE, connections: CONNECTIONS, window: WINDOW };
         await baselineUpload(transfer);
@@ -65,6 +68,7 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
     cases.set('peer', {
       server,
       bytes: size,
+      clientInProcess: true,
       run: async () => {
         const { storedPath } = await tusUpload({ port: server.port, file: source, storeDir: server.dataDir, chunkSize: TUS_CHUNK_SIZE });
         await Promise.all([rm(storedPath), rm(`${storedPath}.json`, { force: true })]);
@@ -87,6 +91,7 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
     cases.set('legacy', {
       server,
       bytes: size,
+      clientInProcess: true,
       run: async (run) => {
         await legacyUpload(target, source, `bench-legacy-${run}`);
         await stepdDelete(target, `bench-legacy-${run}`);
@@ -117,6 +122,7 @@ async function addEngineCases(
     cases.set('upload', {
       server,
       bytes: options.size,
+      clientInProcess: engine.inProcess,
       run: async (run) => {
         await rss.start();
         const { seconds } = await engine.upload(target, source, `bench-upload-${run}`);
@@ -132,6 +138,7 @@ async function addEngineCases(
     cases.set('download', {
       server,
       bytes: options.size,
+      clientInProcess: engine.inProcess,
       run: async (run) => {
         const output = join(root, `download-${run}.bin`);
         const { seconds } = await engine.download(target, 'bench-download-source', output);
@@ -153,6 +160,7 @@ async function addEngineCases(
     cases.set('concurrent', {
       server,
       bytes: fileBytes * CONCURRENT_CLIENTS,
+      clientInProcess: true,
       run: async (run) => {
         // One user per client, as 64 people would be: per-user limits do not all fall on one user.
         const clients = files.map((file, i) => ({ file, key: `bench-concurrent-${run}`, target: { ...target, user: `bench-${i}` } }));

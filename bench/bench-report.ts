@@ -11,6 +11,8 @@ export interface CaseStats {
    * sensitive than MB/s to other load on a shared machine.
    */
   server_cpu_seconds_per_gb: number | null;
+  /** The same for the client, when it runs in the bench process (null for a child-process client). */
+  client_cpu_seconds_per_gb: number | null;
 }
 
 /** Everything one bench invocation measured. */
@@ -37,15 +39,16 @@ export interface BenchResult {
 }
 
 /** Median/min/max MB/s of runs that each moved `bytes`. */
-export function caseStats(bytes: number, seconds: number[], serverCpuSeconds: number[] = []): CaseStats {
+export function caseStats(bytes: number, seconds: number[], cpu: { server?: number[]; client?: number[] } = {}): CaseStats {
   const rates = seconds.map((s) => bytes / s / 1e6).sort((a, b) => a - b);
-  const cpu = serverCpuSeconds.map((s) => s / (bytes / 1e9));
+  const perGb = (list?: number[]) => (list?.length ? median(list.map((s) => s / (bytes / 1e9))) : null);
   return {
     median: median(rates),
     min: rates[0],
     max: rates[rates.length - 1],
     seconds,
-    server_cpu_seconds_per_gb: cpu.length ? median(cpu) : null,
+    server_cpu_seconds_per_gb: perGb(cpu.server),
+    client_cpu_seconds_per_gb: perGb(cpu.client),
   };
 }
 
@@ -76,7 +79,7 @@ const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === u
 
 /** The human-readable table. */
 export function formatTable(result: BenchResult): string {
-  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer', 'server CPU s/GB'];
+  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer', 'CPU s/GB server', 'client'];
   const rows: string[][] = [];
   for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
     const stats = result.cases[name];
@@ -84,9 +87,10 @@ export function formatTable(result: BenchResult): string {
       const vsBase = name === 'baseline' || name === 'concurrent' ? null : ratio(result, name, 'baseline');
       const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
       const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
-      rows.push([label, range, fmt(vsBase), fmt(vsPeer), fmt(stats.server_cpu_seconds_per_gb)]);
+      const cpu = [fmt(stats.server_cpu_seconds_per_gb), fmt(stats.client_cpu_seconds_per_gb)];
+      rows.push([label, range, fmt(vsBase), fmt(vsPeer), ...cpu]);
     } else if (result.skipped[name]) {
-      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-', '-']);
+      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-', '-', '-']);
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > 60 ? 0 : r[i].length))));

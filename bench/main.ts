@@ -37,21 +37,25 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     const cases = await prepareCases(ctx);
     const seconds = new Map<CaseName, number[]>();
     const serverCpu = new Map<CaseName, number[]>();
+    const clientCpu = new Map<CaseName, number[]>();
     const record = (map: Map<CaseName, number[]>, name: CaseName, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
     // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
     for (let run = 1; run <= options.runs; run++) {
-      for (const [name, { server, bytes, run: runCase }] of cases) {
+      for (const [name, { server, bytes, clientInProcess, run: runCase }] of cases) {
         const cpuBefore = await cpuSecondsOf(server.child.pid!);
+        const clientBefore = process.cpuUsage();
         const started = process.hrtime.bigint();
         const own = await runCase(run);
         const taken = own ?? Number(process.hrtime.bigint() - started) / 1e9;
+        const clientUsed = process.cpuUsage(clientBefore);
         record(seconds, name, taken);
+        if (clientInProcess) record(clientCpu, name, (clientUsed.user + clientUsed.system) / 1e6);
         // Includes the untimed clean-up (DELETE or unlink), which is small next to a transfer.
         record(serverCpu, name, (await cpuSecondsOf(server.child.pid!)) - cpuBefore);
         if (!options.json) console.error(`run ${run}/${options.runs} ${name}: ${(bytes / taken / 1e6).toFixed(0)} MB/s`);
       }
     }
-    for (const [name, list] of seconds) result.cases[name] = caseStats(cases.get(name)!.bytes, list, serverCpu.get(name));
+    for (const [name, list] of seconds) result.cases[name] = caseStats(cases.get(name)!.bytes, list, { server: serverCpu.get(name), client: clientCpu.get(name) });
     result.ratios = {
       upload_vs_baseline: ratio(result, 'upload', 'baseline'),
       upload_vs_peer: ratio(result, 'upload', 'peer'),
