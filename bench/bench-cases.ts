@@ -4,7 +4,6 @@ import { baselineUpload } from './baseline-client.js';
 import type { BenchOptions, CaseName } from './bench-options.js';
 import type { BenchResult } from './bench-report.js';
 import { startBaseline, startStepd, startTus, type BenchServer } from './bench-servers.js';
-import { PeakRssSampler } from './child-process.js';
 import { writeRandomFile } from './random-file.js';
 import type { StepdClientEngine, StepdTarget } from './stepd-engine.js';
 import { findStepdEngine } from './stepd-engines.js';
@@ -108,7 +107,7 @@ async function startServer(ctx: BenchContext, start: (root: string, extraArgs: s
   return server;
 }
 
-/** Cases driven by the real client engine: upload (with the server's peak RSS), download, many clients. */
+/** Cases driven by the real client engine: upload, download, many clients. */
 async function addEngineCases(
   ctx: BenchContext,
   cases: Map<CaseName, BenchCase>,
@@ -118,15 +117,12 @@ async function addEngineCases(
 ): Promise<void> {
   const { options, root, source, result } = ctx;
   if (options.cases.includes('upload')) {
-    const rss = new PeakRssSampler(server.child.pid!);
     cases.set('upload', {
       server,
       bytes: options.size,
       clientInProcess: engine.inProcess,
       run: async (run) => {
-        await rss.start();
         const { seconds } = await engine.upload(target, source, `bench-upload-${run}`);
-        result.server_peak_rss_bytes = Math.max(result.server_peak_rss_bytes ?? 0, await rss.stop());
         await stepdDelete(target, `bench-upload-${run}`);
         return seconds;
       },
@@ -152,18 +148,21 @@ async function addEngineCases(
       result.skipped.concurrent = `needs the in-process client engine (have: ${engine.description})`;
       return;
     }
+    // Its own server, so the memory 64 uploads leave behind does not count in the upload case's RSS.
+    const own = await startServer(ctx, (root, nodeArgs) => startStepd(root, nodeArgs, 'stepd-concurrent-data'));
+    const ownTarget = { ...target, port: own.port };
     const fileBytes = options.smoke ? 64 * 1024 + 1 : CONCURRENT_FILE_BYTES;
     const dir = join(root, 'concurrent');
     await mkdir(dir, { recursive: true });
     const files = Array.from({ length: CONCURRENT_CLIENTS }, (_, i) => join(dir, `client-${i}.bin`));
     for (const file of files) await writeRandomFile(file, fileBytes);
     cases.set('concurrent', {
-      server,
+      server: own,
       bytes: fileBytes * CONCURRENT_CLIENTS,
       clientInProcess: true,
       run: async (run) => {
         // One user per client, as 64 people would be: per-user limits do not all fall on one user.
-        const clients = files.map((file, i) => ({ file, key: `bench-concurrent-${run}`, target: { ...target, user: `bench-${i}` } }));
+        const clients = files.map((file, i) => ({ file, key: `bench-concurrent-${run}`, target: { ...ownTarget, user: `bench-${i}` } }));
         await Promise.all(clients.map((c) => engine.upload(c.target, c.file, c.key)));
         await Promise.all(clients.map((c) => stepdDelete(c.target, c.key)));
         return undefined;

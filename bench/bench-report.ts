@@ -13,6 +13,8 @@ export interface CaseStats {
   server_cpu_seconds_per_gb: number | null;
   /** The same for the client, when it runs in the bench process (null for a child-process client). */
   client_cpu_seconds_per_gb: number | null;
+  /** Peak resident set size of the server process during this case's runs. */
+  server_peak_rss_bytes: number | null;
 }
 
 /** Everything one bench invocation measured. */
@@ -39,7 +41,15 @@ export interface BenchResult {
 }
 
 /** Median/min/max MB/s of runs that each moved `bytes`. */
-export function caseStats(bytes: number, seconds: number[], cpu: { server?: number[]; client?: number[] } = {}): CaseStats {
+/** What the bench observed around the runs of one case, besides their duration. */
+export interface CaseSamples {
+  serverCpu?: number[];
+  clientCpu?: number[];
+  serverPeakRss?: number[];
+}
+
+/** Throughput and resource figures of one case from its runs. */
+export function caseStats(bytes: number, seconds: number[], samples: CaseSamples = {}): CaseStats {
   const rates = seconds.map((s) => bytes / s / 1e6).sort((a, b) => a - b);
   const perGb = (list?: number[]) => (list?.length ? median(list.map((s) => s / (bytes / 1e9))) : null);
   return {
@@ -47,8 +57,9 @@ export function caseStats(bytes: number, seconds: number[], cpu: { server?: numb
     min: rates[0],
     max: rates[rates.length - 1],
     seconds,
-    server_cpu_seconds_per_gb: perGb(cpu.server),
-    client_cpu_seconds_per_gb: perGb(cpu.client),
+    server_cpu_seconds_per_gb: perGb(samples.serverCpu),
+    client_cpu_seconds_per_gb: perGb(samples.clientCpu),
+    server_peak_rss_bytes: samples.serverPeakRss?.length ? Math.max(...samples.serverPeakRss) : null,
   };
 }
 
@@ -79,7 +90,7 @@ const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === u
 
 /** The human-readable table. */
 export function formatTable(result: BenchResult): string {
-  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer', 'CPU s/GB server', 'client'];
+  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer', 'CPU s/GB server', 'client', 'server peak RSS'];
   const rows: string[][] = [];
   for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
     const stats = result.cases[name];
@@ -88,9 +99,10 @@ export function formatTable(result: BenchResult): string {
       const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
       const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
       const cpu = [fmt(stats.server_cpu_seconds_per_gb), fmt(stats.client_cpu_seconds_per_gb)];
-      rows.push([label, range, fmt(vsBase), fmt(vsPeer), ...cpu]);
+      const rss = stats.server_peak_rss_bytes ? mib(stats.server_peak_rss_bytes) : '-';
+      rows.push([label, range, fmt(vsBase), fmt(vsPeer), ...cpu, rss]);
     } else if (result.skipped[name]) {
-      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-', '-', '-']);
+      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-', '-', '-', '-']);
     }
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > 60 ? 0 : r[i].length))));

@@ -38,8 +38,8 @@ export function stepdChildEnv(dataDir: string): Record<string, string> {
  * stepd from the build output (dist/src/main.js), default settings except two per-address limits:
  * every bench client comes from 127.0.0.1, where in real use 64 clients are 64 hosts.
  */
-export function startStepd(root: string, nodeArgs: string[] = []): Promise<BenchServer> {
-  const dataDir = join(root, 'stepd-data');
+export function startStepd(root: string, nodeArgs: string[] = [], dirName = 'stepd-data'): Promise<BenchServer> {
+  const dataDir = join(root, dirName);
   return start(STEPD_ENTRY, dataDir, STEPD_READY, nodeArgs, {
     ...stepdChildEnv(dataDir),
     STEP_MAX_CONNECTIONS_PER_ADDRESS: '4096',

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BLOCK_SIZE, CONNECTIONS, prepareCases, type BenchContext } from './bench-cases.js';
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions, type CaseName } from './bench-options.js';
-import { caseStats, formatTable, ratio, type BenchResult } from './bench-report.js';
-import { cpuSecondsOf, stopChild } from './child-process.js';
+import { caseStats, formatTable, ratio, type BenchResult, type CaseSamples } from './bench-report.js';
+import { cpuSecondsOf, PeakRssSampler, stopChild } from './child-process.js';
 import { writeRandomFile } from './random-file.js';
 
 async function bench(options: BenchOptions): Promise<BenchResult> {
@@ -36,26 +36,30 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     await writeRandomFile(ctx.source, options.size);
     const cases = await prepareCases(ctx);
     const seconds = new Map<CaseName, number[]>();
-    const serverCpu = new Map<CaseName, number[]>();
-    const clientCpu = new Map<CaseName, number[]>();
-    const record = (map: Map<CaseName, number[]>, name: CaseName, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
+    const samples = new Map<CaseName, Required<CaseSamples>>();
+    const sampled = (name: CaseName) => samples.get(name) ?? samples.set(name, { serverCpu: [], clientCpu: [], serverPeakRss: [] }).get(name)!;
     // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
     for (let run = 1; run <= options.runs; run++) {
       for (const [name, { server, bytes, clientInProcess, run: runCase }] of cases) {
+        const rss = new PeakRssSampler(server.child.pid!);
+        await rss.start();
         const cpuBefore = await cpuSecondsOf(server.child.pid!);
         const clientBefore = process.cpuUsage();
         const started = process.hrtime.bigint();
         const own = await runCase(run);
         const taken = own ?? Number(process.hrtime.bigint() - started) / 1e9;
         const clientUsed = process.cpuUsage(clientBefore);
-        record(seconds, name, taken);
-        if (clientInProcess) record(clientCpu, name, (clientUsed.user + clientUsed.system) / 1e6);
+        seconds.set(name, [...(seconds.get(name) ?? []), taken]);
+        const sample = sampled(name);
+        if (clientInProcess) sample.clientCpu.push((clientUsed.user + clientUsed.system) / 1e6);
         // Includes the untimed clean-up (DELETE or unlink), which is small next to a transfer.
-        record(serverCpu, name, (await cpuSecondsOf(server.child.pid!)) - cpuBefore);
+        sample.serverCpu.push((await cpuSecondsOf(server.child.pid!)) - cpuBefore);
+        sample.serverPeakRss.push(await rss.stop());
         if (!options.json) console.error(`run ${run}/${options.runs} ${name}: ${(bytes / taken / 1e6).toFixed(0)} MB/s`);
       }
     }
-    for (const [name, list] of seconds) result.cases[name] = caseStats(cases.get(name)!.bytes, list, { server: serverCpu.get(name), client: clientCpu.get(name) });
+    for (const [name, list] of seconds) result.cases[name] = caseStats(cases.get(name)!.bytes, list, samples.get(name));
+    result.server_peak_rss_bytes = result.cases.upload?.server_peak_rss_bytes ?? null;
     result.ratios = {
       upload_vs_baseline: ratio(result, 'upload', 'baseline'),
       upload_vs_peer: ratio(result, 'upload', 'peer'),

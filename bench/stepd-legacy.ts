@@ -32,20 +32,28 @@ export async function stepdDelete(target: StepdTarget, ...keys: string[]): Promi
   }
 }
 
+/** The legacy client reads this much at a time and sends it in 20480-byte blocks. */
+const READ_BYTES = 200 * LEGACY_BLOCK_SIZE;
+
 /**
  * Uploads like an old STEP client: one connection, SAVE without block_size (20480-byte blocks),
- * one UPLOAD in flight at a time, the MD5 read from the reply to the last block.
+ * one UPLOAD in flight at a time, the MD5 read from the reply to the last block. The file is read
+ * in large pieces so that the client's own cost per block stays small next to the server's.
  */
 export async function legacyUpload(target: StepdTarget, file: string, key: string): Promise<{ md5: string }> {
   const { connection, token } = await stepdLogin(target);
-  const reader = await BlockReader.open(file, LEGACY_BLOCK_SIZE, 1);
+  const reader = await BlockReader.open(file, READ_BYTES, 1);
   try {
     const plan = await stepdCall(connection, { type: 'FILE', operation: 'SAVE', token, key, size: reader.size });
     if (plan.block_size !== LEGACY_BLOCK_SIZE) throw new Error(`legacy plan has block_size ${String(plan.block_size)}`);
     let last: StepJson = {};
-    for (let block = await reader.next(); block; block = await reader.next()) {
-      last = await stepdCall(connection, { type: 'FILE', operation: 'UPLOAD', token, key, block_index: block.index }, block.data);
-      block.release();
+    for (let piece = await reader.next(); piece; piece = await reader.next()) {
+      for (let at = 0; at < piece.data.length; at += LEGACY_BLOCK_SIZE) {
+        const blockIndex = (piece.offset + at) / LEGACY_BLOCK_SIZE;
+        const block = piece.data.subarray(at, at + LEGACY_BLOCK_SIZE);
+        last = await stepdCall(connection, { type: 'FILE', operation: 'UPLOAD', token, key, block_index: blockIndex }, block);
+      }
+      piece.release();
     }
     const md5 = reader.digest();
     if (last.md5 !== md5) throw new Error(`legacy md5 mismatch: client ${md5}, server ${String(last.md5)}`);
