@@ -61,6 +61,11 @@ export interface BaselineUploadOptions {
   connections: number;
   /** Requests in flight per connection. */
   window: number;
+  /**
+   * File bytes read at once, a multiple of blockSize (default blockSize): small blocks are sent
+   * from large reads, so that the client's file reads do not dominate the per-block cost.
+   */
+  readBytes?: number;
 }
 
 /**
@@ -68,14 +73,18 @@ export interface BaselineUploadOptions {
  * sends blocks over N pipelined connections, and checks the server's MD5 against its own.
  */
 export async function baselineUpload(options: BaselineUploadOptions): Promise<{ md5: string }> {
-  const reader = await BlockReader.open(options.file, options.blockSize, options.connections * options.window);
+  const readBytes = options.readBytes ?? options.blockSize;
+  const reader = await BlockReader.open(options.file, readBytes, options.connections * options.window);
   const connections = await Promise.all(Array.from({ length: options.connections }, () => BaselineConnection.open(options.port)));
   try {
     await connections[0].request(BaselineKind.Open, options.transferId, reader.size);
     const sender = async (connection: BaselineConnection) => {
-      for (let block = await reader.next(); block; block = await reader.next()) {
-        await connection.request(BaselineKind.Block, options.transferId, block.offset, block.data);
-        block.release();
+      for (let piece = await reader.next(); piece; piece = await reader.next()) {
+        for (let at = 0; at < piece.data.length; at += options.blockSize) {
+          const block = piece.data.subarray(at, at + options.blockSize);
+          await connection.request(BaselineKind.Block, options.transferId, piece.offset + at, block);
+        }
+        piece.release();
       }
     };
     await Promise.all(connections.flatMap((c) => Array.from({ length: options.window }, () => sender(c))));

@@ -7,7 +7,7 @@ import { startBaseline, startStepd, startTus, type BenchServer } from './bench-s
 import { writeRandomFile } from './random-file.js';
 import type { StepdClientEngine, StepdTarget } from './stepd-engine.js';
 import { findStepdEngine } from './stepd-engines.js';
-import { legacyUpload, stepdDelete } from './stepd-legacy.js';
+import { LEGACY_BLOCK_SIZE, LEGACY_READ_BYTES, legacyUpload, stepdDelete } from './stepd-legacy.js';
 import { tusUpload } from './tus-client.js';
 
 /** The stepd client's defaults the baseline mirrors (issue 4: 4 MiB blocks, 4 connections). */
@@ -57,6 +57,21 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
       run: async (run) => {
         const transfer = { port: server.port, file: source, transferId: run, blockSize: BLOCK_SIZE, connections: CONNECTIONS, window: WINDOW };
         await baselineUpload(transfer);
+        await rm(join(server.dataDir, `baseline-${run}`));
+        return undefined;
+      },
+    });
+  }
+  if (wants('legacy-baseline')) {
+    // The same raw pipeline shaped like an old client: the limit for stepd's legacy case.
+    const server = await startServer(ctx, startBaseline);
+    cases.set('legacy-baseline', {
+      server,
+      bytes: size,
+      clientInProcess: true,
+      run: async (run) => {
+        const shape = { blockSize: LEGACY_BLOCK_SIZE, connections: 1, window: 1, readBytes: LEGACY_READ_BYTES };
+        await baselineUpload({ port: server.port, file: source, transferId: run, ...shape });
         await rm(join(server.dataDir, `baseline-${run}`));
         return undefined;
       },

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 
 /** The bench's cases, in the order they run within a round. */
-export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy', 'concurrent'] as const;
+export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy-baseline', 'legacy', 'concurrent'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 /** Parsed command line. */

@@ -32,6 +32,7 @@ export interface BenchResult {
     upload_vs_baseline: number | null;
     upload_vs_peer: number | null;
     download_vs_baseline: number | null;
+    /** Legacy mode over the raw pipeline with the same shape (20480 B, one in flight). */
     legacy_vs_baseline: number | null;
     /** Aggregate of 64 clients x 8 MiB over one client's upload (target >= 0.7). */
     concurrent_vs_upload: number | null;
@@ -81,6 +82,7 @@ const LABELS: Record<CaseName, string> = {
   peer: 'peer: tus upload + MD5',
   upload: 'stepd upload (default client)',
   download: 'stepd download (default client)',
+  'legacy-baseline': 'baseline, legacy shape (20480 B, 1 conn, 1 in flight)',
   legacy: 'stepd legacy (20480 B, 1 in flight)',
   concurrent: 'stepd 64 clients x 8 MiB (aggregate)',
 };
@@ -95,7 +97,7 @@ export function formatTable(result: BenchResult): string {
   for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
     const stats = result.cases[name];
     if (stats) {
-      const vsBase = name === 'baseline' || name === 'concurrent' ? null : ratio(result, name, 'baseline');
+      const vsBase = name === 'legacy' ? ratio(result, name, 'legacy-baseline') : ['baseline', 'concurrent'].includes(name) ? null : ratio(result, name, 'baseline');
       const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
       const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
       const cpu = [fmt(stats.server_cpu_seconds_per_gb), fmt(stats.client_cpu_seconds_per_gb)];
@@ -107,6 +109,7 @@ export function formatTable(result: BenchResult): string {
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > 60 ? 0 : r[i].length))));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const notes = 'vs baseline: legacy is compared with the legacy-shaped baseline, the others with the 4 MiB x 4 one';
   const lines = [
     `stepd bench: ${mib(result.size_bytes)} file, ${result.runs} run(s) per case, round-robin; MB = 10^6 bytes`,
     `blocks ${mib(result.block_size)} x ${result.connections} connections; stepd client: ${result.engine ?? 'none'}`,
@@ -115,6 +118,7 @@ export function formatTable(result: BenchResult): string {
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(line),
     '',
+    notes,
     `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
     `64 clients aggregate / single-client upload: ${fmt(result.ratios.concurrent_vs_upload)}`,
   ];

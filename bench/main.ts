@@ -64,7 +64,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       upload_vs_baseline: ratio(result, 'upload', 'baseline'),
       upload_vs_peer: ratio(result, 'upload', 'peer'),
       download_vs_baseline: ratio(result, 'download', 'baseline'),
-      legacy_vs_baseline: ratio(result, 'legacy', 'baseline'),
+      legacy_vs_baseline: ratio(result, 'legacy', 'legacy-baseline'),
       concurrent_vs_upload: ratio(result, 'concurrent', 'upload'),
     };
     return result;

@@ -32,8 +32,8 @@ export async function stepdDelete(target: StepdTarget, ...keys: string[]): Promi
   }
 }
 
-/** The legacy client reads this much at a time and sends it in 20480-byte blocks. */
-const READ_BYTES = 200 * LEGACY_BLOCK_SIZE;
+/** The legacy clients (stepd's and the baseline's) read this much at a time and send it in 20480-byte blocks. */
+export const LEGACY_READ_BYTES = 200 * LEGACY_BLOCK_SIZE;
 
 /**
  * Uploads like an old STEP client: one connection, SAVE without block_size (20480-byte blocks),
@@ -42,7 +42,7 @@ const READ_BYTES = 200 * LEGACY_BLOCK_SIZE;
  */
 export async function legacyUpload(target: StepdTarget, file: string, key: string): Promise<{ md5: string }> {
   const { connection, token } = await stepdLogin(target);
-  const reader = await BlockReader.open(file, READ_BYTES, 1);
+  const reader = await BlockReader.open(file, LEGACY_READ_BYTES, 1);
   try {
     const plan = await stepdCall(connection, { type: 'FILE', operation: 'SAVE', token, key, size: reader.size });
     if (plan.block_size !== LEGACY_BLOCK_SIZE) throw new Error(`legacy plan has block_size ${String(plan.block_size)}`);
