@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { baselineUpload } from './baseline-client.js';
+import { baselineUpload, type BaselineUploadOptions } from './baseline-client.js';
 import type { BenchOptions, CaseName } from './bench-options.js';
 import type { BenchResult } from './bench-report.js';
 import { startBaseline, startStepd, startTus, type BenchServer } from './bench-servers.js';
@@ -49,33 +49,12 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
   const cases = new Map<CaseName, BenchCase>();
   const size = options.size;
   if (wants('baseline')) {
-    const server = await startServer(ctx, startBaseline);
-    cases.set('baseline', {
-      server,
-      bytes: size,
-      clientInProcess: true,
-      run: async (run) => {
-        const transfer = { port: server.port, file: source, transferId: run, blockSize: BLOCK_SIZE, connections: CONNECTIONS, window: WINDOW };
-        await baselineUpload(transfer);
-        await rm(join(server.dataDir, `baseline-${run}`));
-        return undefined;
-      },
-    });
+    cases.set('baseline', await baselineCase(ctx, { blockSize: BLOCK_SIZE, connections: CONNECTIONS, window: WINDOW }));
   }
   if (wants('legacy-baseline')) {
     // The same raw pipeline shaped like an old client: the limit for stepd's legacy case.
-    const server = await startServer(ctx, startBaseline);
-    cases.set('legacy-baseline', {
-      server,
-      bytes: size,
-      clientInProcess: true,
-      run: async (run) => {
-        const shape = { blockSize: LEGACY_BLOCK_SIZE, connections: 1, window: 1, readBytes: LEGACY_READ_BYTES };
-        await baselineUpload({ port: server.port, file: source, transferId: run, ...shape });
-        await rm(join(server.dataDir, `baseline-${run}`));
-        return undefined;
-      },
-    });
+    const shape = { blockSize: LEGACY_BLOCK_SIZE, connections: 1, window: 1, readBytes: LEGACY_READ_BYTES };
+    cases.set('legacy-baseline', await baselineCase(ctx, shape));
   }
   if (wants('peer')) {
     const server = await startServer(ctx, startTus);
@@ -114,6 +93,21 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
     });
   }
   return cases;
+}
+
+/** The raw pipeline with a given block size, connection count and window, on its own server. */
+async function baselineCase(ctx: BenchContext, shape: Pick<BaselineUploadOptions, 'blockSize' | 'connections' | 'window' | 'readBytes'>): Promise<BenchCase> {
+  const server = await startServer(ctx, startBaseline);
+  return {
+    server,
+    bytes: ctx.options.size,
+    clientInProcess: true,
+    run: async (run) => {
+      await baselineUpload({ port: server.port, file: ctx.source, transferId: run, ...shape });
+      await rm(join(server.dataDir, `baseline-${run}`));
+      return undefined;
+    },
+  };
 }
 
 async function startServer(ctx: BenchContext, start: (root: string, extraArgs: string[]) => Promise<BenchServer>): Promise<BenchServer> {
