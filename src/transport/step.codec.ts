@@ -57,6 +57,8 @@ export function encodeFrame(json: StepJson, binary?: Buffer | null): Buffer {
 export interface FrameDecoderLimits {
   maxJsonBytes: number;
   maxBinaryBytes: number;
+  /** Where binary sections that span chunks are assembled (a pool's acquire); default allocUnsafe. */
+  allocate?: (size: number) => Buffer;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -178,7 +180,7 @@ export class FrameDecoder {
       this.emit(view);
       return true;
     }
-    this.binary = Buffer.allocUnsafe(this.binaryLength);
+    this.binary = this.limits.allocate ? this.limits.allocate(this.binaryLength) : Buffer.allocUnsafe(this.binaryLength);
     return true;
   }
 
