@@ -32,6 +32,13 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     },
   };
   const { result } = ctx;
+  // Ctrl-C or a test timeout: the server children and the temp dir must not outlive the bench.
+  const interrupted = (signal: NodeJS.Signals) => {
+    for (const server of ctx.servers) server.child.kill('SIGKILL');
+    void rm(root, { recursive: true, force: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await writeRandomFile(ctx.source, options.size);
     const cases = await prepareCases(ctx);
