@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { baselineUpload, type BaselineUploadOptions } from './baseline-client.js';
-import type { BenchOptions, CaseName } from './bench-options.js';
+import { CASE_NAMES, type BenchOptions, type CaseName } from './bench-options.js';
 import type { BenchResult } from './bench-report.js';
 import { startBaseline, startStepd, startTus, type BenchServer } from './bench-servers.js';
 import { writeRandomFile } from './random-file.js';
@@ -92,7 +92,7 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
       },
     });
   }
-  return cases;
+  return new Map(CASE_NAMES.filter((name) => cases.has(name)).map((name) => [name, cases.get(name)!]));
 }
 
 /** The raw pipeline with a given block size, connection count and window, on its own server. */
