@@ -1,5 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { STEPD_READY, stepdChildEnv } from '../../bench/bench-servers.js';
+import { spawnListening } from '../../bench/child-process.js';
 
 /** Path of the built server entry point (tests run after `npm run build`). */
 export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
@@ -21,54 +23,25 @@ export interface ServerProcess {
  * Starts `node dist/src/main.js` on ephemeral loopback ports with the given data dir and waits
  * (bounded) until it prints where it listens.
  */
-export function startServerProcess(dataDir: string, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
-    env: {
-      PATH: process.env.PATH,
-      STEP_HOST: '127.0.0.1',
-      STEP_PORT: '0',
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      STEP_DATA_DIR: dataDir,
-      LOG_LEVEL: 'log',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+export async function startServerProcess(dataDir: string, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
+  const { child, ports, output, exited } = await spawnListening({
+    args: [SERVER_ENTRY],
+    env: { PATH: process.env.PATH, ...stepdChildEnv(dataDir), ...env },
+    ready: [STEPD_READY, /HTTP listening on http:\/\/[^\s]+:(\d+)/],
+    timeoutMs,
   });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+  return {
+    child,
+    stepPort: ports[0],
+    httpPort: ports[1],
+    output,
+    kill: async () => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const step = /STEP(?: over TLS)? listening on [^\s]+:(\d+)/.exec(out);
-      const http = /HTTP listening on http:\/\/[^\s]+:(\d+)/.exec(out);
-      if (step && http) {
-        clearTimeout(timer);
-        resolve({
-          child,
-          stepPort: Number(step[1]),
-          httpPort: Number(http[1]),
-          output: () => out,
-          kill: async () => {
-            child.kill('SIGKILL');
-            await exited;
-          },
-          stop: async () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${out}`));
-    });
-  });
+      await exited;
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { CASE_NAMES, parseBenchOptions, parseSize, UsageError } from './bench-options.js';
+
+describe('bench options', () => {
+  it('reads binary and decimal size units', () => {
+    expect(parseSize('64MiB')).toBe(64 * 1024 * 1024);
+    expect(parseSize('1GiB')).toBe(1024 ** 3);
+    expect(parseSize('1gib')).toBe(1024 ** 3);
+    expect(parseSize('100MB')).toBe(100_000_000);
+    expect(parseSize('12345')).toBe(12_345);
+    expect(parseSize('0.5KiB')).toBe(512);
+  });
+
+  it('rejects sizes it cannot read', () => {
+    for (const bad of ['', 'MiB', '-1MiB', '1 parsec', '0']) expect(() => parseSize(bad)).toThrow(UsageError);
+  });
+
+  it('defaults to 256 MiB, 3 runs, every case, table output', () => {
+    expect(parseBenchOptions([])).toEqual({ size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false, cpuProfileDir: null });
+  });
+
+  it('takes --flag value and --flag=value, and keeps cases in run order', () => {
+    const options = parseBenchOptions(['--size=1GiB', '--runs', '5', '--cases', 'legacy,baseline', '--json']);
+    expect(options).toMatchObject({ size: 1024 ** 3, runs: 5, json: true, cases: ['baseline', 'legacy'] });
+  });
+
+  it('makes --smoke tiny and single-run unless size or runs are given', () => {
+    const smoke = parseBenchOptions(['--smoke']);
+    expect(smoke.runs).toBe(1);
+    expect(smoke.size).toBeLessThan(16 * 1024 * 1024);
+    expect(parseBenchOptions(['--smoke', '--runs', '2', '--size', '1MiB'])).toMatchObject({ runs: 2, size: 1024 * 1024 });
+  });
+
+  it('refuses unknown options, unknown cases and bad run counts', () => {
+    expect(() => parseBenchOptions(['--fast'])).toThrow(UsageError);
+    expect(() => parseBenchOptions(['--cases', 'scp'])).toThrow(/unknown scp/);
+    expect(() => parseBenchOptions(['--runs', '0'])).toThrow(UsageError);
+    expect(() => parseBenchOptions(['--runs'])).toThrow(/needs a value/);
+  });
+});

@@ -1,0 +1,96 @@
+import { resolve } from 'node:path';
+
+/** The bench's cases, in the order they run within a round. */
+export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy-baseline', 'legacy', 'concurrent'] as const;
+export type CaseName = (typeof CASE_NAMES)[number];
+
+/** Parsed command line. */
+export interface BenchOptions {
+  size: number;
+  runs: number;
+  json: boolean;
+  cases: CaseName[];
+  smoke: boolean;
+  /** Passes --cpu-prof to every server child, profiles written there on exit. */
+  cpuProfileDir: string | null;
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  kib: 1024,
+  m: 1e6,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  g: 1e9,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
+
+/** Parses sizes like `256MiB`, `1GiB`, `64MB`, `1000000` (MB/GB are powers of ten). */
+export function parseSize(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new UsageError(`--size: cannot read "${text}" (e.g. 64MiB, 1GiB, 1000000)`);
+  const bytes = Math.round(Number(match[1]) * unit);
+  if (bytes < 1) throw new UsageError('--size must be at least 1 byte');
+  return bytes;
+}
+
+/** A bad command line; main prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${CASE_NAMES.join(',')}] [--json] [--smoke] [--cpu-prof DIR]
+  --size   test file size (default 256MiB; 1GiB for the headline figure)
+  --runs   runs per case, alternated round-robin (default 3)
+  --cases  comma-separated subset of: ${CASE_NAMES.join(', ')}
+  --json   print one JSON object instead of the table
+  --smoke  a tiny file and one run (what the test suite runs)
+  --cpu-prof DIR  run every server child with node --cpu-prof, profiles written to DIR`;
+
+/** A tiny size with a partial last block, so the smoke run exercises the remainder path. */
+const SMOKE_SIZE = 5 * 1024 * 1024 + 12_345;
+
+/** Parses argv (without node and the script). */
+export function parseBenchOptions(argv: string[]): BenchOptions {
+  const options: BenchOptions = { size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false, cpuProfileDir: null };
+  let sizeGiven = false;
+  let runsGiven = false;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--size') {
+      options.size = parseSize(value());
+      sizeGiven = true;
+    } else if (flag === '--runs') {
+      options.runs = Number(value());
+      if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 100) throw new UsageError('--runs must be an integer from 1 to 100');
+      runsGiven = true;
+    } else if (flag === '--cases') {
+      const names = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !(CASE_NAMES as readonly string[]).includes(n));
+      if (unknown.length || names.length === 0) throw new UsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${CASE_NAMES.join(', ')}`);
+      options.cases = CASE_NAMES.filter((n) => names.includes(n));
+    } else if (flag === '--json') options.json = true;
+    else if (flag === '--smoke') options.smoke = true;
+    else if (flag === '--cpu-prof') options.cpuProfileDir = resolve(value());
+    else if (flag === '--help' || flag === '-h') throw new UsageError('');
+    else throw new UsageError(`unknown option ${argv[i]}`);
+  }
+  if (options.smoke) {
+    if (!sizeGiven) options.size = SMOKE_SIZE;
+    if (!runsGiven) options.runs = 1;
+  }
+  return options;
+}

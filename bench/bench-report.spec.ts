@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { caseStats, formatTable, ratio, type BenchResult } from './bench-report.js';
+
+describe('bench report', () => {
+  it('computes median, min and max MB/s (MB = 10^6 bytes)', () => {
+    expect(caseStats(100e6, [1, 2, 0.5])).toMatchObject({ median: 100, min: 50, max: 200 });
+    expect(caseStats(100e6, [1, 2]).median).toBe(75);
+  });
+
+  it('prints ratios against baseline and peer, and skipped cases with their reason', () => {
+    const result: BenchResult = {
+      size_bytes: 256 * 1024 ** 2,
+      runs: 1,
+      unit: 'MB/s, MB = 10^6 bytes',
+      block_size: 4 * 1024 ** 2,
+      connections: 4,
+      engine: 'test',
+      cases: { baseline: caseStats(400e6, [1]), peer: caseStats(200e6, [1]), upload: caseStats(300e6, [1]) },
+      skipped: { download: 'not built' },
+      ratios: { upload_vs_baseline: null, upload_vs_peer: null, download_vs_baseline: null, legacy_vs_baseline: null, concurrent_vs_upload: null },
+      server_peak_rss_bytes: 150 * 1024 ** 2,
+    };
+    expect(ratio(result, 'upload', 'baseline')).toBe(0.75);
+    expect(ratio(result, 'download', 'baseline')).toBeNull();
+    const table = formatTable(result);
+    expect(table).toContain('MB = 10^6 bytes');
+    expect(table).toMatch(/stepd upload[^\n]*\| 300 \(300-300\)\s+\| 0\.75\s+\| 1\.50/);
+    expect(table).toContain('skipped: not built');
+    expect(table).toContain('peak RSS during upload: 150 MiB');
+  });
+});

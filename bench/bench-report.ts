@@ -1,0 +1,126 @@
+import type { CaseName } from './bench-options.js';
+
+/** Throughput of one case over its runs, in MB/s (10^6 bytes per second). */
+export interface CaseStats {
+  median: number;
+  min: number;
+  max: number;
+  seconds: number[];
+  /**
+   * CPU seconds the server process spent per GB (10^9 bytes) moved, median over runs: far less
+   * sensitive than MB/s to other load on a shared machine.
+   */
+  server_cpu_seconds_per_gb: number | null;
+  /** The same for the client, when it runs in the bench process (null for a child-process client). */
+  client_cpu_seconds_per_gb: number | null;
+  /** Peak resident set size of the server process during this case's runs. */
+  server_peak_rss_bytes: number | null;
+}
+
+/** Everything one bench invocation measured. */
+export interface BenchResult {
+  size_bytes: number;
+  runs: number;
+  unit: 'MB/s, MB = 10^6 bytes';
+  block_size: number;
+  connections: number;
+  engine: string | null;
+  cases: Partial<Record<CaseName, CaseStats>>;
+  /** Cases that could not run, with the reason. */
+  skipped: Partial<Record<CaseName, string>>;
+  ratios: {
+    upload_vs_baseline: number | null;
+    upload_vs_peer: number | null;
+    download_vs_baseline: number | null;
+    /** Legacy mode over the raw pipeline with the same shape (20480 B, one in flight). */
+    legacy_vs_baseline: number | null;
+    /** Aggregate of 64 clients x 8 MiB over one client's upload (target >= 0.7). */
+    concurrent_vs_upload: number | null;
+  };
+  /** Peak resident set size of the stepd server during the upload runs. */
+  server_peak_rss_bytes: number | null;
+}
+
+/** Median/min/max MB/s of runs that each moved `bytes`. */
+/** What the bench observed around the runs of one case, besides their duration. */
+export interface CaseSamples {
+  serverCpu?: number[];
+  clientCpu?: number[];
+  serverPeakRss?: number[];
+}
+
+/** Throughput and resource figures of one case from its runs. */
+export function caseStats(bytes: number, seconds: number[], samples: CaseSamples = {}): CaseStats {
+  const rates = seconds.map((s) => bytes / s / 1e6).sort((a, b) => a - b);
+  const perGb = (list?: number[]) => (list?.length ? median(list.map((s) => s / (bytes / 1e9))) : null);
+  return {
+    median: median(rates),
+    min: rates[0],
+    max: rates[rates.length - 1],
+    seconds,
+    server_cpu_seconds_per_gb: perGb(samples.serverCpu),
+    client_cpu_seconds_per_gb: perGb(samples.clientCpu),
+    server_peak_rss_bytes: samples.serverPeakRss?.length ? Math.max(...samples.serverPeakRss) : null,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Ratio of two cases' medians, or null when either is missing. */
+export function ratio(result: Pick<BenchResult, 'cases'>, a: CaseName, b: CaseName): number | null {
+  const x = result.cases[a];
+  const y = result.cases[b];
+  return x && y ? x.median / y.median : null;
+}
+
+const LABELS: Record<CaseName, string> = {
+  baseline: 'baseline (raw TCP, same blocks/conns)',
+  peer: 'peer: tus upload + MD5',
+  upload: 'stepd upload (default client)',
+  download: 'stepd download (default client)',
+  'legacy-baseline': 'baseline, legacy shape (20480 B, 1 conn, 1 in flight)',
+  legacy: 'stepd legacy (20480 B, 1 in flight)',
+  concurrent: 'stepd 64 clients x 8 MiB (aggregate)',
+};
+
+const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(bytes < 1024 ** 2 ? 2 : 0)} MiB`;
+const fmt = (n: number | null | undefined, digits = 2) => (n === null || n === undefined ? '-' : n.toFixed(digits));
+
+/** The human-readable table. */
+export function formatTable(result: BenchResult): string {
+  const header = ['case', 'MB/s median (min-max)', 'vs baseline', 'vs peer', 'CPU s/GB server', 'client', 'server peak RSS'];
+  const rows: string[][] = [];
+  for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
+    const stats = result.cases[name];
+    if (stats) {
+      const vsBase = name === 'legacy' ? ratio(result, name, 'legacy-baseline') : ['baseline', 'concurrent'].includes(name) ? null : ratio(result, name, 'baseline');
+      const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
+      const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
+      const cpu = [fmt(stats.server_cpu_seconds_per_gb), fmt(stats.client_cpu_seconds_per_gb)];
+      const rss = stats.server_peak_rss_bytes ? mib(stats.server_peak_rss_bytes) : '-';
+      rows.push([label, range, fmt(vsBase), fmt(vsPeer), ...cpu, rss]);
+    } else if (result.skipped[name]) {
+      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-', '-', '-', '-']);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > 60 ? 0 : r[i].length))));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const notes = 'vs baseline: legacy is compared with the legacy-shaped baseline, the others with the 4 MiB x 4 one';
+  const lines = [
+    `stepd bench: ${mib(result.size_bytes)} file, ${result.runs} run(s) per case, round-robin; MB = 10^6 bytes`,
+    `blocks ${mib(result.block_size)} x ${result.connections} connections; stepd client: ${result.engine ?? 'none'}`,
+    '',
+    line(header),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map(line),
+    '',
+    notes,
+    `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
+    `64 clients aggregate / single-client upload: ${fmt(result.ratios.concurrent_vs_upload)}`,
+  ];
+  return lines.join('\n');
+}

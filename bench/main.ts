@@ -1,0 +1,101 @@
+/**
+ * `npm run bench`: measures stepd against a raw-TCP baseline and a tus peer on loopback, each
+ * case several times, round-robin, and prints medians (see README, "Performance").
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BLOCK_SIZE, CONNECTIONS, prepareCases, type BenchContext } from './bench-cases.js';
+import { parseBenchOptions, USAGE, UsageError, type BenchOptions, type CaseName } from './bench-options.js';
+import { caseStats, formatTable, ratio, type BenchResult, type CaseSamples } from './bench-report.js';
+import { cpuSecondsOf, PeakRssSampler, stopChild } from './child-process.js';
+import { writeRandomFile } from './random-file.js';
+
+async function bench(options: BenchOptions): Promise<BenchResult> {
+  const root = await mkdtemp(join(tmpdir(), 'stepd-bench-'));
+  const ctx: BenchContext = {
+    options,
+    root,
+    source: join(root, 'source.bin'),
+    servers: [],
+    result: {
+      size_bytes: options.size,
+      runs: options.runs,
+      unit: 'MB/s, MB = 10^6 bytes',
+      block_size: BLOCK_SIZE,
+      connections: CONNECTIONS,
+      engine: null,
+      cases: {},
+      skipped: {},
+      ratios: { upload_vs_baseline: null, upload_vs_peer: null, download_vs_baseline: null, legacy_vs_baseline: null, concurrent_vs_upload: null },
+      server_peak_rss_bytes: null,
+    },
+  };
+  const { result } = ctx;
+  // Ctrl-C or a test timeout: the server children and the temp dir must not outlive the bench.
+  const interrupted = (signal: NodeJS.Signals) => {
+    for (const server of ctx.servers) server.child.kill('SIGKILL');
+    void rm(root, { recursive: true, force: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    await writeRandomFile(ctx.source, options.size);
+    const cases = await prepareCases(ctx);
+    const seconds = new Map<CaseName, number[]>();
+    const samples = new Map<CaseName, Required<CaseSamples>>();
+    const sampled = (name: CaseName) => samples.get(name) ?? samples.set(name, { serverCpu: [], clientCpu: [], serverPeakRss: [] }).get(name)!;
+    // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
+    for (let run = 1; run <= options.runs; run++) {
+      for (const [name, { server, bytes, clientInProcess, run: runCase }] of cases) {
+        const rss = new PeakRssSampler(server.child.pid!);
+        await rss.start();
+        const cpuBefore = await cpuSecondsOf(server.child.pid!);
+        const clientBefore = process.cpuUsage();
+        const started = process.hrtime.bigint();
+        const own = await runCase(run);
+        const taken = own ?? Number(process.hrtime.bigint() - started) / 1e9;
+        const clientUsed = process.cpuUsage(clientBefore);
+        seconds.set(name, [...(seconds.get(name) ?? []), taken]);
+        const sample = sampled(name);
+        if (clientInProcess) sample.clientCpu.push((clientUsed.user + clientUsed.system) / 1e6);
+        // Includes the untimed clean-up (DELETE or unlink), which is small next to a transfer.
+        sample.serverCpu.push((await cpuSecondsOf(server.child.pid!)) - cpuBefore);
+        sample.serverPeakRss.push(await rss.stop());
+        if (!options.json) console.error(`run ${run}/${options.runs} ${name}: ${(bytes / taken / 1e6).toFixed(0)} MB/s`);
+      }
+    }
+    for (const [name, list] of seconds) result.cases[name] = caseStats(cases.get(name)!.bytes, list, samples.get(name));
+    result.server_peak_rss_bytes = result.cases.upload?.server_peak_rss_bytes ?? null;
+    result.ratios = {
+      upload_vs_baseline: ratio(result, 'upload', 'baseline'),
+      upload_vs_peer: ratio(result, 'upload', 'peer'),
+      download_vs_baseline: ratio(result, 'download', 'baseline'),
+      legacy_vs_baseline: ratio(result, 'legacy', 'legacy-baseline'),
+      concurrent_vs_upload: ratio(result, 'concurrent', 'upload'),
+    };
+    return result;
+  } finally {
+    await Promise.all(ctx.servers.map((s) => stopChild(s)));
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    if (err.message) console.error(err.message);
+    console.error(USAGE);
+    process.exit(err.message ? 2 : 0);
+  }
+  const result = await bench(options);
+  console.log(options.json ? JSON.stringify(result, null, 2) : formatTable(result));
+}
+
+main().catch((err: unknown) => {
+  console.error('bench failed:', (err as Error)?.stack ?? err);
+  process.exit(1);
+});

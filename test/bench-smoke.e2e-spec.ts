@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CASE_NAMES, type CaseName } from '../bench/bench-options.js';
+import type { BenchResult } from '../bench/bench-report.js';
+
+const BENCH_ENTRY = fileURLToPath(new URL('../dist/bench/main.js', import.meta.url));
+const BOUND_MS = 120_000;
+
+/** Runs the built bench (needs `npm run build`) and parses its --json output. */
+function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BENCH_ENTRY, ...args], { timeout: BOUND_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+// A smoke run only: it proves every case works end to end, never how fast (no timing assertions).
+describe('npm run bench --smoke', () => {
+  it('measures every case on a tiny file and reports positive throughput as JSON', { timeout: BOUND_MS + 10_000 }, async () => {
+    const { code, stdout, stderr } = await runBench(['--smoke', '--json']);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as BenchResult;
+    // Only a build without the client engines (src/client, issue 4) may skip, and only their cases.
+    const engineCases: CaseName[] = ['upload', 'download', 'concurrent'];
+    const expected = result.engine === null ? CASE_NAMES.filter((n) => !engineCases.includes(n)) : CASE_NAMES;
+    if (result.engine === null) expect(Object.keys(result.skipped).sort()).toEqual([...engineCases].sort());
+    else expect(result.skipped).toEqual({});
+    for (const name of expected) {
+      const stats = result.cases[name];
+      expect(stats, `case ${name}`).toBeDefined();
+      expect(stats!.seconds).toHaveLength(1);
+      expect(stats!.median).toBeGreaterThan(0);
+    }
+    expect(result.ratios.legacy_vs_baseline).toBeGreaterThan(0);
+    if (result.engine !== null) {
+      expect(result.ratios.upload_vs_baseline).toBeGreaterThan(0);
+      expect(result.server_peak_rss_bytes).toBeGreaterThan(0);
+    }
+  });
+
+  it('exits 2 with the usage on a bad option', async () => {
+    const { code, stderr } = await runBench(['--size', 'lots']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('usage: npm run bench');
+  });
+});
