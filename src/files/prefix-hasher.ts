@@ -28,7 +28,10 @@ export class PrefixHasher {
     return this.tainted;
   }
 
-  /** A newly received block; a copy is kept if it is not next and the window has room. */
+  /**
+   * A newly received block; kept (taken over from the buffer pool, not copied) if it is not next
+   * and the window has room.
+   */
   offer(index: number, block: Buffer): void {
     if (this.tainted || index < this.hashedBlocks) return;
     if (index === this.hashedBlocks) {
@@ -38,10 +41,8 @@ export class PrefixHasher {
       return;
     }
     if (this.windowBytes + block.length <= this.windowLimit && !this.window.has(index)) {
-      // A copy: the request's own buffer goes back to the pool once the request is answered.
-      const copy = blockBufferPool.acquire(block.length);
-      block.copy(copy);
-      this.window.set(index, copy);
+      blockBufferPool.keep(block);
+      this.window.set(index, block);
       this.windowBytes += block.length;
     }
   }
@@ -61,7 +62,7 @@ export class PrefixHasher {
   /** Gives up on the incremental digest (see isTainted) and frees the window. */
   taint(): void {
     this.tainted = true;
-    for (const block of this.window.values()) blockBufferPool.release(block);
+    for (const block of this.window.values()) blockBufferPool.releaseKept(block);
     this.window.clear();
     this.windowBytes = 0;
   }
@@ -77,7 +78,7 @@ export class PrefixHasher {
       this.window.delete(this.hashedBlocks);
       this.windowBytes -= block.length;
       this.hash.update(block);
-      blockBufferPool.release(block);
+      blockBufferPool.releaseKept(block);
       this.hashedBlocks++;
       block = this.window.get(this.hashedBlocks);
     }

@@ -23,4 +23,14 @@ describe('BufferPool', () => {
     const again = [pool.acquire(4096), pool.acquire(4096), pool.acquire(4096)];
     expect(again.filter((b) => b === x || b === y || b === z)).toHaveLength(2);
   });
+
+  it('leaves a kept buffer alone until it is released as kept', () => {
+    const pool = new BufferPool(1 << 20, 1024);
+    const a = pool.acquire(4096);
+    pool.keep(a);
+    pool.release(a);
+    expect(pool.acquire(4096)).not.toBe(a);
+    pool.releaseKept(a);
+    expect(pool.acquire(4096)).toBe(a);
+  });
 });

@@ -7,6 +7,7 @@
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
   private readonly owned = new WeakSet<Buffer>();
+  private readonly kept = new WeakSet<Buffer>();
   private pooledBytes = 0;
 
   constructor(
@@ -27,9 +28,24 @@ export class BufferPool {
     return fresh;
   }
 
+  /**
+   * Takes over a buffer its allocator would release (a request's block kept for later hashing):
+   * `release` ignores it until `releaseKept`.
+   */
+  keep(buffer: Buffer): void {
+    this.kept.add(buffer);
+  }
+
+  /** Gives back a buffer taken over with `keep`. */
+  releaseKept(buffer: Buffer): void {
+    this.kept.delete(buffer);
+    this.release(buffer);
+  }
+
   /** Gives a buffer back once nothing reads or writes it any more. */
   release(buffer: Buffer | null | undefined): void {
-    if (!buffer || !this.owned.has(buffer) || this.pooledBytes + buffer.length > this.maxPooledBytes) return;
+    if (!buffer || !this.owned.has(buffer) || this.kept.has(buffer)) return;
+    if (this.pooledBytes + buffer.length > this.maxPooledBytes) return;
     let list = this.free.get(buffer.length);
     if (!list) {
       list = [];
@@ -41,5 +57,9 @@ export class BufferPool {
   }
 }
 
-/** The process-wide pool for block payloads (request binary sections and DOWNLOAD replies). */
-export const blockBufferPool = new BufferPool(64 * 1024 * 1024, 64 * 1024);
+/**
+ * The process-wide pool for block payloads (request binary sections and DOWNLOAD replies). 24 MiB
+ * of idle buffers covers a few 4 MiB blocks per connection of one fast client; more would only
+ * add to the resident size.
+ */
+export const blockBufferPool = new BufferPool(24 * 1024 * 1024, 64 * 1024);
