@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { LoginRateLimiter } from './login-rate-limiter.js';
 import { SessionEntity } from './session.entity.js';
 import { StepAuthGuard } from './step-auth.guard.js';
 import { TokenService } from './token.service.js';
@@ -11,7 +12,7 @@ import { TokenService } from './token.service.js';
 @Module({
   imports: [TypeOrmModule.forFeature([SessionEntity])],
   controllers: [AuthController],
-  providers: [AuthService, TokenService, { provide: APP_GUARD, useClass: StepAuthGuard }],
+  providers: [AuthService, TokenService, LoginRateLimiter, { provide: APP_GUARD, useClass: StepAuthGuard }],
   exports: [TokenService],
 })
 export class AuthModule {}
