@@ -88,4 +88,36 @@ describe('STEP codec', () => {
     const frames = decodeAll([wire]);
     expect(frames[0].binary?.buffer).toBe(wire.buffer);
   });
+
+  it('decodes a frame with empty sections at the end of a chunk (used to throw and crash the server)', () => {
+    const frames = decodeAll([Buffer.alloc(HEADER_BYTES), encodeFrame({ next: 1 })]);
+    expect(frames).toHaveLength(2);
+    expect(frames[0].error?.message).toMatch(/not valid JSON/);
+    expect(frames[1].json).toEqual({ next: 1 });
+  });
+
+  it('answers a byte-counted non-ASCII frame that cannot be character-counted at once', () => {
+    // Garbage that is not the start of an object, and an object cut by invalid UTF-8, must not
+    // make the decoder wait for bytes that a byte-counting peer never sends.
+    for (const bytes of [Buffer.from('xé'), Buffer.from([0x7b, 0xff, 0x22, 0xc3, 0xa9])]) {
+      const frames = decodeAll([rawFrame(bytes, bytes.length)]);
+      expect(frames).toHaveLength(1);
+      expect(frames[0].error).not.toBeNull();
+    }
+  });
+
+  it('buffers a declared binary section as it arrives and emits it once complete', () => {
+    const head = rawFrame(Buffer.from('{}'), 2).subarray(0, HEADER_BYTES + 2);
+    head.writeUInt32BE(LIMITS.maxBinaryBytes, 4);
+    const frames: StepFrame[] = [];
+    const decoder = new FrameDecoder(LIMITS, (f) => frames.push(f));
+    decoder.push(head);
+    decoder.push(Buffer.alloc(10));
+    expect(frames).toHaveLength(0);
+    expect(decoder.midFrame).toBe(true);
+    decoder.push(Buffer.alloc(LIMITS.maxBinaryBytes - 10, 1));
+    expect(frames[0].binary?.length).toBe(LIMITS.maxBinaryBytes);
+    expect(frames[0].wireBytes).toBe(HEADER_BYTES + 2 + LIMITS.maxBinaryBytes);
+    expect(decoder.midFrame).toBe(false);
+  });
 });

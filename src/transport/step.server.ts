@@ -14,6 +14,9 @@ import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
 
+/** How long a refused connection may take to read its 429 before it is destroyed. */
+const REFUSED_LINGER_MS = 2000;
+
 /**
  * Custom Nest transport strategy speaking STEP over TCP (or TLS). Frames are checked against
  * spec A3, routed by type+operation to @StepPattern handlers and answered in request order.
@@ -24,6 +27,8 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   private readonly connections = new Set<StepConnection>();
   private readonly perAddress = new Map<string, number>();
   private nextConnectionId = 1;
+  /** Refused sockets still flushing their 429 reply. */
+  private refusing = 0;
   private closing = false;
 
   constructor(private readonly options: StepServerOptions) {
@@ -33,9 +38,10 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
   listen(callback: (err?: unknown) => void): void {
     const onSocket = (socket: Socket) => this.accept(socket);
+    // allowHalfOpen: a peer that shuts down its sending side still gets its replies (StepConnection).
     this.listener = this.options.tls
-      ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' }, onSocket)
-      : createServer(onSocket);
+      ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2', allowHalfOpen: true }, onSocket)
+      : createServer({ allowHalfOpen: true }, onSocket);
     // A TLS handshake failure (plain TCP client, bad cert) concerns one peer, not the server.
     this.listener.on('tlsClientError', (err: Error, socket: Socket) => {
       this.logger.debug(`TLS handshake failed: ${err.message}`);
@@ -186,6 +192,28 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     return StepError.internal();
   }
 
+  /**
+   * Spec B: too many connections gets 429, said once, then the connection closes. The refused
+   * socket is drained (so closing it does not reset away the reply) and destroyed after a short
+   * linger, and only so many may linger at once: a flood cannot pile up sockets this way either.
+   */
+  private refuse(socket: Socket): void {
+    socket.on('error', () => undefined);
+    if (this.refusing >= this.options.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.refusing++;
+    const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.refusing--;
+    });
+    socket.resume();
+    socket.end(encodeFrame(replyJson(null, StepStatus.TOO_MANY, 'Too many connections. Try again later.')));
+  }
+
   private accept(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
@@ -194,10 +222,7 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     const address = socket.remoteAddress ?? 'unknown';
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (this.connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
-      // Spec B: too many gets 429, said once, then the connection closes.
-      const reply = replyJson(null, StepStatus.TOO_MANY, 'Too many connections. Try again later.');
-      socket.on('error', () => undefined);
-      socket.end(encodeFrame(reply));
+      this.refuse(socket);
       return;
     }
     const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this);
