@@ -3,7 +3,7 @@ import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microse
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Observable } from 'rxjs';
-import { StepOperation, StepType, stepPatternKey } from './step.constants.js';
+import { STEP_BINARY_PATTERNS, StepOperation, StepType, stepPatternKey } from './step.constants.js';
 import { encodeFrame, type StepFrame, type StepJson } from './step.codec.js';
 import { StepConnection, type OutgoingReply, type StepDispatcher } from './step-connection.js';
 import { StepContext, type StepPeer } from './step.context.js';
@@ -132,6 +132,11 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
       request.operation === StepOperation.LOGIN
         ? stepPatternKey(StepType.AUTH, StepOperation.LOGIN)
         : stepPatternKey(request.type as string, request.operation as string);
+    if (binary && !STEP_BINARY_PATTERNS.has(key)) {
+      // Issue 6: a binary section on a request that takes none is a client bug; say so instead
+      // of silently dropping bytes the client thinks were stored. Framing is intact: keep serving.
+      return this.errorReply(request, StepError.badField('This request takes no binary section.'));
+    }
     // Map lookup, not getHandlerByPattern(): that one tries JSON.parse on every call.
     const handler = this.messageHandlers.get(key) ?? this.messageHandlers.get(STEP_FALLBACK_PATTERN);
     if (!handler) {
