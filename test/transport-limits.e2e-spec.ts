@@ -119,6 +119,21 @@ describe('transport limits (issue 6, item 1)', () => {
     expect(s.replies).toHaveLength(6);
   });
 
+  it('closes a connection whose replies stay unread for STEP_IDLE_TIMEOUT_MS (a stalled reader)', async () => {
+    const s = await open('127.0.0.6');
+    s.socket.pause();
+    // 408 replies echo the long operation twice: megabytes of replies the client never reads.
+    const unknown = encodeFrame(request({ type: 'AUTH', operation: 'x'.repeat(900) }));
+    s.socket.write(Buffer.concat(Array.from({ length: 20_000 }, () => unknown)));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(app.stepServer.openConnections).toBe(1);
+    for (let i = 0; i < 100 && app.stepServer.openConnections > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(app.stepServer.openConnections).toBe(0);
+    // A paused socket cannot notice the close; reading again shows it.
+    s.socket.resume();
+    expect(await s.waitForClose()).toBe(true);
+  });
+
   it('answers 429 to connections over STEP_MAX_CONNECTIONS_PER_ADDRESS, then closes them; other addresses are not affected', async () => {
     const kept = await Promise.all(Array.from({ length: 4 }, () => open()));
     for (const s of kept) s.socket.write(EARTH);
