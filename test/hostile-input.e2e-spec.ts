@@ -46,6 +46,14 @@ describe('hostile input gets a 4xx, never silence or a crash', () => {
     expect(closed).toBe(false);
   });
 
+  it('answers JSON nested thousands of levels deep with 400 (it overflowed the stack: 500)', async () => {
+    const deep = (inner: string) => `{"direction":"REQUEST","operation":"LOGIN","type":"AUTH","password":"y","username":${inner}}`;
+    const frames = [deep('{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000)), deep('['.repeat(30_000) + ']'.repeat(30_000))];
+    const { replies } = await rawExchange(app.stepAddress.port, Buffer.concat([...frames.map((text) => rawFrame(text)), earth]), 3);
+    expect(replies.map((r) => r.status)).toEqual([400, 400, 333]);
+    expect(replies[0].status_msg).toMatch(/nested deeper than \d+ levels/);
+  });
+
   it('answers operation and type values whose String() throws with 408 / 409 (no reply at all before)', async () => {
     const operation = await conn.request(request({ operation: { toString: 1 }, type: 'AUTH' }));
     expect(operation.json).toMatchObject({ status: 408, status_msg: 'Operation {"toString":1} is not allowed', operation: '{"toString":1}' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
-import { encodeFrame, FrameDecoder, HEADER_BYTES, toAsciiJson, type StepFrame } from './step.codec.js';
+import { encodeFrame, FrameDecoder, HEADER_BYTES, MAX_JSON_DEPTH, toAsciiJson, type StepFrame } from './step.codec.js';
 
 const LIMITS = { maxJsonBytes: 1024, maxBinaryBytes: 1 << 20 };
 
@@ -119,5 +119,15 @@ describe('STEP codec', () => {
     expect(frames[0].binary?.length).toBe(LIMITS.maxBinaryBytes);
     expect(frames[0].wireBytes).toBe(HEADER_BYTES + 2 + LIMITS.maxBinaryBytes);
     expect(decoder.midFrame).toBe(false);
+  });
+
+  it('refuses JSON nested deeper than MAX_JSON_DEPTH, counting brackets outside strings only', () => {
+    const deep = '{"a":'.repeat(MAX_JSON_DEPTH + 1) + '1' + '}'.repeat(MAX_JSON_DEPTH + 1);
+    const atLimit = '{"a":'.repeat(MAX_JSON_DEPTH) + '1' + '}'.repeat(MAX_JSON_DEPTH);
+    const inString = JSON.stringify({ a: '[{'.repeat(500), b: '\\"[[[' });
+    const frames = decodeAll([deep, atLimit, inString].map((text) => rawFrame(Buffer.from(text), text.length)), { maxJsonBytes: 4096, maxBinaryBytes: 0 });
+    expect(frames[0].error?.message).toBe(`The JSON section is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+    expect(frames[1].json).not.toBeNull();
+    expect(frames[2].json).toEqual({ a: '[{'.repeat(500), b: '\\"[[[' });
   });
 });

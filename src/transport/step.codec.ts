@@ -62,6 +62,13 @@ export interface FrameDecoderLimits {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Deepest nesting a request may use. JSON.parse copes with any depth, but the recursive code
+ * after it (class-transformer, validation, logging) overflows the stack around ten thousand
+ * levels, which the 64 KiB JSON limit allows: that would be a 500 instead of a 400.
+ */
+export const MAX_JSON_DEPTH = 64;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -250,6 +257,9 @@ function parseJsonObject(bytes: Buffer): { json: StepJson | null; error: Invalid
   } catch {
     return { json: null, error: new InvalidJsonError('The JSON section is not valid UTF-8.') };
   }
+  if (nestingExceeds(bytes, MAX_JSON_DEPTH)) {
+    return { json: null, error: new InvalidJsonError(`The JSON section is nested deeper than ${MAX_JSON_DEPTH} levels.`) };
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -260,4 +270,24 @@ function parseJsonObject(bytes: Buffer): { json: StepJson | null; error: Invalid
     return { json: null, error: new InvalidJsonError('The JSON section has to be a JSON object.') };
   }
   return { json: value as StepJson, error: null };
+}
+
+/** True when brackets outside strings nest deeper than `limit` (one pass, no recursion). */
+function nestingExceeds(bytes: Buffer, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // backslash: skip the escaped character
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
