@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StepClientConnection } from '../src/client/step-client.connection.js';
 import { encodeFrame } from '../src/transport/step.codec.js';
 import { processMemory } from './helpers/process-memory.js';
 import { openRawSocket } from './helpers/raw-socket.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
+import { uploadBlocks } from './helpers/step-upload.js';
+import { login, request } from './helpers/test-app.js';
 
 const MiB = 1024 * 1024;
 
@@ -48,5 +52,42 @@ describe('backpressure', () => {
     expect(stalled.peak - before.rss).toBeLessThan(100 * MiB);
     expect(after.peak - before.rss).toBeLessThan(150 * MiB);
     s.socket.destroy();
+  });
+
+  it('bounds server memory while many slow clients pipeline DOWNLOADs they do not read (write backpressure)', { timeout: 120_000 }, async () => {
+    const blockSize = MiB;
+    const content = randomBytes(8 * MiB);
+    const conn = await StepClientConnection.connect({ host: '127.0.0.1', port: server.stepPort, timeoutMs: 30_000 });
+    const token = await login(conn, 'slow-reader');
+    const plan = await conn.request(request({ type: 'FILE', operation: 'SAVE', token, key: 'big.bin', size: content.length, block_size: blockSize }));
+    expect(plan.json).toMatchObject({ status: 200, block_size: blockSize, total_block: 8 });
+    await uploadBlocks(conn, token, 'big.bin', content, blockSize, [0, 1, 2, 3, 4, 5, 6, 7]);
+    conn.close();
+
+    const clients = 16;
+    const perClient = 40; // 40 MiB of replies per client, 640 MiB in all
+    const before = processMemory(server.child.pid!);
+    const readers = await Promise.all(Array.from({ length: clients }, () => openRawSocket(server.stepPort)));
+    for (const reader of readers) {
+      reader.socket.pause();
+      const downloads = Array.from({ length: perClient }, (_, i) =>
+        encodeFrame(request({ type: 'FILE', operation: 'DOWNLOAD', token, key: 'big.bin', block_index: i % 8, block_size: blockSize })),
+      );
+      reader.socket.write(Buffer.concat(downloads));
+    }
+    // Give the server time to produce as much as it is willing to (bounded wait, no time assertion).
+    await new Promise((r) => setTimeout(r, 3000));
+    const stalled = processMemory(server.child.pid!);
+    for (const reader of readers) reader.socket.resume();
+    const replies = await Promise.all(readers.map((reader) => reader.waitForReplies(perClient, 60_000)));
+    for (const list of replies) {
+      expect(list).toHaveLength(perClient);
+      expect(list.every((r) => r.status === 200)).toBe(true);
+    }
+    const after = processMemory(server.child.pid!);
+    for (const reader of readers) reader.socket.destroy();
+    // Unbounded buffering would hold all 640 MiB of replies; one block in flight per client is ~16 MiB.
+    expect(stalled.peak - before.rss).toBeLessThan(200 * MiB);
+    expect(after.peak - before.rss).toBeLessThan(250 * MiB);
   });
 });
