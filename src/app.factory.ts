@@ -51,6 +51,8 @@ function stepServerOptions(config: StepConfig): StepServerOptions {
 export async function createStepApp(config: StepConfig): Promise<StepApp> {
   const logger = new ConsoleLogger({ logLevels: logLevels(config.log.level), json: config.log.format === 'json' });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger });
+  // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
+  await app.init();
   const stepServer = new StepServer(stepServerOptions(config));
   // inheritAppConfig: without it, global pipes, guards and filters never reach STEP handlers.
   app.connectMicroservice({ strategy: stepServer }, { inheritAppConfig: true });

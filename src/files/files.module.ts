@@ -1,5 +1,34 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SqliteWriter } from '../database/sqlite-writer.js';
+import { BlockStorage } from './block-storage.repository.js';
+import { DataController } from './data.controller.js';
+import { DataRecordsService } from './data-records.service.js';
+import { DataRecordEntity } from './entities/data-record.entity.js';
+import { UploadBlockChunkEntity } from './entities/upload-block-chunk.entity.js';
+import { UploadEntity } from './entities/upload.entity.js';
+import { FileController } from './file.controller.js';
+import { FilesService } from './files.service.js';
+import { StoredFilesService } from './stored-files.service.js';
+import { UploadProgressWriter } from './upload-progress.writer.js';
+import { UploadRecoveryService } from './upload-recovery.service.js';
+import { UploadsService } from './uploads.service.js';
 
 /** FILE and DATA operations: block storage, upload progress in SQLite, DATA records. */
-@Module({})
+@Module({
+  imports: [ScheduleModule.forRoot(), TypeOrmModule.forFeature([UploadEntity, UploadBlockChunkEntity, DataRecordEntity])],
+  controllers: [FileController, DataController],
+  providers: [
+    SqliteWriter,
+    BlockStorage,
+    UploadProgressWriter,
+    UploadsService,
+    StoredFilesService,
+    UploadRecoveryService,
+    DataRecordsService,
+    FilesService,
+  ],
+  exports: [FilesService, BlockStorage, SqliteWriter],
+})
 export class FilesModule {}

@@ -8,13 +8,19 @@ import { stepValidationPipe } from './step-validation.pipe.js';
 /** Pattern of the handler that answers type+operation pairs no other handler takes. */
 export const STEP_FALLBACK_PATTERN = 'STEP:FALLBACK';
 
+/** Per-handler options, carried to the transport as the pattern's extras. */
+export interface StepPatternOptions {
+  /** The operation carries a binary section (UPLOAD); any other gets 400 for one. */
+  binary?: boolean;
+}
+
 /**
  * Registers a STEP handler for one type+operation, with STEP's validation pipe and exception
  * filter scoped to STEP handlers only (HTTP endpoints keep Nest's defaults).
  */
-export function StepPattern(type: StepType, operation: StepOperation): MethodDecorator {
+export function StepPattern(type: StepType, operation: StepOperation, options: StepPatternOptions = {}): MethodDecorator {
   return applyDecorators(
-    MessagePattern(stepPatternKey(type, operation)),
+    MessagePattern(stepPatternKey(type, operation), { ...options }),
     UsePipes(stepValidationPipe),
     UseFilters(StepExceptionFilter),
   );

@@ -142,6 +142,9 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     if (!handler) {
       return this.errorReply(request, new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(request.operation)} is not allowed for type ${String(request.type)}`));
     }
+    if (binary && !handler.extras?.binary) {
+      return this.errorReply(request, StepError.badField(`Operation ${String(request.operation)} takes no binary section.`));
+    }
     const context = new StepContext(peer, request, binary);
     try {
       const result = await this.invoke(handler, request, context);

@@ -1,0 +1,75 @@
+import type { FileHandle } from 'node:fs/promises';
+import { BlockBitmap } from './block-bitmap.js';
+import type { UploadEntity } from './entities/upload.entity.js';
+import { PrefixHasher } from './prefix-hasher.js';
+
+/** In-memory lifecycle of an upload; `cancelled` never reaches the database. */
+export type ActiveState = 'uploading' | 'completing' | 'complete' | 'cancelled';
+
+/**
+ * An upload being received: its open partial file, received-block bitmap, prefix MD5 and the
+ * writes in flight. One instance per upload, shared by every connection sending its blocks.
+ */
+export class ActiveUpload {
+  state: ActiveState = 'uploading';
+  /** Set while the file is being finalised; every caller awaits the same completion. */
+  completion: Promise<string> | null = null;
+  /** Set while blocks are read back from disk to extend the prefix MD5. */
+  advancing: Promise<void> | null = null;
+  readonly pendingBlockMd5s = new Map<number, string>();
+  private readonly inflight = new Map<number, number>();
+  private readonly writes = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly row: UploadEntity,
+    public handle: FileHandle | null,
+    readonly bitmap: BlockBitmap,
+    readonly hasher: PrefixHasher,
+  ) {}
+
+  /** True once the upload was cancelled or restarted (its blocks must not be acknowledged). */
+  get cancelled(): boolean {
+    return this.state === 'cancelled';
+  }
+
+  get id(): string {
+    return this.row.id;
+  }
+
+  /** Byte length of block `index` (the last block holds the remainder). */
+  blockLength(index: number): number {
+    const { size, blockSize, totalBlock } = this.row;
+    return index === totalBlock - 1 ? size - index * blockSize : blockSize;
+  }
+
+  /** True if block `index` arrived or is being written right now. */
+  isDuplicate(index: number): boolean {
+    return this.bitmap.has(index) || this.inflight.has(index);
+  }
+
+  /** Tracks a block write so completion can wait for every write in flight. */
+  async trackWrite<T>(index: number, write: Promise<T>): Promise<T> {
+    this.inflight.set(index, (this.inflight.get(index) ?? 0) + 1);
+    this.writes.add(write);
+    try {
+      return await write;
+    } finally {
+      this.writes.delete(write);
+      const left = (this.inflight.get(index) ?? 1) - 1;
+      if (left === 0) this.inflight.delete(index);
+      else this.inflight.set(index, left);
+    }
+  }
+
+  /** Resolves once no block write is in flight. */
+  async writesDrained(): Promise<void> {
+    while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
+  }
+
+  /** Block MD5s verified since the last persist. */
+  takePendingBlockMd5s(): Array<[number, string]> {
+    const entries = [...this.pendingBlockMd5s];
+    this.pendingBlockMd5s.clear();
+    return entries;
+  }
+}

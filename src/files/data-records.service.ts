@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import type { Repository } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { SqliteWriter } from '../database/sqlite-writer.js';
+import { StepReply } from '../transport/index.js';
+import type { StepJson } from '../transport/step.codec.js';
+import type { DataRequestDto } from './dto/data-request.dto.js';
+import { DataRecordEntity } from './entities/data-record.entity.js';
+import { checkKeyLength, FilesErrors, requireKey } from './files.errors.js';
+
+/** Request fields that belong to the protocol, never to a stored record (spec B: no token, no password). */
+const PROTOCOL_FIELDS = new Set(['type', 'operation', 'direction', 'status', 'status_msg', 'token', 'password', 'key']);
+
+/** DATA records (spec A5, C3): small JSON objects per user, stored in SQLite. */
+@Injectable()
+export class DataRecordsService {
+  constructor(
+    @InjectRepository(DataRecordEntity) private readonly records: Repository<DataRecordEntity>,
+    @InjectStepConfig() private readonly config: StepConfig,
+    private readonly sqlite: SqliteWriter,
+    private readonly clock: Clock,
+  ) {}
+
+  /** DATA SAVE: stores the request's own fields under `key` (default a UUID v4). */
+  async save(username: string, dto: DataRequestDto, request: StepJson): Promise<StepReply> {
+    const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, this.config.storage.maxKeyBytes);
+    const body: StepJson = {};
+    for (const [field, value] of Object.entries(request)) if (!PROTOCOL_FIELDS.has(field)) body[field] = value;
+    // Check-then-insert runs without an await in between, so two SAVEs of one key cannot both pass.
+    const exists = this.sqlite.statement(`SELECT 1 FROM data_records WHERE username = ? AND key = ?`).get(username, key);
+    if (exists) throw FilesErrors.dataKeyExists(key);
+    const { count } = this.sqlite.statement(`SELECT COUNT(*) AS count FROM data_records WHERE username = ?`).get(username) as { count: number };
+    if (count >= this.config.storage.maxDataRecordsPerUser) throw FilesErrors.tooManyRecords(this.config.storage.maxDataRecordsPerUser);
+    this.sqlite
+      .statement(`INSERT INTO data_records (id, username, key, body, created_at) VALUES (?, ?, ?, ?, ?)`)
+      .run(randomUUID(), username, key, JSON.stringify(body), this.clock.now());
+    return StepReply.ok(`Data is saved with key "${key}"`, { key });
+  }
+
+  /** DATA GET: the stored fields plus the reply fields. */
+  async get(username: string, dto: DataRequestDto): Promise<StepReply> {
+    const key = requireKey(dto.key, 'GET', this.config.storage.maxKeyBytes);
+    const record = await this.records.findOneBy({ username, key });
+    if (!record) throw FilesErrors.keyNotFound(key);
+    return StepReply.ok('OK', { ...(JSON.parse(record.body) as StepJson), key });
+  }
+
+  /** DATA DELETE. */
+  async delete(username: string, dto: DataRequestDto): Promise<StepReply> {
+    const key = requireKey(dto.key, 'DELETE', this.config.storage.maxKeyBytes);
+    const result = await this.records.delete({ username, key });
+    if (!result.affected) throw FilesErrors.keyNotFound(key);
+    return StepReply.ok(`The "key" ${key} is deleted.`, { key });
+  }
+
+  /** DATA LIST (spec C3): the user's keys. */
+  list(username: string, dto: DataRequestDto): StepReply {
+    const prefix = dto.prefix ?? '';
+    const rows = this.sqlite
+      .statement(`SELECT key FROM data_records WHERE username = ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?`)
+      .all(username, prefix, prefix, dto.limit ?? 1000) as Array<{ key: string }>;
+    return StepReply.ok('OK', { keys: rows.map((r) => r.key) });
+  }
+}

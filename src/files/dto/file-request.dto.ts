@@ -1,0 +1,38 @@
+import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+/**
+ * Fields of FILE requests. Types only: which fields an operation needs, and the status when one
+ * is missing, are the service's (the spec fixes their order). Negative or huge integers pass
+ * here on purpose and get the spec's own statuses (405, 410, 413) from the service.
+ */
+export class FileRequestDto {
+  @IsOptional()
+  @IsString({ message: 'Field "key" has to be a string.' })
+  key?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'Field "size" has to be an integer.' })
+  size?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'Field "block_index" has to be an integer.' })
+  block_index?: number;
+
+  @IsOptional()
+  @IsInt({ message: 'Field "block_size" has to be an integer.' })
+  block_size?: number;
+
+  @IsOptional()
+  @Matches(/^[0-9a-fA-F]{32}$/, { message: 'Field "block_md5" has to be 32 hexadecimal characters.' })
+  block_md5?: string;
+
+  @IsOptional()
+  @IsString({ message: 'Field "prefix" has to be a string.' })
+  prefix?: string;
+
+  @IsOptional()
+  @IsInt({ message: 'Field "limit" has to be an integer.' })
+  @Min(1, { message: 'Field "limit" has to be at least 1.' })
+  @Max(10_000, { message: 'Field "limit" has to be at most 10000.' })
+  limit?: number;
+}

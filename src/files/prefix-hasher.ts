@@ -1,0 +1,79 @@
+import { createHash, type Hash } from 'node:crypto';
+
+/**
+ * MD5 of an upload's contiguous prefix, advanced as blocks arrive so completing the upload needs
+ * no second pass over the file. Out-of-order blocks wait in a bounded window; blocks that did not
+ * fit are read back from disk when the prefix reaches them.
+ */
+export class PrefixHasher {
+  private hash: Hash = createHash('md5');
+  private hashedBlocks = 0;
+  private readonly window = new Map<number, Buffer>();
+  private windowBytes = 0;
+  private tainted = false;
+
+  constructor(private readonly windowLimit: number) {}
+
+  /** Blocks hashed so far (the prefix is blocks 0..hashed-1). */
+  get hashed(): number {
+    return this.hashedBlocks;
+  }
+
+  /**
+   * True once a block was written twice: the bytes hashed may not be the bytes on disk, so the
+   * final digest must come from the file.
+   */
+  get isTainted(): boolean {
+    return this.tainted;
+  }
+
+  /** A newly received block; kept if it is not next and the window has room. */
+  offer(index: number, block: Buffer): void {
+    if (this.tainted || index < this.hashedBlocks) return;
+    if (index === this.hashedBlocks) {
+      this.hash.update(block);
+      this.hashedBlocks++;
+      this.drainWindow();
+      return;
+    }
+    if (this.windowBytes + block.length <= this.windowLimit && !this.window.has(index)) {
+      this.window.set(index, block);
+      this.windowBytes += block.length;
+    }
+  }
+
+  /** Index of the next block the prefix needs, when it is not waiting in the window. */
+  get next(): number {
+    return this.hashedBlocks;
+  }
+
+  /** Hashes a block read back from disk (must be block `next`). */
+  feedFromDisk(block: Buffer): void {
+    this.hash.update(block);
+    this.hashedBlocks++;
+    this.drainWindow();
+  }
+
+  /** Gives up on the incremental digest (see isTainted) and frees the window. */
+  taint(): void {
+    this.tainted = true;
+    this.window.clear();
+    this.windowBytes = 0;
+  }
+
+  /** Hex digest; call once, after every block is hashed. */
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+
+  private drainWindow(): void {
+    let block = this.window.get(this.hashedBlocks);
+    while (block) {
+      this.window.delete(this.hashedBlocks);
+      this.windowBytes -= block.length;
+      this.hash.update(block);
+      this.hashedBlocks++;
+      block = this.window.get(this.hashedBlocks);
+    }
+  }
+}

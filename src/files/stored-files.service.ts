@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { SqliteWriter } from '../database/sqlite-writer.js';
+import { StepReply } from '../transport/index.js';
+import { BlockStorage } from './block-storage.repository.js';
+import type { FileRequestDto } from './dto/file-request.dto.js';
+import { FilesErrors, requireKey } from './files.errors.js';
+import { UploadsService } from './uploads.service.js';
+
+/** A stored key as the download path needs it (read with one prepared statement per block). */
+interface StoredFile {
+  id: string;
+  size: number;
+  block_size: number;
+  state: string;
+  storage_name: string;
+  md5: string | null;
+}
+
+/** A completed file as LIST shows it. */
+export interface FileListing {
+  key: string;
+  size: number;
+  md5: string;
+  created_at: string;
+}
+
+const DEFAULT_LIST_LIMIT = 1000;
+
+/** The download side of FILE (spec A7, C1, C3, C4): plans, blocks, listing and deletion. */
+@Injectable()
+export class StoredFilesService {
+  constructor(
+    @InjectStepConfig() private readonly config: StepConfig,
+    private readonly sqlite: SqliteWriter,
+    private readonly storage: BlockStorage,
+    private readonly uploads: UploadsService,
+  ) {}
+
+  /** FILE GET: the download plan of a complete file. */
+  plan(username: string, dto: FileRequestDto): StepReply {
+    const key = requireKey(dto.key, 'GET', this.config.storage.maxKeyBytes);
+    const file = this.completeFile(username, key);
+    const blockSize = this.uploads.grantBlockSize(dto.block_size);
+    return StepReply.ok('OK. This is the download plan.', {
+      key,
+      size: file.size,
+      total_block: Math.ceil(file.size / blockSize),
+      block_size: blockSize,
+      md5: file.md5,
+    });
+  }
+
+  /** FILE DOWNLOAD: one block, in the block size the client's GET was granted (C1). */
+  async block(username: string, dto: FileRequestDto): Promise<StepReply> {
+    const key = requireKey(dto.key, 'DOWNLOAD', this.config.storage.maxKeyBytes);
+    const file = this.completeFile(username, key);
+    const index = dto.block_index;
+    if (index === undefined || index === null) throw FilesErrors.blockIndexMissing('DOWNLOAD');
+    // Downloads are stateless: the block size must be one GET could have granted.
+    const blockSize = dto.block_size ?? this.uploads.grantBlockSize(undefined);
+    const { minBlockSize, maxBlockSize } = this.config.storage;
+    if (dto.block_size !== undefined && (blockSize < minBlockSize || blockSize > maxBlockSize)) {
+      throw FilesErrors.downloadBlockSizeOutOfBounds(minBlockSize, maxBlockSize);
+    }
+    const total = Math.ceil(file.size / blockSize);
+    if (index < 0 || index >= total) throw FilesErrors.downloadIndexOutOfRange(index, total);
+    const offset = index * blockSize;
+    const length = Math.min(blockSize, file.size - offset);
+    const data = await this.storage.readFileBlock(file.storage_name, offset, length);
+    const fields: Record<string, unknown> = { key, block_index: index, size: length };
+    // C4: a block MD5 is known only for blocks the uploader declared, in the upload's block size.
+    if (blockSize === file.block_size) {
+      const known = this.sqlite
+        .statement(`SELECT md5 FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`)
+        .get(file.id, index) as { md5: string } | undefined;
+      if (known) fields.block_md5 = known.md5;
+    }
+    return StepReply.ok('An available block.', fields, data);
+  }
+
+  /** FILE DELETE: removes a complete file, or cancels an unfinished upload (spec B). */
+  async delete(username: string, dto: FileRequestDto): Promise<StepReply> {
+    const key = requireKey(dto.key, 'DELETE', this.config.storage.maxKeyBytes);
+    if (!(await this.deleteKey(username, key))) throw FilesErrors.keyNotFound(key);
+    return StepReply.ok(`The "key" ${key} is deleted.`, { key });
+  }
+
+  /** Deletes a complete file or cancels an upload; false when the key does not exist. */
+  async deleteKey(username: string, key: string): Promise<boolean> {
+    if (await this.uploads.cancel(username, key)) return true;
+    const file = this.lookup(username, key);
+    if (!file || file.state !== 'complete') return false;
+    // Row first: once it is gone the file is invisible; a crash before the unlink leaves an
+    // orphan that the sweep removes.
+    this.sqlite.statement(`DELETE FROM uploads WHERE id = ?`).run(file.id);
+    await this.storage.removeFile(file.storage_name);
+    return true;
+  }
+
+  /** FILE LIST (spec C3): the user's complete files, by key. */
+  list(username: string, dto: FileRequestDto): StepReply {
+    return StepReply.ok('OK', { files: this.listFiles(username, dto.prefix, dto.limit) });
+  }
+
+  /** Complete files of a user, optionally under a key prefix. */
+  listFiles(username: string, prefix = '', limit = DEFAULT_LIST_LIMIT): FileListing[] {
+    const rows = this.sqlite
+      .statement(
+        `SELECT key, size, md5, completed_at FROM uploads
+         WHERE username = ? AND state = 'complete' AND substr(key, 1, length(?)) = ?
+         ORDER BY key LIMIT ?`,
+      )
+      .all(username, prefix, prefix, limit) as Array<{ key: string; size: number; md5: string; completed_at: number }>;
+    return rows.map((r) => ({ key: r.key, size: r.size, md5: r.md5, created_at: new Date(r.completed_at).toISOString() }));
+  }
+
+  private lookup(username: string, key: string): StoredFile | undefined {
+    return this.sqlite
+      .statement(`SELECT id, size, block_size, state, storage_name, md5 FROM uploads WHERE username = ? AND key = ?`)
+      .get(username, key) as StoredFile | undefined;
+  }
+
+  /** The complete file under `key`, or the 404s of spec A7. */
+  private completeFile(username: string, key: string): StoredFile {
+    const file = this.lookup(username, key);
+    if (!file) throw FilesErrors.keyNotFound(key);
+    if (file.state !== 'complete') throw FilesErrors.notCompletelyUploaded(key);
+    return file;
+  }
+}

@@ -1,0 +1,137 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, LessThan, type Repository } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { BlockStorage } from './block-storage.repository.js';
+import { UploadEntity } from './entities/upload.entity.js';
+import { UploadsService } from './uploads.service.js';
+
+/** Files younger than this are never swept: their row may be about to be written. */
+const SWEEP_GRACE_MS = 60_000;
+const EXPIRY_JOB = 'upload-expiry';
+
+/**
+ * Restart safety and housekeeping. At startup (before the STEP port opens) every half-finished
+ * completion is finished, uploads whose blocks all arrived are completed, and orphan files are
+ * removed. A scheduled job expires abandoned uploads (STEP_UPLOAD_TTL_SECONDS) with their space.
+ */
+@Injectable()
+export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('UploadRecovery');
+  private running: Promise<void> | null = null;
+
+  constructor(
+    @InjectRepository(UploadEntity) private readonly uploads: Repository<UploadEntity>,
+    @InjectStepConfig() private readonly config: StepConfig,
+    private readonly storage: BlockStorage,
+    private readonly uploadsService: UploadsService,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.recover();
+    await this.sweep();
+    const timer = setInterval(() => void this.runExpiry(), this.config.storage.expiryIntervalSeconds * 1000);
+    timer.unref();
+    this.scheduler.addInterval(EXPIRY_JOB, timer);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.scheduler.doesExist('interval', EXPIRY_JOB)) this.scheduler.deleteInterval(EXPIRY_JOB);
+    await this.running;
+  }
+
+  /** Runs the expiry job once (also what the schedule calls); never throws. */
+  runExpiry(): Promise<void> {
+    if (this.running) return this.running;
+    const run = (async () => {
+      try {
+        await this.expire();
+        await this.sweep();
+      } catch (err) {
+        this.logger.error('expiry job failed', (err as Error)?.stack);
+      }
+    })();
+    this.running = run;
+    void run.finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    return run;
+  }
+
+  /** Finishes or repairs every upload a crash may have interrupted. */
+  async recover(): Promise<void> {
+    const rows = await this.uploads.find({ where: { state: In(['completing', 'uploading']) } });
+    for (const row of rows) {
+      try {
+        if (row.state === 'completing') await this.finishCompletion(row);
+        else if (row.receivedCount === row.totalBlock) {
+          // Every block was acknowledged but the process died before completing: complete now.
+          const upload = await this.uploadsService.resume(row);
+          if (upload && upload.bitmap.complete) await this.uploadsService.complete(upload);
+        }
+      } catch (err) {
+        this.logger.error(`recovering upload ${row.id} failed`, (err as Error)?.stack);
+      }
+    }
+  }
+
+  /**
+   * A crash between `completing` and `complete`: the MD5 is re-read from whichever file exists,
+   * so a visible file never carries an MD5 that its bytes do not have.
+   */
+  private async finishCompletion(row: UploadEntity): Promise<void> {
+    if (await this.storage.exists(row.storageName, true)) {
+      const md5 = await this.storage.hashFile(row.storageName, row.size, true);
+      this.uploadsService.markCompleting(row.id, md5);
+      this.uploadsService.markComplete(row.id, this.clock.now());
+      this.logger.log(`recovered completed upload ${row.id} (md5 ${md5})`);
+      return;
+    }
+    if (await this.storage.exists(row.storageName, false)) {
+      const md5 = await this.storage.hashFile(row.storageName, row.size, false);
+      this.uploadsService.markCompleting(row.id, md5);
+      await this.storage.promote(row.storageName);
+      this.uploadsService.markComplete(row.id, this.clock.now());
+      this.logger.log(`finished interrupted completion of upload ${row.id} (md5 ${md5})`);
+      return;
+    }
+    this.logger.warn(`upload ${row.id} lost both its partial and its file; dropping it`);
+    await this.uploadsService.discard(row);
+  }
+
+  /** Drops uploads with no activity for STEP_UPLOAD_TTL_SECONDS. */
+  private async expire(): Promise<void> {
+    const cutoff = this.clock.now() - this.config.storage.uploadTtlSeconds * 1000;
+    const stale = await this.uploads.find({ where: { state: 'uploading', updatedAt: LessThan(cutoff) } });
+    for (const row of stale) {
+      if (await this.uploadsService.cancel(row.username, row.key)) {
+        this.logger.log(`expired upload user=${row.username} key=${JSON.stringify(row.key)} (idle since ${new Date(row.updatedAt).toISOString()})`);
+      }
+    }
+  }
+
+  /** Removes files on disk that no row accounts for (left by a crash between file and row). */
+  private async sweep(): Promise<void> {
+    const rows = await this.uploads.find({ select: { storageName: true, state: true } });
+    const partials = new Set(rows.filter((r) => r.state === 'uploading').map((r) => r.storageName));
+    const files = new Set(rows.filter((r) => r.state !== 'uploading').map((r) => r.storageName));
+    const stored = await this.storage.listStored();
+    const cutoff = this.clock.now() - SWEEP_GRACE_MS;
+    for (const partial of stored.partials) {
+      if (!partials.has(partial.name) && partial.mtimeMs < cutoff) {
+        await this.storage.removePartial(partial.name);
+        this.logger.log(`removed orphan partial file ${partial.name}`);
+      }
+    }
+    for (const file of stored.files) {
+      if (!files.has(file.name) && file.mtimeMs < cutoff) {
+        await this.storage.removeFile(file.name);
+        this.logger.log(`removed orphan file ${file.name}`);
+      }
+    }
+  }
+}
