@@ -198,3 +198,24 @@ describe('free-space check from the configuration', () => {
     }
   });
 });
+
+describe('block size defaults within the configured bounds', () => {
+  it('grants STEP_MAX_BLOCK_SIZE instead of 20480 when the maximum is smaller (20480-byte blocks would get 413)', async () => {
+    const app = await startTestApp({ STEP_MIN_BLOCK_SIZE: '1024', STEP_MAX_BLOCK_SIZE: '8192' });
+    try {
+      const conn = await app.connect();
+      const token = await login(conn, 'small-blocks');
+      const data = randomBytes(20_000);
+      const plan = await savePlan(conn, token, 'k', data.length);
+      expect(plan).toMatchObject({ block_size: 8192, total_block: 3 });
+      for (let i = 0; i < 3; i++) {
+        expect(statusOf(await conn.request(fileRequest(token, 'UPLOAD', { key: 'k', block_index: i }), blockOf(data, i, 8192)))).toBe(200);
+      }
+      const back = await downloadAll(conn, token, 'k');
+      expect(back.plan).toMatchObject({ block_size: 8192, md5: md5Of(data) });
+      expect(back.data.equals(data)).toBe(true);
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, HEADER_BYTES, type StepJson } from '../src/transport/step.codec.js';
 import { openRawSocket } from './helpers/raw-socket.js';
+import { downloadAll, md5Of, savePlan, uploadBlocks } from './helpers/step-files.js';
 import { login, request, startTestApp, statusOf, type TestApp } from './helpers/test-app.js';
 
 /** Property-based protocol fuzzing (issue 6): the server answers or closes, never crashes or hangs. */
@@ -179,10 +181,17 @@ describe('protocol fuzzing (fast-check)', () => {
     );
   });
 
-  it('still serves a normal LOGIN afterwards', async () => {
+  it('still serves a normal LOGIN and a normal upload and download afterwards', async () => {
     const conn = await app.connect();
     const fresh = await login(conn, 'after-fuzz');
     expect(Buffer.from(fresh, 'base64').toString()).toMatch(/^after-fuzz\.\d{14}\.login\.[0-9a-f]{32}$/);
     expect(statusOf(await conn.request(request({ type: 'AUTH', operation: 'LOGIN', username: 'x', password: 'wrong' })))).toBe(401);
+    const data = randomBytes(10_000);
+    const plan = await savePlan(conn, fresh, 'after-fuzz.bin', data.length, { block_size: 4096 });
+    const replies = await uploadBlocks([conn], fresh, 'after-fuzz.bin', data, plan.block_size, [2, 0, 1]);
+    expect(replies.map(statusOf)).toEqual([200, 200, 200]);
+    const back = await downloadAll(conn, fresh, 'after-fuzz.bin');
+    expect(back.plan.md5).toBe(md5Of(data));
+    expect(back.data.equals(data)).toBe(true);
   });
 });

@@ -73,9 +73,11 @@ export class UploadsService implements OnModuleDestroy {
 
   /** The block size granted for a requested one (spec C1): absent means 20480, else clamped. */
   grantBlockSize(requested: number | undefined): number {
-    if (requested === undefined || requested === null) return STEP_DEFAULT_BLOCK_SIZE;
     const { minBlockSize, maxBlockSize } = this.config.storage;
-    return Math.min(maxBlockSize, Math.max(minBlockSize, requested));
+    // The default is clamped too: with STEP_MAX_BLOCK_SIZE under 20480 the transport refuses
+    // 20480-byte blocks (413), so granting them would make every such upload fail.
+    const wanted = requested === undefined || requested === null ? STEP_DEFAULT_BLOCK_SIZE : requested;
+    return Math.min(maxBlockSize, Math.max(minBlockSize, wanted));
   }
 
   /** FILE SAVE: grants an upload plan, restarting an unfinished upload of the same key (A6). */
