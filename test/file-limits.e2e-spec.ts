@@ -95,6 +95,17 @@ describe('file-level limits and wrong types (issue 6, items 1-2)', () => {
     for (const key of ['u1', 'u2', 'u3']) expect(statusOf(await conn.request(fileRequest(token, 'DELETE', { key })))).toBe(200);
   });
 
+  it('grants no more than STEP_MAX_UPLOADS_PER_USER plans to parallel SAVEs, and no more than the quota', async () => {
+    const racer = await login(conn, 'limits-racer');
+    const conns = await Promise.all(Array.from({ length: 10 }, () => app.connect()));
+    const replies = await Promise.all(conns.map((c, i) => c.request(fileRequest(racer, 'SAVE', { key: `race-${i}`, size: 40_000 }))));
+    expect(replies.map(statusOf).filter((s) => s === 200)).toHaveLength(2);
+    expect(replies.map(statusOf).filter((s) => s === 429)).toHaveLength(8);
+    for (const [i, reply] of replies.entries()) {
+      if (statusOf(reply) === 200) expect(statusOf(await conn.request(fileRequest(racer, 'DELETE', { key: `race-${i}` })))).toBe(200);
+    }
+  });
+
   it('answers 507 to a plan that would take the user over STEP_USER_QUOTA_BYTES (completed and in-progress bytes count)', async () => {
     const data = randomBytes(90_000);
     const plan = await savePlan(conn, token, 'quota-1', data.length, { block_size: 65536 });

@@ -84,7 +84,9 @@ export class UploadsService implements OnModuleDestroy {
   async plan(username: string, dto: FileRequestDto): Promise<StepReply> {
     const { storage } = this.config;
     const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, storage.maxKeyBytes);
-    return this.locks.run(userKey(username, key), async () => {
+    // The user's lock too: the upload-count and quota checks below must see every plan granted
+    // before them, or parallel SAVEs of different keys all pass the limits at once.
+    return this.locks.run(userKey(username, key), () => this.locks.run(userKey(username, ''), async () => {
       const existing = await this.uploads.findOneBy({ username, key });
       if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
       if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
@@ -134,7 +136,7 @@ export class UploadsService implements OnModuleDestroy {
       this.stats.started++;
       this.logger.log(`upload started: user=${username} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
       return StepReply.ok('This is the upload plan.', { key, size, block_size: blockSize, total_block: totalBlock });
-    });
+    }));
   }
 
   /** FILE UPLOAD: stores one block; the reply to the block that completes the file carries `md5`. */
