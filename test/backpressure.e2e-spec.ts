@@ -48,6 +48,7 @@ describe('backpressure', () => {
     expect(replies.length).toBe(frames);
     expect(replies.every((r) => r.status === 408)).toBe(true);
     const after = processMemory(server.child.pid!);
+    console.log(`pipelined requests: server peak grew ${((after.peak - before.rss) / MiB).toFixed(1)} MiB`);
     // Unbounded queuing would hold the 100 MB of requests (and their parsed JSON) in the heap.
     expect(stalled.peak - before.rss).toBeLessThan(100 * MiB);
     expect(after.peak - before.rss).toBeLessThan(150 * MiB);
@@ -86,6 +87,7 @@ describe('backpressure', () => {
     }
     const after = processMemory(server.child.pid!);
     for (const reader of readers) reader.socket.destroy();
+    console.log(`slow DOWNLOAD readers: server peak grew ${((after.peak - before.rss) / MiB).toFixed(1)} MiB`);
     // Unbounded buffering would hold all 640 MiB of replies; one block in flight per client is ~16 MiB.
     expect(stalled.peak - before.rss).toBeLessThan(200 * MiB);
     expect(after.peak - before.rss).toBeLessThan(250 * MiB);
