@@ -6,6 +6,7 @@ import type { StepConfig } from './config/step.config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { FilesModule } from './files/files.module.js';
 import { TransportModule } from './transport/transport.module.js';
+import { UsersAdminModule } from './users/users-admin.module.js';
 
 /** The stepd application: feature modules only. */
 @Module({})
@@ -21,6 +22,7 @@ export class AppModule {
         TransportModule,
         AuthModule,
         FilesModule,
+        UsersAdminModule,
       ],
     };
   }

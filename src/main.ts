@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createStepApp } from './app.factory.js';
+import { legacyExposureWarning } from './auth/exposure-warning.js';
 import { ConfigError, loadConfig } from './config/step.config.js';
 
 async function main(): Promise<void> {
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
   logger.log(`${scheme} listening on ${stepAddress.address}:${stepAddress.port}`);
   logger.log(`HTTP listening on http://${httpAddress.address}:${httpAddress.port}`);
   logger.log(`data directory ${config.storage.dataDir}`);
+  logger.log(`auth mode ${config.auth.mode}`);
+  const exposure = legacyExposureWarning(config, stepAddress.address);
+  if (exposure) logger.warn(exposure);
   const shutdown = (signal: string) => {
     logger.log(`${signal}: draining requests in flight, then stopping`);
     stepd.close().then(

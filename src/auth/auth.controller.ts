@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { StepOperation, StepPattern, StepReply, StepType } from '../transport/index.js';
+import { StepOperation, StepPattern, StepReply, StepSessionParam, StepType, type StepSession } from '../transport/index.js';
 import type { StepContext } from '../transport/step.context.js';
 import { AuthService } from './auth.service.js';
 import { LoginDto } from './login.dto.js';
@@ -16,5 +16,11 @@ export class AuthController {
   @StepPattern(StepType.AUTH, StepOperation.LOGIN)
   login(@Payload() dto: LoginDto, @Ctx() context: StepContext): Promise<StepReply> {
     return this.auth.login(dto, context.getRequest().type, context.getPeer());
+  }
+
+  /** LOGOUT (extension): revokes the session of the token it carries. */
+  @StepPattern(StepType.AUTH, StepOperation.LOGOUT)
+  logout(@StepSessionParam() session: StepSession): Promise<StepReply> {
+    return this.auth.logout(session);
   }
 }

@@ -1,18 +1,18 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { LoginRateLimiter } from './login-rate-limiter.js';
-import { SessionEntity } from './session.entity.js';
+import { SessionsAdminController } from './sessions-admin.controller.js';
+import { SessionsModule } from './sessions.module.js';
 import { StepAuthGuard } from './step-auth.guard.js';
-import { TokenService } from './token.service.js';
 
-/** LOGIN, tokens and sessions; installs the STEP auth guard app-wide. */
+/** LOGIN/LOGOUT and the sessions admin API; installs the STEP auth guard app-wide. */
 @Module({
-  imports: [TypeOrmModule.forFeature([SessionEntity])],
-  controllers: [AuthController],
-  providers: [AuthService, TokenService, LoginRateLimiter, { provide: APP_GUARD, useClass: StepAuthGuard }],
-  exports: [TokenService],
+  imports: [SessionsModule, UsersModule],
+  controllers: [AuthController, SessionsAdminController],
+  providers: [AuthService, LoginRateLimiter, { provide: APP_GUARD, useClass: StepAuthGuard }],
+  exports: [SessionsModule],
 })
 export class AuthModule {}

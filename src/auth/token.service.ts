@@ -1,40 +1,78 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { IsNull, type Repository } from 'typeorm';
+import { IsNull, LessThan, type Repository } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { StepError, StepStatus, type StepSession } from '../transport/index.js';
 import { issueLegacyToken, verifyLegacyToken } from './legacy-token.js';
+import { isRandomTokenFormat, issueRandomToken } from './random-token.js';
 import { SessionEntity } from './session.entity.js';
 
 /** Sessions kept in memory so the per-block token check costs a map lookup, not a query. */
 const CACHE_LIMIT = 10_000;
+/**
+ * How long a cached session is trusted before its row is read again. Revocations made in this
+ * process evict the cache at once; this bounds how long one made elsewhere (`stepd users rm`,
+ * another process on the same database) takes to bite.
+ */
+const CACHE_RECHECK_MS = 5_000;
+/** Ended sessions stay listed this long (for the admin API), then their rows are deleted. */
+const PURGE_AFTER_MS = 24 * 3600 * 1000;
+/** Purges run at most this often, from LOGIN (no timer to stop at shutdown). */
+const PURGE_INTERVAL_MS = 3600 * 1000;
+/** Most sessions one admin listing returns. */
+export const SESSION_LIST_LIMIT = 1000;
+
+interface CachedSession {
+  session: SessionEntity;
+  checkedAt: number;
+}
+
+/** A session as the admin API shows it (never the token or its hash). */
+export interface SessionView {
+  id: string;
+  username: string;
+  kind: SessionEntity['kind'];
+  created_at: string;
+  expires_at: string;
+  revoked: boolean;
+}
 
 function forbidden(message: string): StepError {
   return new StepError(StepStatus.TOKEN_INVALID, message);
 }
 
-/** Issues tokens, checks them on every request and keeps their sessions in SQLite. */
+/**
+ * Issues tokens, checks them on every request and keeps their sessions in SQLite. Legacy mode
+ * issues spec A4 tokens; accounts mode 256-bit random ones. Either way only the SHA-256 of a
+ * token is stored, and a session may expire or be revoked.
+ */
 @Injectable()
 export class TokenService {
-  private readonly cache = new Map<string, SessionEntity>();
+  private readonly cache = new Map<string, CachedSession>();
+  private readonly kind: SessionEntity['kind'];
+  /** Bumped by every eviction, so a lookup that raced with a revocation is not cached. */
+  private evictions = 0;
+  private lastPurgeAt = 0;
 
   constructor(
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
     @InjectStepConfig() private readonly config: StepConfig,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.kind = config.auth.mode === 'accounts' ? 'random' : 'legacy';
+  }
 
-  /** Opens a session for `username` and returns its token (legacy format, spec A4). */
+  /** Opens a session for `username` and returns its token. */
   async issue(username: string, remoteAddress: string | null): Promise<string> {
     const now = this.clock.now();
-    const token = issueLegacyToken(username, now, this.config.auth.tokenSecret);
+    const token = this.kind === 'random' ? issueRandomToken() : issueLegacyToken(username, now, this.config.auth.tokenSecret);
     const tokenHash = sha256Hex(token);
     const expiresAt = now + this.config.auth.tokenTtlSeconds * 1000;
-    // Two LOGINs of one user within one second get the same legacy token: renew that session.
-    const existing = await this.sessions.findOneBy({ tokenHash });
+    // Two legacy LOGINs of one user within one second get the same token: renew that session.
+    const existing = this.kind === 'legacy' ? await this.sessions.findOneBy({ tokenHash }) : null;
     if (existing) {
       await this.sessions.update({ id: existing.id }, { expiresAt, lastSeenAt: now, revokedAt: null });
     } else {
@@ -42,7 +80,7 @@ export class TokenService {
         id: randomUUID(),
         username,
         tokenHash,
-        kind: 'legacy',
+        kind: this.kind,
         remoteAddress,
         createdAt: now,
         lastSeenAt: now,
@@ -51,6 +89,7 @@ export class TokenService {
       });
     }
     this.cache.delete(token);
+    await this.purgeIfDue(now);
     return token;
   }
 
@@ -58,36 +97,91 @@ export class TokenService {
   async authenticate(token: unknown): Promise<StepSession> {
     if (token === undefined || token === null || token === '') throw forbidden('No token.');
     if (typeof token !== 'string') throw forbidden('Token format is wrong.');
-    let session = this.cache.get(token);
-    if (!session) {
-      const problem = verifyLegacyToken(token, this.config.auth.tokenSecret);
-      if (problem === 'format') throw forbidden('Token format is wrong.');
-      if (problem === 'signature') throw forbidden('Token is wrong.');
+    const now = this.clock.now();
+    const cached = this.cache.get(token);
+    let session: SessionEntity;
+    if (cached && now - cached.checkedAt < CACHE_RECHECK_MS) {
+      session = cached.session;
+    } else {
+      if (!cached) this.checkFormat(token);
+      const evictions = this.evictions;
       const stored = await this.sessions.findOneBy({ tokenHash: sha256Hex(token) });
-      if (!stored || stored.revokedAt !== null) throw forbidden('Token is wrong.');
+      // A session of the other kind was issued before a mode switch: it does not count now.
+      if (!stored || stored.revokedAt !== null || stored.kind !== this.kind) {
+        this.cache.delete(token);
+        throw forbidden('Token is wrong.');
+      }
       session = stored;
-      this.remember(token, session);
+      if (evictions === this.evictions) this.remember(token, { session, checkedAt: now });
     }
-    if (session.expiresAt <= this.clock.now()) {
+    if (session.expiresAt <= now) {
       this.cache.delete(token);
       throw forbidden('Token expired.');
     }
     return { username: session.username, sessionId: session.id };
   }
 
-  /** Revokes one session; its token is refused from the next request on. */
+  /** Revokes one session; its token is refused from the next request on. False for an unknown id. */
   async revoke(sessionId: string): Promise<boolean> {
-    const result = await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
-    for (const [token, session] of this.cache) if (session.id === sessionId) this.cache.delete(token);
-    return (result.affected ?? 0) > 0;
+    if (!(await this.sessions.existsBy({ id: sessionId }))) return false;
+    await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+    this.evict((session) => session.id === sessionId);
+    return true;
   }
 
-  private remember(token: string, session: SessionEntity): void {
+  /** Revokes every open session of a user (password changed, account removed). Returns how many. */
+  async revokeUser(username: string): Promise<number> {
+    const result = await this.sessions.update({ username, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
+    this.evict((session) => session.username === username);
+    return result.affected ?? 0;
+  }
+
+  /** The most recent sessions, newest first (at most SESSION_LIST_LIMIT). */
+  async list(): Promise<SessionView[]> {
+    const rows = await this.sessions.find({ order: { createdAt: 'DESC' }, take: SESSION_LIST_LIMIT });
+    return rows.map((row) => ({
+      id: row.id,
+      username: row.username,
+      kind: row.kind,
+      created_at: new Date(row.createdAt).toISOString(),
+      expires_at: new Date(row.expiresAt).toISOString(),
+      revoked: row.revokedAt !== null,
+    }));
+  }
+
+  /** Deletes the rows of sessions that expired or were revoked more than a day ago, so the table stays small. */
+  private async purgeIfDue(now: number): Promise<void> {
+    if (now - this.lastPurgeAt < PURGE_INTERVAL_MS) return;
+    this.lastPurgeAt = now;
+    const before = LessThan(now - PURGE_AFTER_MS);
+    await this.sessions.delete({ expiresAt: before });
+    await this.sessions.delete({ revokedAt: before });
+  }
+
+  /** Refuses, before any query, a token that cannot have been issued in the current mode. */
+  private checkFormat(token: string): void {
+    if (this.kind === 'random') {
+      // Accounts mode: legacy-format tokens (forged or from before a mode switch) are refused here.
+      if (!isRandomTokenFormat(token)) throw forbidden('Token format is wrong.');
+      return;
+    }
+    const problem = verifyLegacyToken(token, this.config.auth.tokenSecret);
+    if (problem === 'format') throw forbidden('Token format is wrong.');
+    if (problem === 'signature') throw forbidden('Token is wrong.');
+  }
+
+  private evict(matches: (session: SessionEntity) => boolean): void {
+    this.evictions++;
+    for (const [token, entry] of this.cache) if (matches(entry.session)) this.cache.delete(token);
+  }
+
+  private remember(token: string, entry: CachedSession): void {
+    this.cache.delete(token);
     if (this.cache.size >= CACHE_LIMIT) {
       // Maps iterate in insertion order: drop the oldest entry.
       const oldest = this.cache.keys().next().value;
       if (oldest !== undefined) this.cache.delete(oldest);
     }
-    this.cache.set(token, session);
+    this.cache.set(token, entry);
   }
 }

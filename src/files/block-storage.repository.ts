@@ -1,11 +1,19 @@
 import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { readSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { blockBufferPool } from '../transport/buffer-pool.js';
 
 /** Read handles kept open for downloads (a DOWNLOAD per block must not open and close the file). */
 const READ_HANDLE_CACHE = 64;
+/**
+ * Blocks up to this size are written and read synchronously: a page-cache copy of 20 KiB takes
+ * microseconds, while a thread-pool round trip costs more than that and adds two context switches
+ * to every request of a client that keeps one block in flight (how old STEP clients work).
+ */
+const SYNC_IO_MAX_BYTES = 64 * 1024;
 /** Buffer size for whole-file reads (recovery, re-hashing). */
 const SCAN_BUFFER_BYTES = 4 * 1024 * 1024;
 
@@ -62,17 +70,21 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
   async writeBlock(handle: FileHandle, block: Buffer, offset: number): Promise<void> {
     let written = 0;
     while (written < block.length) {
-      const { bytesWritten } = await handle.write(block, written, block.length - written, offset + written);
-      written += bytesWritten;
+      written +=
+        block.length <= SYNC_IO_MAX_BYTES
+          ? writeSync(handle.fd, block, written, block.length - written, offset + written)
+          : (await handle.write(block, written, block.length - written, offset + written)).bytesWritten;
     }
   }
 
-  /** Reads `length` bytes at `offset` of an open file. */
-  async readAt(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.allocUnsafe(length);
+  /** Reads `length` bytes at `offset` of an open file (into `buffer` when given). */
+  async readAt(handle: FileHandle, offset: number, length: number, buffer: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
     let read = 0;
     while (read < length) {
-      const { bytesRead } = await handle.read(buffer, read, length - read, offset + read);
+      const bytesRead =
+        length <= SYNC_IO_MAX_BYTES
+          ? readSync(handle.fd, buffer, read, length - read, offset + read)
+          : (await handle.read(buffer, read, length - read, offset + read)).bytesRead;
       if (bytesRead === 0) throw new Error(`unexpected end of file at ${offset + read}`);
       read += bytesRead;
     }
@@ -96,11 +108,20 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Reads one block of a complete file, through a small cache of open handles. */
+  /**
+   * Reads one block of a complete file, through a small cache of open handles, into a pooled
+   * buffer (the transport returns it to the pool once the reply is written).
+   */
   async readFileBlock(name: string, offset: number, length: number): Promise<Buffer> {
     const cached = await this.acquireReadHandle(name);
     try {
-      return await this.readAt(cached.handle, offset, length);
+      const buffer = blockBufferPool.acquire(length);
+      try {
+        return await this.readAt(cached.handle, offset, length, buffer);
+      } catch (err) {
+        blockBufferPool.release(buffer);
+        throw err;
+      }
     } finally {
       cached.users--;
       if (cached.evicted && cached.users === 0) await cached.handle.close().catch(() => undefined);

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { blockBufferPool } from '../transport/buffer-pool.js';
 
 /**
  * MD5 of an upload's contiguous prefix, advanced as blocks arrive so completing the upload needs
@@ -27,7 +28,7 @@ export class PrefixHasher {
     return this.tainted;
   }
 
-  /** A newly received block; kept if it is not next and the window has room. */
+  /** A newly received block; a copy is kept if it is not next and the window has room. */
   offer(index: number, block: Buffer): void {
     if (this.tainted || index < this.hashedBlocks) return;
     if (index === this.hashedBlocks) {
@@ -37,7 +38,10 @@ export class PrefixHasher {
       return;
     }
     if (this.windowBytes + block.length <= this.windowLimit && !this.window.has(index)) {
-      this.window.set(index, block);
+      // A copy: the request's own buffer goes back to the pool once the request is answered.
+      const copy = blockBufferPool.acquire(block.length);
+      block.copy(copy);
+      this.window.set(index, copy);
       this.windowBytes += block.length;
     }
   }
@@ -57,6 +61,7 @@ export class PrefixHasher {
   /** Gives up on the incremental digest (see isTainted) and frees the window. */
   taint(): void {
     this.tainted = true;
+    for (const block of this.window.values()) blockBufferPool.release(block);
     this.window.clear();
     this.windowBytes = 0;
   }
@@ -72,6 +77,7 @@ export class PrefixHasher {
       this.window.delete(this.hashedBlocks);
       this.windowBytes -= block.length;
       this.hash.update(block);
+      blockBufferPool.release(block);
       this.hashedBlocks++;
       block = this.window.get(this.hashedBlocks);
     }

@@ -7,6 +7,7 @@ import { KeyedMutex } from '../common/keyed-mutex.js';
 import { md5Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { SqliteWriter } from '../database/sqlite-writer.js';
+import { blockBufferPool } from '../transport/buffer-pool.js';
 import { STEP_DEFAULT_BLOCK_SIZE, StepReply } from '../transport/index.js';
 import { ActiveUpload } from './active-upload.js';
 import { BlockBitmap } from './block-bitmap.js';
@@ -371,8 +372,10 @@ export class UploadsService implements OnModuleDestroy {
     try {
       while (!hasher.isTainted && upload.handle && hasher.next < upload.row.totalBlock && bitmap.has(hasher.next)) {
         const index = hasher.next;
-        const block = await this.storage.readAt(upload.handle, index * upload.row.blockSize, upload.blockLength(index));
+        const length = upload.blockLength(index);
+        const block = await this.storage.readAt(upload.handle, index * upload.row.blockSize, length, blockBufferPool.acquire(length));
         if (hasher.next === index) hasher.feedFromDisk(block);
+        blockBufferPool.release(block);
       }
     } catch (err) {
       // Reading back failed: fall back to hashing the whole file at completion.

@@ -6,6 +6,7 @@ import { StepError } from './step.error.js';
 import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
+import { blockBufferPool } from './buffer-pool.js';
 
 /** A reply ready to be written as one frame. */
 export interface OutgoingReply {
@@ -55,7 +56,11 @@ export class StepConnection {
   ) {
     this.peer = { remoteAddress: socket.remoteAddress ?? 'unknown', connectionId: id };
     this.decoder = new FrameDecoder(
-      { maxJsonBytes: options.maxJsonBytes, maxBinaryBytes: options.maxBinaryBytes },
+      {
+        maxJsonBytes: options.maxJsonBytes,
+        maxBinaryBytes: options.maxBinaryBytes,
+        allocate: (size) => blockBufferPool.acquire(size),
+      },
       (frame) => this.enqueue(frame),
     );
   }
@@ -143,6 +148,8 @@ export class StepConnection {
         this.queuedBytes -= queueCost(item);
         this.maybeResume();
         const reply = await this.dispatcher.dispatch(item, this.peer);
+        // Handlers never keep a request's binary section past their reply: reuse it.
+        if (!(item instanceof StepError)) blockBufferPool.release(item.binary);
         if (this.socket.destroyed) break;
         const flushed = this.write(reply);
         if (reply.close) {
@@ -172,7 +179,8 @@ export class StepConnection {
     // Corked so header, JSON and block leave as one write: some clients read a reply with one recv.
     this.socket.cork();
     let flushed = this.socket.write(head);
-    if (body) flushed = this.socket.write(body);
+    // A pooled reply block (DOWNLOAD) goes back to the pool once the socket is done with it.
+    if (body) flushed = this.socket.write(body, () => blockBufferPool.release(body));
     this.socket.uncork();
     return flushed;
   }

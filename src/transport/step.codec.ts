@@ -59,6 +59,8 @@ export function encodeFrame(json: StepJson, binary?: Buffer | null): Buffer {
 export interface FrameDecoderLimits {
   maxJsonBytes: number;
   maxBinaryBytes: number;
+  /** Where binary sections that span chunks are assembled (a pool's acquire); default allocUnsafe. */
+  allocate?: (size: number) => Buffer;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -183,7 +185,20 @@ export class FrameDecoder {
     // Nothing is allocated for the binary section until all of it has arrived: a header that
     // declares a large (but allowed) block costs the server nothing until the peer sends it.
     if (this.buffered < this.binaryLength) return false;
-    this.emit(this.take(this.binaryLength));
+    if (this.chunks[0].length >= this.binaryLength) {
+      // Whole binary section inside one chunk: hand out a view, never a copy.
+      this.emit(this.take(this.binaryLength));
+      return true;
+    }
+    const target = this.limits.allocate ? this.limits.allocate(this.binaryLength) : Buffer.allocUnsafe(this.binaryLength);
+    for (let filled = 0; filled < target.length; ) {
+      const chunk = this.chunks[0];
+      const n = Math.min(chunk.length, target.length - filled);
+      chunk.copy(target, filled, 0, n);
+      filled += n;
+      this.consumeFront(n);
+    }
+    this.emit(target);
     return true;
   }
 
