@@ -38,9 +38,11 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
   listen(callback: (err?: unknown) => void): void {
     const onSocket = (socket: Socket) => this.accept(socket);
-    // allowHalfOpen: a peer that shuts down its sending side still gets its replies (StepConnection).
+    // allowHalfOpen (plain TCP): a peer that shuts down its sending side still gets its replies
+    // (StepConnection). Not for TLS, whose close_notify ends both directions: a half-open TLS
+    // socket never finished closing and held shutdown up.
     this.listener = this.options.tls
-      ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2', allowHalfOpen: true }, onSocket)
+      ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' }, onSocket)
       : createServer({ allowHalfOpen: true }, onSocket);
     // A TLS handshake failure (plain TCP client, bad cert) concerns one peer, not the server.
     this.listener.on('tlsClientError', (err: Error, socket: Socket) => {
