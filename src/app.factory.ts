@@ -1,12 +1,14 @@
-import { ConsoleLogger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
-import { LOG_LEVELS } from './config/environment.variables.js';
+import { logLevels } from './config/log-levels.js';
 import type { StepConfig } from './config/step.config.js';
+import { StepTransportObserver } from './metrics/step-transport.observer.js';
+import { StepListenerStatus } from './transport/step-listener-status.service.js';
 import { StepServer } from './transport/step.server.js';
-import type { StepServerOptions } from './transport/step-server.options.js';
+import type { StepServerObserver, StepServerOptions } from './transport/step-server.options.js';
 
 /** A running stepd: the hybrid Nest app, its STEP listener and where both listen. */
 export interface StepApp {
@@ -18,12 +20,7 @@ export interface StepApp {
   close(): Promise<void>;
 }
 
-/** Levels at or above LOG_LEVEL, in Nest's vocabulary. */
-export function logLevels(level: StepConfig['log']['level']): LogLevel[] {
-  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1) as LogLevel[];
-}
-
-function stepServerOptions(config: StepConfig): StepServerOptions {
+function stepServerOptions(config: StepConfig, observer: StepServerObserver): StepServerOptions {
   const { step, storage } = config;
   return {
     host: step.host,
@@ -41,6 +38,7 @@ function stepServerOptions(config: StepConfig): StepServerOptions {
       step.tlsCertPath && step.tlsKeyPath
         ? { cert: readFileSync(step.tlsCertPath), key: readFileSync(step.tlsKeyPath) }
         : undefined,
+    observer,
   };
 }
 
@@ -53,9 +51,11 @@ export async function createStepApp(config: StepConfig): Promise<StepApp> {
   const app = await NestFactory.create(AppModule.forRoot(config), { logger });
   // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
   await app.init();
-  const stepServer = new StepServer(stepServerOptions(config));
+  // Metrics and the per-request log line come from the app's container; the transport only calls them.
+  const stepServer = new StepServer(stepServerOptions(config, app.get(StepTransportObserver)));
   // inheritAppConfig: without it, global pipes, guards and filters never reach STEP handlers.
   app.connectMicroservice({ strategy: stepServer }, { inheritAppConfig: true });
+  app.get(StepListenerStatus).attach(stepServer);
   await app.startAllMicroservices();
   await app.listen(config.http.port, config.http.host);
   let closing: Promise<void> | null = null;

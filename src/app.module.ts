@@ -1,10 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { FilesAdminModule } from './admin/files-admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
 import { StepConfigModule } from './config/config.module.js';
 import type { StepConfig } from './config/step.config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { FilesModule } from './files/files.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { TransportModule } from './transport/transport.module.js';
 import { UsersAdminModule } from './users/users-admin.module.js';
 
@@ -22,6 +25,9 @@ export class AppModule {
         TransportModule,
         AuthModule,
         FilesModule,
+        HealthModule,
+        MetricsModule,
+        FilesAdminModule,
         UsersAdminModule,
       ],
     };

@@ -80,7 +80,7 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
 
     await savePlan(conn, token, 'u', data.length);
     const block = blockOf(data, 0, 20480);
-    const up = (fields: object, binary: Buffer | null = block) => conn.request(fileRequest(token, 'UPLOAD', fields), binary);
+    const up = (fields: Record<string, unknown>, binary: Buffer | null = block) => conn.request(fileRequest(token, 'UPLOAD', fields), binary);
     expect((await up({ block_index: 0 })).json).toMatchObject({ status: 410 });
     expect((await up({ key: 'done', block_index: 0 })).json).toMatchObject({ status: 408, status_msg: 'The "key" done is completely uploaded.' });
     expect((await up({ key: 'nothing', block_index: 0 })).json).toMatchObject({ status: 408, status_msg: 'The "key" nothing is not accepted for uploading.' });
@@ -105,7 +105,7 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
   it('answers every GET, DOWNLOAD and DELETE status of A7', async () => {
     await savePlan(conn, token, 'partial', 30_000);
     await roundTrip('dl', 50_000, inOrder);
-    const req = (op: string, fields: object) => conn.request(fileRequest(token, op, fields));
+    const req = (op: string, fields: Record<string, unknown>) => conn.request(fileRequest(token, op, fields));
     expect((await req('GET', {})).json.status).toBe(410);
     expect((await req('GET', { key: 'nope' })).json).toMatchObject({ status: 404, status_msg: 'The key nope is not existing.' });
     expect((await req('GET', { key: 'partial' })).json).toMatchObject({ status: 404, status_msg: 'The key partial is not completely uploaded.' });
@@ -158,7 +158,7 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
   it('keeps users apart: another user never sees, overwrites or deletes a key', async () => {
     await roundTrip('mine', 1000, inOrder);
     const bob = await login(conn, 'bob');
-    const asBob = (op: string, fields: object) => conn.request(fileRequest(bob, op, fields));
+    const asBob = (op: string, fields: Record<string, unknown>) => conn.request(fileRequest(bob, op, fields));
     expect(statusOf(await asBob('GET', { key: 'mine' }))).toBe(404);
     expect(statusOf(await asBob('DOWNLOAD', { key: 'mine', block_index: 0 }))).toBe(404);
     expect(statusOf(await asBob('DELETE', { key: 'mine' }))).toBe(404);
@@ -189,7 +189,7 @@ describe('DATA records (spec A5, B, C3)', () => {
   let app: TestApp;
   let conn: StepClientConnection;
   let token: string;
-  const data = (operation: string, fields: object, t = token) => conn.request({ direction: 'REQUEST', type: 'DATA', operation, token: t, ...fields });
+  const data = (operation: string, fields: Record<string, unknown>, t = token) => conn.request({ direction: 'REQUEST', type: 'DATA', operation, token: t, ...fields });
 
   beforeAll(async () => {
     app = await startTestApp();

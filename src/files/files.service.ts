@@ -59,6 +59,12 @@ export class FilesService {
     return (this.sqlite.statement(`SELECT COALESCE(SUM(size), 0) AS total FROM uploads`).get() as { total: number }).total;
   }
 
+  /** Number of uploads not yet complete (one indexed COUNT, for the metrics scrape). */
+  countUploadsInProgress(): number {
+    const row = this.sqlite.statement(`SELECT COUNT(*) AS total FROM uploads WHERE state IN ('uploading', 'completing')`).get();
+    return (row as { total: number }).total;
+  }
+
   /** Upload counters since start, and how many uploads are open in memory. */
   uploadStats(): UploadStats & { active: number } {
     return { ...this.uploads.stats, active: this.uploads.activeCount };

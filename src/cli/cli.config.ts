@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import type { StepClientOptions } from '../client/step-client.js';
+import { STEP_DEFAULT_PORT } from '../transport/step.constants.js';
+import { UsageError } from './cli-errors.js';
+
+/** Global options as commander hands them over (strings, or true for flags). */
+export interface GlobalOptionValues {
+  server?: string;
+  user?: string;
+  password?: string;
+  json?: boolean;
+  timeout?: string;
+  tls?: boolean;
+  ca?: string;
+}
+
+/** Settings every command runs with, after options and environment are merged and checked. */
+export interface CliSettings {
+  host: string;
+  port: number;
+  username: string | undefined;
+  password: string | undefined;
+  json: boolean;
+  timeoutMs: number;
+  tls: { ca?: Buffer } | undefined;
+}
+
+/** Default `--server`. */
+export const DEFAULT_SERVER = `127.0.0.1:${STEP_DEFAULT_PORT}`;
+const DEFAULT_TIMEOUT_SECONDS = 30;
+const MAX_TIMEOUT_SECONDS = 24 * 3600;
+
+/**
+ * The only place the CLI reads its environment: STEP_SERVER, STEP_USER, STEP_PASSWORD, STEP_TLS
+ * and STEP_CA fill in options that were not given on the command line.
+ */
+export function resolveSettings(options: GlobalOptionValues, env: NodeJS.ProcessEnv = process.env): CliSettings {
+  const { host, port } = parseServer(options.server ?? env.STEP_SERVER ?? DEFAULT_SERVER);
+  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : parseNumber('--timeout', options.timeout);
+  if (timeout <= 0 || timeout > MAX_TIMEOUT_SECONDS) throw new UsageError(`--timeout must be between 0 and ${MAX_TIMEOUT_SECONDS} seconds`);
+  const ca = options.ca ?? env.STEP_CA;
+  const tls = options.tls === true || ca !== undefined || env.STEP_TLS === '1' || env.STEP_TLS === 'true';
+  return {
+    host,
+    port,
+    username: options.user ?? env.STEP_USER,
+    password: options.password ?? env.STEP_PASSWORD,
+    json: options.json === true,
+    timeoutMs: Math.round(timeout * 1000),
+    tls: tls ? { ca: ca === undefined ? undefined : readCa(ca) } : undefined,
+  };
+}
+
+/** Client options for commands that talk to the server (they need a user name). */
+export function clientOptions(settings: CliSettings): StepClientOptions {
+  if (!settings.username) throw new UsageError('no user: pass --user NAME or set STEP_USER');
+  return {
+    host: settings.host,
+    port: settings.port,
+    username: settings.username,
+    password: settings.password,
+    timeoutMs: settings.timeoutMs,
+    // Verification stays on: --ca adds a trust anchor, it never switches checking off.
+    tls: settings.tls ? { ca: settings.tls.ca, rejectUnauthorized: true } : undefined,
+  };
+}
+
+/** Parses `HOST:PORT`, `HOST` or `[IPv6]:PORT`. */
+export function parseServer(value: string): { host: string; port: number } {
+  const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]+)(?::(\d+))?$/.exec(value);
+  if (!match) throw new UsageError(`--server must be HOST:PORT, got "${value}"`);
+  const port = match[2] === undefined ? STEP_DEFAULT_PORT : Number(match[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--server port must be 1-65535, got "${match[2]}"`);
+  return { host: match[1], port };
+}
+
+/** Parses a positive number option, as a usage error when it is not one. */
+export function parseNumber(flag: string, value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`);
+  return number;
+}
+
+/** Parses an integer option within bounds. */
+export function parseInteger(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = parseNumber(flag, value);
+  if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  return number;
+}
+
+function readCa(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read --ca ${path}: ${(err as Error).message}`);
+  }
+}

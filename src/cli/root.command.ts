@@ -1,0 +1,72 @@
+import { CommandRunner, Option, RootCommand } from 'nest-commander';
+import { DEFAULT_SERVER } from './cli.config.js';
+import { ExitCode } from './cli-errors.js';
+
+/** Commander's error object, as much of it as the exit-code mapping needs. */
+export interface CommanderFailure {
+  exitCode: number;
+  code: string;
+}
+
+/**
+ * `step` itself: holds the global options (recognised before or after the command name) and
+ * answers a missing or unknown command with the help text and exit code 2.
+ */
+@RootCommand({ name: 'step', description: 'Client for STEP v1.0 servers (stepd): parallel, resumable transfers.' })
+export class StepRootCommand extends CommandRunner {
+  /** Runs when no known command was given. */
+  async run(params: string[]): Promise<void> {
+    process.stderr.write(params.length > 0 ? `step: unknown command "${params[0]}"\n` : 'step: missing command\n');
+    process.stderr.write(this.command.helpInformation());
+    process.exitCode = ExitCode.USAGE;
+    await Promise.resolve();
+  }
+
+  /**
+   * Makes every command of the tree report usage errors through `onError` (nest-commander sets it
+   * on the root only) and refuse surplus arguments.
+   */
+  configureTree(onError: (failure: CommanderFailure) => never): void {
+    const visit = (command: typeof this.command) => {
+      command.exitOverride((err) => onError(err));
+      command.allowExcessArguments(false);
+      command.commands.forEach(visit);
+    };
+    visit(this.command);
+  }
+
+  @Option({ flags: '--server <host:port>', description: `STEP server (env STEP_SERVER; default ${DEFAULT_SERVER})` })
+  server(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--user <name>', description: 'user name (env STEP_USER)' })
+  user(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--password <password>', description: 'password (env STEP_PASSWORD; default: the legacy MD5 of the user name)' })
+  password(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--json', description: 'print one JSON object on stdout at the end, nothing else' })
+  json(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--timeout <seconds>', description: 'connect/reply timeout and retry budget (default 30)' })
+  timeout(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--tls', description: 'speak STEP inside TLS, verifying the server certificate (env STEP_TLS=1)' })
+  tls(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--ca <file>', description: 'PEM file of a CA to trust for --tls (env STEP_CA; implies --tls)' })
+  ca(value: string): string {
+    return value;
+  }
+}

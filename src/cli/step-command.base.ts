@@ -1,0 +1,56 @@
+import { CommandRunner } from 'nest-commander';
+import { StepClient } from '../client/step-client.js';
+import { UsageError } from './cli-errors.js';
+import { CliOutputService } from './cli-output.service.js';
+import { clientOptions, resolveSettings, type CliSettings, type GlobalOptionValues } from './cli.config.js';
+
+/** What a command body gets: merged settings, a lazily connected client, the output service. */
+export interface CommandContext {
+  settings: CliSettings;
+  /** The STEP client (created on first use, closed after the command). */
+  client(): StepClient;
+  /** Prints the result: `value` as JSON with --json, `text` otherwise. */
+  print(value: object, text: string): void;
+}
+
+/**
+ * Base of every `step` command: merges global options with the environment, runs the body,
+ * turns any failure into one stderr line and the exit code, and always closes the client.
+ */
+export abstract class StepCommand extends CommandRunner {
+  /** Name used in failure messages (`step: <name> failed: ...`). */
+  protected abstract readonly label: string;
+
+  constructor(protected readonly output: CliOutputService) {
+    super();
+  }
+
+  /** Entry point called by nest-commander. */
+  async run(params: string[]): Promise<void> {
+    let client: StepClient | null = null;
+    try {
+      const options = this.command.optsWithGlobals<GlobalOptionValues & Record<string, string | boolean | undefined>>();
+      const settings = resolveSettings(options);
+      const context: CommandContext = {
+        settings,
+        client: () => (client ??= new StepClient(clientOptions(settings))),
+        print: (value, text) => this.output.result(settings.json, value, text),
+      };
+      await this.execute(context, params, options);
+    } catch (err) {
+      this.output.fail(this.label, err);
+    } finally {
+      (client as StepClient | null)?.close();
+    }
+  }
+
+  /** The command's work. `options` holds its own and the global options as given. */
+  protected abstract execute(context: CommandContext, params: string[], options: Record<string, string | boolean | undefined>): Promise<void>;
+
+  /** The positional argument at `index`, or a usage error naming it. */
+  protected argument(params: string[], index: number, name: string): string {
+    const value = params[index];
+    if (value === undefined || value === '') throw new UsageError(`missing ${name}`);
+    return value;
+  }
+}

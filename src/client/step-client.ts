@@ -1,0 +1,120 @@
+import { md5Hex } from '../common/md5.js';
+import type { StepJson } from '../transport/step.codec.js';
+import { StepDirection, StepOperation, StepType } from '../transport/step.constants.js';
+import { StepClientConnection, StepConnectionError, type StepConnectOptions, type StepResponse } from './step-client.connection.js';
+
+/** Where to connect and who to be. */
+export interface StepClientOptions extends StepConnectOptions {
+  username: string;
+  /** Absent: the legacy password, MD5 of the user name (spec A4). */
+  password?: string;
+}
+
+/** The server answered a request with a status other than 200. */
+export class StepStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly statusMessage: string,
+    readonly operation: string,
+  ) {
+    super(`${status} ${statusMessage}`);
+    this.name = 'StepStatusError';
+  }
+}
+
+/** Status of an unknown operation: what a server without stepd's extensions answers to STATUS/LIST. */
+export const STATUS_UNKNOWN_OPERATION = 408;
+
+/** True when the error says the server does not know this operation (old STEP server, spec C). */
+export function isUnsupportedOperation(err: unknown): boolean {
+  return err instanceof StepStatusError && err.status === STATUS_UNKNOWN_OPERATION && /is not allowed/.test(err.statusMessage);
+}
+
+/** True when the error is a STEP status from the server with the given code. */
+export function hasStatus(err: unknown, status: number): err is StepStatusError {
+  return err instanceof StepStatusError && err.status === status;
+}
+
+/**
+ * A logged-in STEP client: one control connection plus any number of extra connections for
+ * parallel transfers. Requests get the token, type and direction added, and non-200 replies
+ * become StepStatusError. A 403 (token lost, e.g. after a server restart) triggers one re-login.
+ */
+export class StepClient {
+  private token: string | null = null;
+  private control: Promise<StepClientConnection> | null = null;
+  private readonly opened = new Set<StepClientConnection>();
+
+  constructor(readonly options: StepClientOptions) {}
+
+  /** `host:port` as given, for messages. */
+  get address(): string {
+    return `${this.options.host}:${this.options.port}`;
+  }
+
+  /** Opens a new connection (closed by close()). */
+  async connect(): Promise<StepClientConnection> {
+    const connection = await StepClientConnection.connect(this.options);
+    this.opened.add(connection);
+    void connection.whenClosed().then(() => this.opened.delete(connection));
+    return connection;
+  }
+
+  /** Logs in and returns the token. */
+  async login(): Promise<string> {
+    const { username, password } = this.options;
+    const reply = await this.send(await this.controlConnection(), {
+      type: StepType.AUTH,
+      operation: StepOperation.LOGIN,
+      direction: StepDirection.REQUEST,
+      username,
+      password: password ?? md5Hex(username),
+    });
+    const token = reply.json.token;
+    if (typeof token !== 'string' || token.length === 0) throw new StepConnectionError('LOGIN reply carries no token', 'EPROTO');
+    this.token = token;
+    return token;
+  }
+
+  /**
+   * Sends one request (on `connection`, else the control connection) and returns the 200 reply.
+   * Logs in first when needed.
+   */
+  async call(type: StepType, operation: StepOperation, fields: StepJson = {}, binary?: Buffer | null, connection?: StepClientConnection): Promise<StepResponse> {
+    if (this.token === null) await this.login();
+    const conn = connection ?? (await this.controlConnection());
+    try {
+      return await this.send(conn, this.envelope(type, operation, fields), binary);
+    } catch (err) {
+      if (!hasStatus(err, 403)) throw err;
+      await this.login();
+      return this.send(conn, this.envelope(type, operation, fields), binary);
+    }
+  }
+
+  /** Closes every connection this client opened. */
+  close(): void {
+    for (const connection of this.opened) connection.close();
+    this.opened.clear();
+    this.control = null;
+  }
+
+  private envelope(type: StepType, operation: StepOperation, fields: StepJson): StepJson {
+    return { ...fields, type, operation, direction: StepDirection.REQUEST, token: this.token };
+  }
+
+  private async send(connection: StepClientConnection, json: StepJson, binary?: Buffer | null): Promise<StepResponse> {
+    const reply = await connection.request(json, binary);
+    const status = reply.json.status;
+    if (status === 200) return reply;
+    const message = typeof reply.json.status_msg === 'string' ? reply.json.status_msg : 'no status message';
+    throw new StepStatusError(typeof status === 'number' ? status : 0, message, String(json.operation));
+  }
+
+  private async controlConnection(): Promise<StepClientConnection> {
+    const current = this.control ? await this.control.catch(() => null) : null;
+    if (current && !current.closed) return current;
+    this.control = this.connect();
+    return this.control;
+  }
+}

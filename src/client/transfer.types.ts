@@ -1,0 +1,83 @@
+import { StepConnectionError } from './step-client.connection.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry.js';
+import { STEP_DEFAULT_BLOCK_SIZE } from '../transport/step.constants.js';
+import type { StepJson } from '../transport/step.codec.js';
+
+const MiB = 1024 * 1024;
+
+/** Connections a transfer opens unless told otherwise. */
+export const DEFAULT_CONNECTIONS = 4;
+/** Block size a transfer asks for (spec C1); the server may grant less, down to 20480. */
+export const DEFAULT_REQUESTED_BLOCK_SIZE = 4 * MiB;
+/** Largest block size the client accepts from a server (buffers are allocated from it). */
+export const MAX_ACCEPTED_BLOCK_SIZE = 256 * MiB;
+/** Bytes kept in flight per connection when picking the default pipelining depth. */
+const IN_FLIGHT_BYTES_PER_CONNECTION = 12 * MiB;
+
+/** Progress of a transfer, in bytes. */
+export interface TransferProgress {
+  doneBytes: number;
+  totalBytes: number;
+}
+
+/** Receives progress; called often, so keep it cheap. */
+export type ProgressCallback = (progress: TransferProgress) => void;
+
+/** Parallelism and retry settings shared by upload and download. */
+export interface TransferTuning {
+  /** Connections used in parallel (default 4). */
+  connections?: number;
+  /** Block size asked for (default 4 MiB). */
+  blockSize?: number;
+  /** Requests pipelined per connection (default: 2-32 depending on the granted block size). */
+  inFlightPerConnection?: number;
+  retry?: RetryPolicy;
+  onProgress?: ProgressCallback;
+}
+
+/** Tuning with every default filled in once the block size is known. */
+export interface ResolvedTuning {
+  connections: number;
+  inFlight: number;
+  retry: RetryPolicy;
+}
+
+/** Fills in defaults: large blocks need few requests in flight to hide the round trip, small ones many. */
+export function resolveTuning(tuning: TransferTuning, blockSize: number): ResolvedTuning {
+  const byBytes = Math.ceil(IN_FLIGHT_BYTES_PER_CONNECTION / blockSize);
+  return {
+    connections: tuning.connections ?? DEFAULT_CONNECTIONS,
+    inFlight: tuning.inFlightPerConnection ?? Math.min(32, Math.max(2, byBytes)),
+    retry: tuning.retry ?? DEFAULT_RETRY,
+  };
+}
+
+/** A block plan as the server granted it. */
+export interface BlockPlan {
+  size: number;
+  blockSize: number;
+  totalBlocks: number;
+}
+
+/** Reads and checks the plan fields of a SAVE/GET/STATUS reply; never trusts them blindly. */
+export function readBlockPlan(json: StepJson, expectedSize?: number): BlockPlan {
+  const size = json.size ?? expectedSize;
+  const blockSize = json.block_size ?? STEP_DEFAULT_BLOCK_SIZE;
+  if (!isCount(size) || !isCount(blockSize) || blockSize === 0 || blockSize > MAX_ACCEPTED_BLOCK_SIZE) {
+    throw new StepConnectionError(`Server sent an unusable plan (size ${String(size)}, block_size ${String(blockSize)})`, 'EPROTO');
+  }
+  const totalBlocks = Math.ceil(size / blockSize);
+  if (json.total_block !== undefined && json.total_block !== totalBlocks) {
+    throw new StepConnectionError(`Server plan says ${String(json.total_block)} blocks, expected ${totalBlocks}`, 'EPROTO');
+  }
+  return { size, blockSize, totalBlocks };
+}
+
+/** Length of block `index` of a plan (the last one holds the remainder). */
+export function blockLength(plan: BlockPlan, index: number): number {
+  return Math.min(plan.blockSize, plan.size - index * plan.blockSize);
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

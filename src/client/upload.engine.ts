@@ -1,0 +1,249 @@
+import { createHash, type Hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { StepOperation, StepType } from '../transport/step.constants.js';
+import { BufferPool } from './buffer-pool.js';
+import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
+import { hasStatus, isUnsupportedOperation, type StepClient } from './step-client.js';
+import { ProgressClock, withRetry } from './transfer-retry.js';
+import {
+  blockLength,
+  DEFAULT_REQUESTED_BLOCK_SIZE,
+  readBlockPlan,
+  resolveTuning,
+  type BlockPlan,
+  type ResolvedTuning,
+  type TransferTuning,
+} from './transfer.types.js';
+
+/** What to upload. */
+export interface UploadRequest extends TransferTuning {
+  path: string;
+  key: string;
+}
+
+/** The outcome of an upload. */
+export interface UploadResult {
+  key: string;
+  size: number;
+  /** MD5 of the local file, computed while reading it. */
+  md5: string;
+  /** MD5 the server reported for the stored file (null when it reported none). */
+  serverMd5: string | null;
+  verified: boolean;
+  /** Blocks the server already had and that were not sent again. */
+  resumedBlocks: number;
+  totalBlocks: number;
+  blockSize: number;
+  seconds: number;
+  bytesPerSecond: number;
+}
+
+/** The server's view of an upload, reduced to what the sender needs. */
+interface UploadPlan extends BlockPlan {
+  /** present[i] = 1 when the server already holds block i. */
+  present: Uint8Array;
+  serverMd5: string | null;
+}
+
+/**
+ * Uploads one file: resumes what the server already holds (STATUS), otherwise asks for a plan
+ * (SAVE); reads blocks sequentially into pooled buffers, hashing the whole file in the same pass,
+ * and sends the missing ones pipelined over several connections, retrying failures with backoff.
+ */
+export class UploadEngine {
+  private serverMd5: string | null = null;
+  private failure: unknown = null;
+  private doneBytes = 0;
+  private readonly clock = new ProgressClock();
+
+  constructor(
+    private readonly client: StepClient,
+    private readonly request: UploadRequest,
+  ) {}
+
+  /** Runs the upload to completion (or throws the reason it could not). */
+  async run(): Promise<UploadResult> {
+    const started = performance.now();
+    const file = await open(this.request.path, 'r');
+    try {
+      const { size } = await file.stat();
+      const plan = await this.plan(size);
+      this.serverMd5 = plan.serverMd5;
+      const tuning = resolveTuning(this.request, plan.blockSize);
+      const { md5, resumedBlocks } = await this.transfer(file, plan, tuning);
+      const serverMd5 = this.serverMd5 ?? (await this.fetchServerMd5());
+      const seconds = (performance.now() - started) / 1000;
+      return {
+        key: this.request.key,
+        size,
+        md5,
+        serverMd5,
+        verified: serverMd5 === md5,
+        resumedBlocks,
+        totalBlocks: plan.totalBlocks,
+        blockSize: plan.blockSize,
+        seconds,
+        bytesPerSecond: seconds > 0 ? size / seconds : 0,
+      };
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * STATUS first: a SAVE for a key whose upload is incomplete restarts it from zero (spec A6),
+   * so only SAVE when there is nothing to resume. Old servers answer STATUS with 408.
+   */
+  private async plan(size: number): Promise<UploadPlan> {
+    const { key, blockSize } = this.request;
+    let status = null;
+    try {
+      status = (await this.client.call(StepType.FILE, StepOperation.STATUS, { key })).json;
+    } catch (err) {
+      if (!hasStatus(err, 404) && !isUnsupportedOperation(err)) throw err;
+    }
+    if (status && status.size === size && (blockSize === undefined || status.block_size === blockSize)) {
+      const plan = readBlockPlan(status, size);
+      const present = new Uint8Array(plan.totalBlocks);
+      if (status.complete === true) present.fill(1);
+      else markPresent(present, status.missing_ranges);
+      const serverMd5 = typeof status.md5 === 'string' ? status.md5 : null;
+      return { ...plan, present, serverMd5 };
+    }
+    const reply = await this.client.call(StepType.FILE, StepOperation.SAVE, { key, size, block_size: blockSize ?? DEFAULT_REQUESTED_BLOCK_SIZE });
+    const plan = readBlockPlan(reply.json, size);
+    return { ...plan, present: new Uint8Array(plan.totalBlocks), serverMd5: null };
+  }
+
+  private async transfer(file: FileHandle, plan: UploadPlan, tuning: ResolvedTuning): Promise<{ md5: string; resumedBlocks: number }> {
+    const lanes = new ConnectionLanes(this.client, tuning.connections, tuning.inFlight);
+    // One buffer per request in flight, plus one being hashed and one being read ahead.
+    const buffers = new BufferPool(plan.blockSize, tuning.connections * tuning.inFlight + 2);
+    const hash = createHash('md5');
+    const sends = new Set<Promise<void>>();
+    let resumedBlocks = 0;
+    try {
+      resumedBlocks = await this.readAndSend(file, plan, lanes, buffers, hash, sends, tuning);
+    } catch (err) {
+      this.failure ??= err;
+    }
+    // Even when reading failed, let the blocks in flight settle before the connections close.
+    await Promise.all(sends);
+    this.client.close();
+    if (this.failure !== null) throw this.failure;
+    return { md5: hash.digest('hex'), resumedBlocks };
+  }
+
+  /** The sequential pass: read, hash, and hand each missing block to a lane; returns the resumed count. */
+  private async readAndSend(
+    file: FileHandle,
+    plan: UploadPlan,
+    lanes: ConnectionLanes,
+    buffers: BufferPool,
+    hash: Hash,
+    sends: Set<Promise<void>>,
+    tuning: ResolvedTuning,
+  ): Promise<number> {
+    let resumedBlocks = 0;
+    const readBlock = async (index: number): Promise<Buffer> => {
+      const buffer = buffers.tryAcquire() ?? (await buffers.acquire());
+      await readFully(file, buffer.subarray(0, blockLength(plan, index)), index * plan.blockSize);
+      return buffer;
+    };
+    let next: Promise<Buffer> | null = plan.totalBlocks > 0 ? readBlock(0) : null;
+    for (let index = 0; next !== null && this.failure === null; index++) {
+      const buffer = await next;
+      const length = blockLength(plan, index);
+      const block = buffer.subarray(0, length);
+      // Start the next read before hashing this block: the read runs in the thread pool while
+      // the hash keeps this thread busy (readFully issues the read synchronously).
+      next = index + 1 < plan.totalBlocks ? readBlock(index + 1) : null;
+      // Every block is hashed in file order, sent or not: the whole-file MD5 needs one pass only.
+      hash.update(block);
+      if (plan.present[index] === 1) {
+        resumedBlocks++;
+        buffers.release(buffer);
+        this.advance(length, plan.size);
+        continue;
+      }
+      const lane = await lanes.acquire();
+      const send = this.sendBlock(lane, plan, index, block, tuning)
+        .catch((err: unknown) => {
+          this.failure ??= err;
+        })
+        .finally(() => {
+          lanes.release(lane);
+          buffers.release(buffer);
+        });
+      sends.add(send);
+      void send.then(() => sends.delete(send));
+    }
+    // Stopped early by a failure: the read ahead still owns a buffer; let it finish quietly.
+    await next?.catch(() => undefined);
+    return resumedBlocks;
+  }
+
+  private async sendBlock(lane: ConnectionLane, plan: UploadPlan, index: number, block: Buffer, tuning: ResolvedTuning): Promise<void> {
+    const sent = await withRetry(tuning.retry, this.clock, async () => {
+      // Another block failed for good: stop spending requests on this upload.
+      if (this.failure !== null) return false;
+      const connection = await lane.connection();
+      // Backpressure: do not queue more block bytes while the socket has not drained.
+      await connection.writable();
+      try {
+        const reply = await this.client.call(StepType.FILE, StepOperation.UPLOAD, { key: this.request.key, block_index: index }, block, connection);
+        // The reply to the block that completes the file carries its MD5 (spec A6).
+        if (typeof reply.json.md5 === 'string') this.serverMd5 = reply.json.md5;
+      } catch (err) {
+        // A retried block can land after the file completed (its first reply was lost): done.
+        if (!(hasStatus(err, 408) && /completely uploaded/.test(err.statusMessage))) throw err;
+      }
+      return true;
+    });
+    if (!sent) return;
+    this.clock.touch();
+    this.advance(block.length, plan.size);
+  }
+
+  private advance(bytes: number, total: number): void {
+    this.doneBytes += bytes;
+    this.request.onProgress?.({ doneBytes: this.doneBytes, totalBytes: total });
+  }
+
+  /** The completing reply was lost (e.g. retried after a disconnect): GET the plan, which carries the MD5. */
+  private async fetchServerMd5(): Promise<string | null> {
+    const reply = await this.client.call(StepType.FILE, StepOperation.GET, { key: this.request.key });
+    this.client.close();
+    return typeof reply.json.md5 === 'string' ? reply.json.md5 : null;
+  }
+}
+
+/** Marks every block outside the server's missing ranges as present; ignores malformed ranges. */
+function markPresent(present: Uint8Array, missingRanges: unknown): void {
+  present.fill(1);
+  if (!Array.isArray(missingRanges)) {
+    present.fill(0);
+    return;
+  }
+  for (const range of missingRanges) {
+    if (!Array.isArray(range) || range.length !== 2) continue;
+    const [first, last] = range as unknown[];
+    if (typeof first !== 'number' || typeof last !== 'number') continue;
+    present.fill(0, Math.max(0, first), Math.min(present.length, last + 1));
+  }
+}
+
+/** Positional read of exactly `target.length` bytes (a read may return fewer). */
+async function readFully(file: FileHandle, target: Buffer, position: number): Promise<void> {
+  let filled = 0;
+  while (filled < target.length) {
+    const { bytesRead } = await file.read(target, filled, target.length - filled, position + filled);
+    if (bytesRead === 0) throw new Error('The file shrank while it was being uploaded');
+    filled += bytesRead;
+  }
+}
+
+/** Convenience wrapper: uploads one file with a logged-in (or not yet logged-in) client. */
+export function uploadFile(client: StepClient, request: UploadRequest): Promise<UploadResult> {
+  return new UploadEngine(client, request).run();
+}

@@ -1,0 +1,70 @@
+import { DataSource } from 'typeorm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { http } from './helpers/http.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+interface HealthBody {
+  status: string;
+  info?: Record<string, { status: string }>;
+  error?: Record<string, { status: string; message?: string }>;
+  details: Record<string, { status: string }>;
+}
+
+describe('GET /health', () => {
+  describe('on a healthy server', () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp();
+    });
+    afterAll(async () => app.stop());
+
+    it('answers 200 with database, STEP listener and disk up', async () => {
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.status).toBe(200);
+      expect(reply.json.status).toBe('ok');
+      expect(reply.json.details).toMatchObject({ database: { status: 'up' }, step: { status: 'up' }, disk: { status: 'up' } });
+    });
+
+    it('answers liveness on /health/live', async () => {
+      const reply = await http<HealthBody>(app.httpAddress, '/health/live');
+      expect(reply.status).toBe(200);
+      expect(reply.json.status).toBe('ok');
+    });
+  });
+
+  describe('when a check fails', () => {
+    let app: TestApp | null = null;
+    afterEach(async () => {
+      await app?.stop();
+      app = null;
+    });
+
+    it('answers 503 naming the database when it is unreachable', async () => {
+      app = await startTestApp();
+      await app.app.get(DataSource).destroy();
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.status).toBe(503);
+      expect(reply.json.status).toBe('error');
+      expect(reply.json.error).toHaveProperty('database.status', 'down');
+      expect(reply.json.info).toHaveProperty('step.status', 'up');
+      const live = await http(app.httpAddress, '/health/live');
+      expect(live.status).toBe(200);
+    });
+
+    it('answers 503 naming the disk when free space is below STEP_MIN_FREE_BYTES', async () => {
+      app = await startTestApp({ STEP_MIN_FREE_BYTES: String(Number.MAX_SAFE_INTEGER) });
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.status).toBe(503);
+      expect(reply.json.error).toHaveProperty('disk.status', 'down');
+      expect(reply.json.info).toHaveProperty('database.status', 'up');
+    });
+
+    it('answers 503 naming the STEP listener once it stopped accepting', async () => {
+      app = await startTestApp();
+      await app.stepServer.close();
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.status).toBe(503);
+      expect(reply.json.error).toHaveProperty('step.status', 'down');
+    });
+  });
+});

@@ -1,0 +1,126 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { md5Hex } from '../../src/common/md5.js';
+import { encodeFrame, FrameDecoder, type StepJson } from '../../src/transport/step.codec.js';
+
+/** Behaviour switches of the fake server. */
+export interface FakeServerOptions {
+  /** Behave like the old reference server: 20480-byte blocks only, no STATUS/LIST. */
+  legacy?: boolean;
+  /** Destroy the connection instead of answering the n-th UPLOAD (1-based), once. */
+  dropOnUpload?: number;
+  /** Flip a byte of every DOWNLOAD reply while keeping the true block_md5. */
+  corruptDownloads?: boolean;
+}
+
+interface FakeUpload {
+  data: Buffer;
+  blockSize: number;
+  received: Uint8Array;
+  complete: boolean;
+}
+
+/**
+ * An in-memory STEP file server for unit tests of the client engines (the real FilesModule is
+ * tested end to end elsewhere). Implements LOGIN and FILE SAVE/UPLOAD/STATUS/GET/DOWNLOAD.
+ */
+export class FakeFileServer {
+  readonly uploads = new Map<string, FakeUpload>();
+  uploadRequests = 0;
+  private readonly sockets = new Set<Socket>();
+  private server: Server | null = null;
+
+  constructor(private readonly options: FakeServerOptions = {}) {}
+
+  /** Starts listening on an ephemeral loopback port and returns it. */
+  async start(): Promise<number> {
+    this.server = createServer((socket) => this.serve(socket));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops and drops every connection. */
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  /** Puts a partial upload in place, holding the given blocks. */
+  seed(key: string, data: Buffer, blockSize: number, receivedBlocks: number[]): void {
+    const received = new Uint8Array(Math.ceil(data.length / blockSize));
+    for (const i of receivedBlocks) received[i] = 1;
+    this.uploads.set(key, { data: Buffer.from(data), blockSize, received, complete: received.every((b) => b === 1) });
+  }
+
+  private serve(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const decoder = new FrameDecoder({ maxJsonBytes: 1 << 20, maxBinaryBytes: 1 << 28 }, (frame) => {
+      if (socket.destroyed) return;
+      const reply = this.handle(frame.json ?? {}, frame.binary, socket);
+      if (reply) socket.write(encodeFrame({ direction: 'RESPONSE', type: frame.json?.type, operation: frame.json?.operation, ...reply.json }, reply.binary));
+    });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+  }
+
+  private handle(req: StepJson, binary: Buffer | null, socket: Socket): { json: StepJson; binary?: Buffer } | null {
+    const ok = (json: StepJson, bin?: Buffer) => ({ json: { status: 200, status_msg: 'OK', ...json }, binary: bin });
+    const fail = (status: number, status_msg: string) => ({ json: { status, status_msg } });
+    const key = String(req.key);
+    const upload = this.uploads.get(key);
+    const grant = (asked: unknown) => (this.options.legacy || typeof asked !== 'number' ? 20480 : Math.min(Math.max(asked, 4096), 1 << 24));
+    switch (req.operation) {
+      case 'LOGIN':
+        return ok({ token: 'fake-token' });
+      case 'STATUS': {
+        if (this.options.legacy) return fail(408, 'Operation STATUS is not allowed');
+        if (!upload) return fail(404, `The key ${key} is not existing.`);
+        const missing: number[][] = [];
+        upload.received.forEach((got, i) => {
+          if (got) return;
+          const last = missing[missing.length - 1];
+          if (last && last[1] === i - 1) last[1] = i;
+          else missing.push([i, i]);
+        });
+        const fields = { key, size: upload.data.length, block_size: upload.blockSize, total_block: upload.received.length };
+        const received_count = upload.received.reduce((a, b) => a + b, 0);
+        return ok({ ...fields, received_count, missing_ranges: missing, complete: upload.complete, ...(upload.complete ? { md5: md5Hex(upload.data) } : {}) });
+      }
+      case 'SAVE': {
+        if (upload?.complete) return fail(402, `This "key" ${key} is existing.`);
+        const size = req.size as number;
+        const blockSize = grant(req.block_size);
+        this.uploads.set(key, { data: Buffer.alloc(size), blockSize, received: new Uint8Array(Math.ceil(size / blockSize)), complete: false });
+        return ok({ key, size, block_size: blockSize, total_block: Math.ceil(size / blockSize) });
+      }
+      case 'UPLOAD': {
+        this.uploadRequests++;
+        if (this.uploadRequests === this.options.dropOnUpload) {
+          socket.destroy();
+          return null;
+        }
+        if (!upload) return fail(408, `The "key" ${key} is not accepted for uploading.`);
+        if (upload.complete) return fail(408, `The "key" ${key} is completely uploaded.`);
+        const index = req.block_index as number;
+        binary!.copy(upload.data, index * upload.blockSize);
+        upload.received[index] = 1;
+        upload.complete = upload.received.every((b) => b === 1);
+        return ok({ key, block_index: index, ...(upload.complete ? { md5: md5Hex(upload.data) } : {}) });
+      }
+      case 'GET':
+        if (!upload?.complete) return fail(404, `The key ${key} is not existing.`);
+        return ok({ key, size: upload.data.length, block_size: grant(req.block_size), total_block: Math.ceil(upload.data.length / grant(req.block_size)), md5: md5Hex(upload.data) });
+      case 'DOWNLOAD': {
+        if (!upload?.complete) return fail(404, `The key ${key} is not existing.`);
+        const blockSize = grant(req.block_size);
+        const index = req.block_index as number;
+        const block = Buffer.from(upload.data.subarray(index * blockSize, (index + 1) * blockSize));
+        const blockMd5 = md5Hex(block);
+        if (this.options.corruptDownloads) block[0] ^= 0xff;
+        return ok({ key, block_index: index, size: block.length, block_md5: blockMd5 }, block);
+      }
+      default:
+        return fail(408, `Operation ${String(req.operation)} is not allowed`);
+    }
+  }
+}
