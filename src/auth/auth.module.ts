@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { LoginRateLimiter } from './login-rate-limiter.js';
 import { SessionsAdminController } from './sessions-admin.controller.js';
 import { SessionsModule } from './sessions.module.js';
 import { StepAuthGuard } from './step-auth.guard.js';
@@ -11,7 +12,7 @@ import { StepAuthGuard } from './step-auth.guard.js';
 @Module({
   imports: [SessionsModule, UsersModule],
   controllers: [AuthController, SessionsAdminController],
-  providers: [AuthService, { provide: APP_GUARD, useClass: StepAuthGuard }],
+  providers: [AuthService, LoginRateLimiter, { provide: APP_GUARD, useClass: StepAuthGuard }],
   exports: [SessionsModule],
 })
 export class AuthModule {}

@@ -5,6 +5,7 @@ import { StepError, StepReply, StepStatus, StepType, type StepSession } from '..
 import type { StepPeer } from '../transport/step.context.js';
 import { UsersService } from '../users/users.service.js';
 import type { LoginDto } from './login.dto.js';
+import { LoginRateLimiter } from './login-rate-limiter.js';
 import { TokenService } from './token.service.js';
 
 /** The rules of LOGIN (spec A4, C5) and LOGOUT. */
@@ -14,10 +15,12 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly users: UsersService,
     @InjectStepConfig() private readonly config: StepConfig,
+    private readonly loginLimiter: LoginRateLimiter,
   ) {}
 
   /** Checks type, fields and credentials in the spec's order and opens a session. */
   async login(dto: LoginDto, type: unknown, peer: StepPeer): Promise<StepReply> {
+    this.loginLimiter.consume(peer.remoteAddress);
     if (type !== StepType.AUTH) {
       throw new StepError(StepStatus.TYPE_NOT_ALLOWED, 'Type of LOGIN has to be AUTH.');
     }

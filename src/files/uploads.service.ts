@@ -78,16 +78,20 @@ export class UploadsService implements OnModuleDestroy {
 
   /** The block size granted for a requested one (spec C1): absent means 20480, else clamped. */
   grantBlockSize(requested: number | undefined): number {
-    if (requested === undefined || requested === null) return STEP_DEFAULT_BLOCK_SIZE;
     const { minBlockSize, maxBlockSize } = this.config.storage;
-    return Math.min(maxBlockSize, Math.max(minBlockSize, requested));
+    // The default is clamped too: with STEP_MAX_BLOCK_SIZE under 20480 the transport refuses
+    // 20480-byte blocks (413), so granting them would make every such upload fail.
+    const wanted = requested === undefined || requested === null ? STEP_DEFAULT_BLOCK_SIZE : requested;
+    return Math.min(maxBlockSize, Math.max(minBlockSize, wanted));
   }
 
   /** FILE SAVE: grants an upload plan, restarting an unfinished upload of the same key (A6). */
   async plan(username: string, dto: FileRequestDto): Promise<StepReply> {
     const { storage } = this.config;
     const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, storage.maxKeyBytes);
-    return this.locks.run(userKey(username, key), async () => {
+    // The user's lock too: the upload-count and quota checks below must see every plan granted
+    // before them, or parallel SAVEs of different keys all pass the limits at once.
+    return this.locks.run(userKey(username, key), () => this.locks.run(userKey(username, ''), async () => {
       const existing = await this.uploads.findOneBy({ username, key });
       if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
       if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
@@ -137,7 +141,7 @@ export class UploadsService implements OnModuleDestroy {
       this.stats.started++;
       this.logger.log(`upload started: user=${username} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
       return StepReply.ok('This is the upload plan.', { key, size, block_size: blockSize, total_block: totalBlock });
-    });
+    }));
   }
 
   /** FILE UPLOAD: stores one block; the reply to the block that completes the file carries `md5`. */

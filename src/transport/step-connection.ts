@@ -23,6 +23,16 @@ export interface StepDispatcher {
 }
 
 /**
+ * What a queued frame is charged on top of its wire bytes: the decoded JSON object and queue
+ * entry cost memory too, so thousands of tiny pipelined frames must also hit the queue limit.
+ */
+const FRAME_OVERHEAD_BYTES = 512;
+
+function queueCost(item: StepFrame | StepError): number {
+  return item instanceof StepError ? 0 : item.wireBytes + FRAME_OVERHEAD_BYTES;
+}
+
+/**
  * One client connection: incremental decoding, a FIFO queue so replies leave in request order
  * (STEP has no request id), read backpressure, write backpressure and the connection's timers.
  */
@@ -34,6 +44,7 @@ export class StepConnection {
   private busy = false;
   private readPaused = false;
   private stopped = false;
+  private awaitingDrain = false;
   private frameTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
   readonly peer: StepPeer;
@@ -61,9 +72,13 @@ export class StepConnection {
     this.socket.setTimeout(this.options.idleTimeoutMs);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('timeout', () => {
-      // Only a connection with nothing in flight is idle; a long request keeps it open.
-      if (this.isIdle()) this.socket.destroy();
+      // Only a connection with nothing in flight is idle; a long request keeps it open. A reply
+      // that the peer has not read for a whole timeout (no socket activity) is stalled, not slow.
+      if (this.isIdle() || this.awaitingDrain) this.socket.destroy();
     });
+    // The server allows half-open sockets: a peer that sends its requests and then shuts down
+    // its sending side still gets every reply before the connection ends.
+    this.socket.on('end', () => void this.drainAndEnd());
     this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
     this.socket.on('close', () => {
       this.clearFrameTimer();
@@ -95,7 +110,12 @@ export class StepConnection {
     try {
       this.decoder.push(chunk);
     } catch (err) {
-      if (!(err instanceof FrameTooLargeError)) throw err;
+      if (!(err instanceof FrameTooLargeError)) {
+        // A bug on one connection must never take the whole server down with it.
+        StepConnection.logger.error(`connection ${this.peer.connectionId}: decoding failed`, (err as Error).stack);
+        this.socket.destroy();
+        return;
+      }
       // The header alone refused the frame: answer 413, then close, since the bytes that
       // follow can no longer be framed (spec B, limits).
       this.stopReading();
@@ -111,7 +131,7 @@ export class StepConnection {
     // The deadline is per frame: a completed frame restarts it for the next one.
     this.clearFrameTimer();
     this.queue.push(item);
-    if (!(item instanceof StepError) && item.binary) this.queuedBytes += item.binary.length;
+    this.queuedBytes += queueCost(item);
     if (!this.readPaused && this.queuedBytes > this.options.maxQueuedBytesPerConnection) {
       // A client pipelining faster than we store must wait in its TCP window, not in our heap.
       this.readPaused = true;
@@ -126,7 +146,7 @@ export class StepConnection {
     try {
       while (this.queue.length > 0 && !this.socket.destroyed) {
         const item = this.queue.shift()!;
-        if (!(item instanceof StepError) && item.binary) this.queuedBytes -= item.binary.length;
+        this.queuedBytes -= queueCost(item);
         this.maybeResume();
         const reply = await this.dispatcher.dispatch(item, this.peer);
         // Handlers never keep a request's binary section past their reply: reuse it.
@@ -140,7 +160,11 @@ export class StepConnection {
           break;
         }
         // Write backpressure: a slow reader must not make us buffer its DOWNLOAD replies.
-        if (!flushed) await waitForDrain(this.socket);
+        if (!flushed) {
+          this.awaitingDrain = true;
+          await waitForDrain(this.socket);
+          this.awaitingDrain = false;
+        }
       }
     } catch (err) {
       StepConnection.logger.error(`connection ${this.peer.connectionId} failed`, (err as Error).stack);

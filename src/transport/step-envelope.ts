@@ -27,10 +27,10 @@ export function checkEnvelope(json: StepJson): StepError | null {
     return new StepError(StepStatus.WRONG_DIRECTION, 'Wrong direction. Should be "REQUEST"');
   }
   if (typeof json.operation !== 'string' || !STEP_OPERATIONS.has(json.operation)) {
-    return new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(json.operation)} is not allowed`);
+    return new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${describeValue(json.operation)} is not allowed`);
   }
   if (typeof json.type !== 'string' || !STEP_TYPES.has(json.type)) {
-    return new StepError(StepStatus.TYPE_NOT_ALLOWED, `Type ${String(json.type)} is not allowed`);
+    return new StepError(StepStatus.TYPE_NOT_ALLOWED, `Type ${describeValue(json.type)} is not allowed`);
   }
   return null;
 }
@@ -53,8 +53,16 @@ export function replyJson(
   };
 }
 
-function asText(value: unknown, fallback: string): string {
+/**
+ * A request value as text for a reply or message. JSON text, not String(): a JSON object such as
+ * `{"toString":1}` makes String() throw, and the reply to hostile input must never fail.
+ */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return value;
+  return JSON.stringify(value) ?? String(value);
+}
+
+function asText(value: unknown, fallback: string): string {
   if (value === undefined || value === null) return fallback;
-  return String(value);
+  return describeValue(value);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
-import { encodeFrame, FrameDecoder, HEADER_BYTES, toAsciiJson, type StepFrame } from './step.codec.js';
+import { encodeFrame, FrameDecoder, HEADER_BYTES, MAX_JSON_DEPTH, toAsciiJson, type StepFrame } from './step.codec.js';
 
 const LIMITS = { maxJsonBytes: 1024, maxBinaryBytes: 1 << 20 };
 
@@ -87,5 +87,47 @@ describe('STEP codec', () => {
     const wire = encodeFrame({ a: 1 }, Buffer.alloc(4096, 7));
     const frames = decodeAll([wire]);
     expect(frames[0].binary?.buffer).toBe(wire.buffer);
+  });
+
+  it('decodes a frame with empty sections at the end of a chunk (used to throw and crash the server)', () => {
+    const frames = decodeAll([Buffer.alloc(HEADER_BYTES), encodeFrame({ next: 1 })]);
+    expect(frames).toHaveLength(2);
+    expect(frames[0].error?.message).toMatch(/not valid JSON/);
+    expect(frames[1].json).toEqual({ next: 1 });
+  });
+
+  it('answers a byte-counted non-ASCII frame that cannot be character-counted at once', () => {
+    // Garbage that is not the start of an object, and an object cut by invalid UTF-8, must not
+    // make the decoder wait for bytes that a byte-counting peer never sends.
+    for (const bytes of [Buffer.from('xé'), Buffer.from([0x7b, 0xff, 0x22, 0xc3, 0xa9])]) {
+      const frames = decodeAll([rawFrame(bytes, bytes.length)]);
+      expect(frames).toHaveLength(1);
+      expect(frames[0].error).not.toBeNull();
+    }
+  });
+
+  it('buffers a declared binary section as it arrives and emits it once complete', () => {
+    const head = rawFrame(Buffer.from('{}'), 2).subarray(0, HEADER_BYTES + 2);
+    head.writeUInt32BE(LIMITS.maxBinaryBytes, 4);
+    const frames: StepFrame[] = [];
+    const decoder = new FrameDecoder(LIMITS, (f) => frames.push(f));
+    decoder.push(head);
+    decoder.push(Buffer.alloc(10));
+    expect(frames).toHaveLength(0);
+    expect(decoder.midFrame).toBe(true);
+    decoder.push(Buffer.alloc(LIMITS.maxBinaryBytes - 10, 1));
+    expect(frames[0].binary?.length).toBe(LIMITS.maxBinaryBytes);
+    expect(frames[0].wireBytes).toBe(HEADER_BYTES + 2 + LIMITS.maxBinaryBytes);
+    expect(decoder.midFrame).toBe(false);
+  });
+
+  it('refuses JSON nested deeper than MAX_JSON_DEPTH, counting brackets outside strings only', () => {
+    const deep = '{"a":'.repeat(MAX_JSON_DEPTH + 1) + '1' + '}'.repeat(MAX_JSON_DEPTH + 1);
+    const atLimit = '{"a":'.repeat(MAX_JSON_DEPTH) + '1' + '}'.repeat(MAX_JSON_DEPTH);
+    const inString = JSON.stringify({ a: '[{'.repeat(500), b: '\\"[[[' });
+    const frames = decodeAll([deep, atLimit, inString].map((text) => rawFrame(Buffer.from(text), text.length)), { maxJsonBytes: 4096, maxBinaryBytes: 0 });
+    expect(frames[0].error?.message).toBe(`The JSON section is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+    expect(frames[1].json).not.toBeNull();
+    expect(frames[2].json).toEqual({ a: '[{'.repeat(500), b: '\\"[[[' });
   });
 });

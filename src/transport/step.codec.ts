@@ -19,6 +19,8 @@ export interface StepFrame {
   json: StepJson | null;
   error: InvalidJsonError | null;
   binary: Buffer | null;
+  /** Bytes the frame took on the wire (header, JSON, binary), for queue accounting. */
+  wireBytes: number;
 }
 
 const NON_ASCII = /[\u0080-\uffff]/g;
@@ -64,6 +66,14 @@ export interface FrameDecoderLimits {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * Deepest nesting a request may use. JSON.parse copes with any depth, but the recursive code
+ * after it (class-transformer, validation, logging) overflows the stack around ten thousand
+ * levels, which the 64 KiB JSON limit allows: that would be a 500 instead of a 400.
+ */
+export const MAX_JSON_DEPTH = 64;
+const EMPTY = Buffer.alloc(0);
+
+/**
  * Incremental STEP decoder: accepts chunks split at any byte, emits every complete frame.
  * Throws FrameTooLargeError (fatal: the stream cannot be resynchronised); a bad JSON section is
  * reported in the frame instead, because the header still tells where the next frame starts.
@@ -75,9 +85,8 @@ export class FrameDecoder {
   private binaryLength = -1;
   private json: StepJson | null = null;
   private jsonError: InvalidJsonError | null = null;
-  /** Binary section being filled, allocated once its length is known and the JSON is read. */
-  private binary: Buffer | null = null;
-  private binaryFilled = 0;
+  /** JSON bytes actually consumed (differs from the declared N for character-counted frames). */
+  private jsonConsumed = 0;
 
   constructor(
     private readonly limits: FrameDecoderLimits,
@@ -103,9 +112,7 @@ export class FrameDecoder {
   /** Advances the state machine by one section; false when it needs more bytes. */
   private step(): boolean {
     if (this.jsonLength < 0) return this.readHeader();
-    if (this.binary === null && this.binaryLength >= 0 && this.json === null && this.jsonError === null) {
-      return this.readJson();
-    }
+    if (this.json === null && this.jsonError === null) return this.readJson();
     return this.readBinary();
   }
 
@@ -129,7 +136,7 @@ export class FrameDecoder {
     if (this.buffered < this.jsonLength) return false;
     const exact = this.peek(this.jsonLength);
     const parsed = parseJsonObject(exact);
-    if (parsed.error && hasHighBytes(exact)) {
+    if (parsed.error && mayBeCharCounted(exact)) {
       // Old clients count N in characters. A proper prefix of a JSON object never parses, so
       // reading on until the text has N code points is unambiguous (spec A1), within the limit.
       const charCounted = this.charCountedLength();
@@ -139,14 +146,16 @@ export class FrameDecoder {
         if (!wider.error) {
           this.skip(charCounted);
           this.json = wider.json;
-          return this.afterJson();
+          this.jsonConsumed = charCounted;
+          return true;
         }
       }
     }
     this.skip(this.jsonLength);
     this.json = parsed.json;
     this.jsonError = parsed.error;
-    return this.afterJson();
+    this.jsonConsumed = this.jsonLength;
+    return true;
   }
 
   /**
@@ -168,39 +177,34 @@ export class FrameDecoder {
     return view.length >= cap ? 0 : -1;
   }
 
-  private afterJson(): boolean {
+  private readBinary(): boolean {
     if (this.binaryLength === 0) {
       this.emit(null);
       return true;
     }
-    this.binaryFilled = 0;
-    if (this.chunks.length > 0 && this.chunks[0].length >= this.binaryLength) {
+    // Nothing is allocated for the binary section until all of it has arrived: a header that
+    // declares a large (but allowed) block costs the server nothing until the peer sends it.
+    if (this.buffered < this.binaryLength) return false;
+    if (this.chunks[0].length >= this.binaryLength) {
       // Whole binary section inside one chunk: hand out a view, never a copy.
-      const view = this.take(this.binaryLength);
-      this.emit(view);
+      this.emit(this.take(this.binaryLength));
       return true;
     }
-    this.binary = this.limits.allocate ? this.limits.allocate(this.binaryLength) : Buffer.allocUnsafe(this.binaryLength);
-    return true;
-  }
-
-  private readBinary(): boolean {
-    const target = this.binary!;
-    while (this.binaryFilled < target.length && this.chunks.length > 0) {
+    const target = this.limits.allocate ? this.limits.allocate(this.binaryLength) : Buffer.allocUnsafe(this.binaryLength);
+    for (let filled = 0; filled < target.length; ) {
       const chunk = this.chunks[0];
-      const n = Math.min(chunk.length, target.length - this.binaryFilled);
-      chunk.copy(target, this.binaryFilled, 0, n);
-      this.binaryFilled += n;
+      const n = Math.min(chunk.length, target.length - filled);
+      chunk.copy(target, filled, 0, n);
+      filled += n;
       this.consumeFront(n);
     }
-    if (this.binaryFilled < target.length) return false;
-    this.binary = null;
     this.emit(target);
     return true;
   }
 
   private emit(binary: Buffer | null): void {
-    const frame: StepFrame = { json: this.json, error: this.jsonError, binary };
+    const wireBytes = HEADER_BYTES + this.jsonConsumed + this.binaryLength;
+    const frame: StepFrame = { json: this.json, error: this.jsonError, binary, wireBytes };
     this.json = null;
     this.jsonError = null;
     this.jsonLength = -1;
@@ -210,6 +214,8 @@ export class FrameDecoder {
 
   /** Returns the next n buffered bytes without consuming them (a view when possible). */
   private peek(n: number): Buffer {
+    // n may be 0 with nothing buffered (a frame with an empty JSON section ends a chunk).
+    if (n === 0) return EMPTY;
     if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
     const merged = Buffer.concat(this.chunks, this.buffered);
     this.chunks = [merged];
@@ -229,6 +235,7 @@ export class FrameDecoder {
 
   /** Drops n bytes that are all in the first chunk. */
   private consumeFront(n: number): void {
+    if (n === 0) return;
     const first = this.chunks[0];
     if (n === first.length) this.chunks.shift();
     else this.chunks[0] = first.subarray(n);
@@ -236,10 +243,27 @@ export class FrameDecoder {
   }
 }
 
-function hasHighBytes(bytes: Buffer): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] > 0x7f) return true;
-  return false;
+/**
+ * True when N bytes that do not parse could be the start of a character-counted JSON object:
+ * they hold non-ASCII text, start with `{` and are valid UTF-8 up to a possibly cut last
+ * character. Anything else is answered at once instead of waiting for bytes that never come.
+ */
+function mayBeCharCounted(bytes: Buffer): boolean {
+  let i = 0;
+  while (i < bytes.length && JSON_WHITESPACE.has(bytes[i])) i++;
+  if (bytes[i] !== 0x7b) return false;
+  let high = false;
+  for (; i < bytes.length && !high; i++) high = bytes[i] > 0x7f;
+  if (!high) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
+
+const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 function parseJsonObject(bytes: Buffer): { json: StepJson | null; error: InvalidJsonError | null } {
   let text: string;
@@ -247,6 +271,9 @@ function parseJsonObject(bytes: Buffer): { json: StepJson | null; error: Invalid
     text = utf8.decode(bytes);
   } catch {
     return { json: null, error: new InvalidJsonError('The JSON section is not valid UTF-8.') };
+  }
+  if (nestingExceeds(bytes, MAX_JSON_DEPTH)) {
+    return { json: null, error: new InvalidJsonError(`The JSON section is nested deeper than ${MAX_JSON_DEPTH} levels.`) };
   }
   let value: unknown;
   try {
@@ -258,4 +285,24 @@ function parseJsonObject(bytes: Buffer): { json: StepJson | null; error: Invalid
     return { json: null, error: new InvalidJsonError('The JSON section has to be a JSON object.') };
   }
   return { json: value as StepJson, error: null };
+}
+
+/** True when brackets outside strings nest deeper than `limit` (one pass, no recursion). */
+function nestingExceeds(bytes: Buffer, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // backslash: skip the escaped character
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) {
+      inString = true;
+    } else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (byte === 0x7d || byte === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }

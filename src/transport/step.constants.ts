@@ -43,3 +43,6 @@ export const STEP_DEFAULT_BLOCK_SIZE = 20480;
 export function stepPatternKey(type: string, operation: string): string {
   return `${type}:${operation}`;
 }
+
+/** The only requests that carry a binary section (spec A6); any other with one is refused (400). */
+export const STEP_BINARY_PATTERNS: ReadonlySet<string> = new Set([stepPatternKey(StepType.FILE, StepOperation.UPLOAD)]);

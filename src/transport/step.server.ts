@@ -3,7 +3,7 @@ import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microse
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Observable } from 'rxjs';
-import { StepOperation, StepType, stepPatternKey } from './step.constants.js';
+import { STEP_BINARY_PATTERNS, StepOperation, StepType, stepPatternKey } from './step.constants.js';
 import { encodeFrame, type StepFrame, type StepJson } from './step.codec.js';
 import { StepConnection, type OutgoingReply, type StepDispatcher } from './step-connection.js';
 import { StepContext, type StepPeer } from './step.context.js';
@@ -13,6 +13,9 @@ import { StepReply } from './step.reply.js';
 import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
+
+/** How long a refused connection may take to read its 429 before it is destroyed. */
+const REFUSED_LINGER_MS = 2000;
 
 /**
  * Custom Nest transport strategy speaking STEP over TCP (or TLS). Frames are checked against
@@ -24,6 +27,8 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   private readonly connections = new Set<StepConnection>();
   private readonly perAddress = new Map<string, number>();
   private nextConnectionId = 1;
+  /** Refused sockets still flushing their 429 reply. */
+  private refusing = 0;
   private closing = false;
 
   constructor(private readonly options: StepServerOptions) {
@@ -33,9 +38,12 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
   listen(callback: (err?: unknown) => void): void {
     const onSocket = (socket: Socket) => this.accept(socket);
+    // allowHalfOpen (plain TCP): a peer that shuts down its sending side still gets its replies
+    // (StepConnection). Not for TLS, whose close_notify ends both directions: a half-open TLS
+    // socket never finished closing and held shutdown up.
     this.listener = this.options.tls
       ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' }, onSocket)
-      : createServer(onSocket);
+      : createServer({ allowHalfOpen: true }, onSocket);
     // A TLS handshake failure (plain TCP client, bad cert) concerns one peer, not the server.
     this.listener.on('tlsClientError', (err: Error, socket: Socket) => {
       this.logger.debug(`TLS handshake failed: ${err.message}`);
@@ -126,6 +134,11 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
       request.operation === StepOperation.LOGIN
         ? stepPatternKey(StepType.AUTH, StepOperation.LOGIN)
         : stepPatternKey(request.type as string, request.operation as string);
+    if (binary && !STEP_BINARY_PATTERNS.has(key)) {
+      // Issue 6: a binary section on a request that takes none is a client bug; say so instead
+      // of silently dropping bytes the client thinks were stored. Framing is intact: keep serving.
+      return this.errorReply(request, StepError.badField('This request takes no binary section.'));
+    }
     // Map lookup, not getHandlerByPattern(): that one tries JSON.parse on every call.
     const handler = this.messageHandlers.get(key) ?? this.messageHandlers.get(STEP_FALLBACK_PATTERN);
     if (!handler) {
@@ -189,6 +202,28 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     return StepError.internal();
   }
 
+  /**
+   * Spec B: too many connections gets 429, said once, then the connection closes. The refused
+   * socket is drained (so closing it does not reset away the reply) and destroyed after a short
+   * linger, and only so many may linger at once: a flood cannot pile up sockets this way either.
+   */
+  private refuse(socket: Socket): void {
+    socket.on('error', () => undefined);
+    if (this.refusing >= this.options.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    this.refusing++;
+    const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.refusing--;
+    });
+    socket.resume();
+    socket.end(encodeFrame(replyJson(null, StepStatus.TOO_MANY, 'Too many connections. Try again later.')));
+  }
+
   private accept(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
@@ -197,10 +232,7 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     const address = socket.remoteAddress ?? 'unknown';
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (this.connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
-      // Spec B: too many gets 429, said once, then the connection closes.
-      const reply = replyJson(null, StepStatus.TOO_MANY, 'Too many connections. Try again later.');
-      socket.on('error', () => undefined);
-      socket.end(encodeFrame(reply));
+      this.refuse(socket);
       return;
     }
     const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this);
