@@ -49,6 +49,21 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     await roundTrip('parallel', 4 * 1024 * 1024 + 5, (n) => shuffled(inOrder(n), 3), 4);
   });
 
+  it('computes the right md5 when large blocks arrive out of order on 4 pipelined connections', async () => {
+    // Out-of-order blocks wait in the prefix hasher holding pooled request buffers while other
+    // requests reuse the pool: any buffer reused too early shows up as a wrong md5 here.
+    const blockSize = 4 * 1024 * 1024;
+    const data = randomBytes(24 * blockSize + 4321);
+    const plan = await savePlan(conn, token, 'pipelined-large', data.length, { block_size: blockSize });
+    const conns = [conn, ...(await Promise.all([1, 2, 3].map(() => app.connect())))];
+    const order = Array.from({ length: plan.total_block }, (_, i) => i);
+    for (let i = 0; i + 4 <= order.length; i += 4) [order[i], order[i + 3]] = [order[i + 3], order[i]];
+    const replies = await uploadBlocks(conns, token, 'pipelined-large', data, blockSize, order, 3);
+    expect(replies.every((r) => statusOf(r) === 200)).toBe(true);
+    expect(replies.find((r) => r.json.md5)?.json.md5).toBe(md5Of(data));
+    expect(md5Of((await downloadAll(conn, token, 'pipelined-large', blockSize)).data)).toBe(md5Of(data));
+  });
+
   it('ends with exactly one correct file when the completing block arrives on two connections at once', async () => {
     const data = randomBytes(100_000);
     const plan = await savePlan(conn, token, 'race', data.length);

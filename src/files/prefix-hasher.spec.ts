@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { blockBufferPool } from '../transport/buffer-pool.js';
 import { PrefixHasher } from './prefix-hasher.js';
 
 describe('PrefixHasher', () => {
@@ -21,5 +22,22 @@ describe('PrefixHasher', () => {
     hasher.feedFromDisk(blocks[3]);
     for (let i = 4; i < 8; i++) hasher.offer(i, blocks[i]);
     expect(hasher.digest()).toBe(expected);
+  });
+
+  it('never lets the pool reuse a kept block its request still holds', () => {
+    // The sequence that corrupted md5s: block 1 is kept, block 0's request drains it before block
+    // 1's request has finished; its buffer must not be handed out until that request releases it.
+    const hasher = new PrefixHasher(1 << 20);
+    const first = blockBufferPool.acquire(128 * 1024);
+    const second = blockBufferPool.acquire(128 * 1024);
+    hasher.offer(1, second);
+    hasher.offer(0, first);
+    expect(hasher.hashed).toBe(2);
+    // Request 1 has not been answered yet: a new frame must not be assembled into its buffer.
+    const next = blockBufferPool.acquire(128 * 1024);
+    expect(next).not.toBe(second);
+    blockBufferPool.release(first);
+    blockBufferPool.release(second);
+    expect([blockBufferPool.acquire(128 * 1024), blockBufferPool.acquire(128 * 1024)]).toContain(second);
   });
 });

@@ -29,7 +29,7 @@ export class PrefixHasher {
   }
 
   /**
-   * A newly received block; kept (taken over from the buffer pool, not copied) if it is not next
+   * A newly received block; kept (retained from the buffer pool, not copied) if it is not next
    * and the window has room.
    */
   offer(index: number, block: Buffer): void {
@@ -41,7 +41,7 @@ export class PrefixHasher {
       return;
     }
     if (this.windowBytes + block.length <= this.windowLimit && !this.window.has(index)) {
-      blockBufferPool.keep(block);
+      blockBufferPool.retain(block);
       this.window.set(index, block);
       this.windowBytes += block.length;
     }
@@ -62,7 +62,7 @@ export class PrefixHasher {
   /** Gives up on the incremental digest (see isTainted) and frees the window. */
   taint(): void {
     this.tainted = true;
-    for (const block of this.window.values()) blockBufferPool.releaseKept(block);
+    for (const block of this.window.values()) blockBufferPool.release(block);
     this.window.clear();
     this.windowBytes = 0;
   }
@@ -78,7 +78,7 @@ export class PrefixHasher {
       this.window.delete(this.hashedBlocks);
       this.windowBytes -= block.length;
       this.hash.update(block);
-      blockBufferPool.releaseKept(block);
+      blockBufferPool.release(block);
       this.hashedBlocks++;
       block = this.window.get(this.hashedBlocks);
     }

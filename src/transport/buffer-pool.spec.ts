@@ -10,7 +10,7 @@ describe('BufferPool', () => {
     expect(pool.acquire(4096)).not.toBe(a);
   });
 
-  it('ignores buffers it did not allocate, small sizes and overflow', () => {
+  it('ignores buffers it did not allocate, small sizes, double releases and overflow', () => {
     const pool = new BufferPool(8192, 1024);
     const foreign = Buffer.alloc(4096);
     pool.release(foreign);
@@ -18,19 +18,25 @@ describe('BufferPool', () => {
     const small = pool.acquire(100);
     pool.release(small);
     expect(pool.acquire(100)).not.toBe(small);
+    const once = pool.acquire(2048);
+    pool.release(once);
+    pool.release(once);
+    expect(pool.acquire(2048)).toBe(once);
+    expect(pool.acquire(2048)).not.toBe(once);
     const [x, y, z] = [pool.acquire(4096), pool.acquire(4096), pool.acquire(4096)];
     [x, y, z].forEach((b) => pool.release(b));
     const again = [pool.acquire(4096), pool.acquire(4096), pool.acquire(4096)];
     expect(again.filter((b) => b === x || b === y || b === z)).toHaveLength(2);
   });
 
-  it('leaves a kept buffer alone until it is released as kept', () => {
+  it('reuses a retained buffer only after every holder released it, in any order', () => {
     const pool = new BufferPool(1 << 20, 1024);
     const a = pool.acquire(4096);
-    pool.keep(a);
+    pool.retain(a); // e.g. the prefix hasher keeps the connection's block
+    pool.release(a); // the hasher is done first ...
+    const other = pool.acquire(4096);
+    expect(other).not.toBe(a); // ... but the connection still holds it
     pool.release(a);
-    expect(pool.acquire(4096)).not.toBe(a);
-    pool.releaseKept(a);
     expect(pool.acquire(4096)).toBe(a);
   });
 });

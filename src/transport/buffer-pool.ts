@@ -1,13 +1,13 @@
 /**
  * Reuses large block buffers. Allocating a fresh 4 MiB Buffer per block makes V8 account for
  * external memory on every block and run a full mark-compact every few dozen blocks (measured:
- * 22 of them, ~1 s, in a 256 MiB upload+download). Only buffers this pool handed out are taken
- * back, so releasing a view or a foreign buffer is a harmless no-op.
+ * 22 of them, ~1 s, in a 256 MiB upload+download). Buffers are reference-counted: whoever holds
+ * one (the connection that read it, the prefix hasher that keeps it) releases it, and it is reused
+ * only after the last release. Buffers the pool did not hand out are ignored.
  */
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
-  private readonly owned = new WeakSet<Buffer>();
-  private readonly kept = new WeakSet<Buffer>();
+  private readonly refs = new WeakMap<Buffer, number>();
   private pooledBytes = 0;
 
   constructor(
@@ -15,43 +15,38 @@ export class BufferPool {
     private readonly minPooledSize: number,
   ) {}
 
-  /** A buffer of exactly `size` bytes with undefined content. */
+  /** A buffer of exactly `size` bytes with undefined content, held once by the caller. */
   acquire(size: number): Buffer {
     if (size < this.minPooledSize) return Buffer.allocUnsafe(size);
     const reused = this.free.get(size)?.pop();
-    if (reused) {
-      this.pooledBytes -= size;
-      return reused;
-    }
-    const fresh = Buffer.allocUnsafeSlow(size);
-    this.owned.add(fresh);
-    return fresh;
+    if (reused) this.pooledBytes -= size;
+    const buffer = reused ?? Buffer.allocUnsafeSlow(size);
+    this.refs.set(buffer, 1);
+    return buffer;
   }
 
-  /**
-   * Takes over a buffer its allocator would release (a request's block kept for later hashing):
-   * `release` ignores it until `releaseKept`.
-   */
-  keep(buffer: Buffer): void {
-    this.kept.add(buffer);
+  /** One more holder of a pooled buffer (it must release too). */
+  retain(buffer: Buffer): void {
+    const count = this.refs.get(buffer);
+    if (count) this.refs.set(buffer, count + 1);
   }
 
-  /** Gives back a buffer taken over with `keep`. */
-  releaseKept(buffer: Buffer): void {
-    this.kept.delete(buffer);
-    this.release(buffer);
-  }
-
-  /** Gives a buffer back once nothing reads or writes it any more. */
+  /** One holder is done; after the last, the buffer may be handed out again. */
   release(buffer: Buffer | null | undefined): void {
-    if (!buffer || !this.owned.has(buffer) || this.kept.has(buffer)) return;
+    if (!buffer) return;
+    const count = this.refs.get(buffer);
+    if (!count) return;
+    if (count > 1) {
+      this.refs.set(buffer, count - 1);
+      return;
+    }
+    this.refs.delete(buffer);
     if (this.pooledBytes + buffer.length > this.maxPooledBytes) return;
     let list = this.free.get(buffer.length);
     if (!list) {
       list = [];
       this.free.set(buffer.length, list);
     }
-    if (list.includes(buffer)) return;
     list.push(buffer);
     this.pooledBytes += buffer.length;
   }
