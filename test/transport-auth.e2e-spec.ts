@@ -98,7 +98,9 @@ describe('STEP transport and LOGIN (spec A1-A4, A8)', () => {
     it('answers a user name of the wrong type with a 4xx instead of going silent', async () => {
       const reply = await conn.request(request({ operation: 'LOGIN', type: 'AUTH', username: 12, password: 'x' }));
       expect(statusOf(reply)).toBe(400);
-      expect(reply.json.status_msg).toMatch(/username/);
+      expect(reply.json.status_msg).toBe('Field "username" has to be a string.');
+      const password = await conn.request(request({ operation: 'LOGIN', type: 'AUTH', username: 'bob', password: 12345 }));
+      expect(password.json).toMatchObject({ status: 400, status_msg: 'Field "password" has to be a string.' });
     });
 
     it('accepts a token on another connection', async () => {

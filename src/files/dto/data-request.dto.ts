@@ -11,8 +11,8 @@ export class DataRequestDto {
   prefix?: string;
 
   @IsOptional()
-  @IsInt({ message: 'Field "limit" has to be an integer.' })
   @Min(1, { message: 'Field "limit" has to be at least 1.' })
   @Max(10_000, { message: 'Field "limit" has to be at most 10000.' })
+  @IsInt({ message: 'Field "limit" has to be an integer.' })
   limit?: number;
 }

@@ -31,8 +31,8 @@ export class FileRequestDto {
   prefix?: string;
 
   @IsOptional()
-  @IsInt({ message: 'Field "limit" has to be an integer.' })
   @Min(1, { message: 'Field "limit" has to be at least 1.' })
   @Max(10_000, { message: 'Field "limit" has to be at most 10000.' })
+  @IsInt({ message: 'Field "limit" has to be an integer.' })
   limit?: number;
 }
