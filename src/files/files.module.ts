@@ -11,6 +11,7 @@ import { UploadEntity } from './entities/upload.entity.js';
 import { FileController } from './file.controller.js';
 import { FilesService } from './files.service.js';
 import { StoredFilesService } from './stored-files.service.js';
+import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 import { UploadRecoveryService } from './upload-recovery.service.js';
 import { UploadsService } from './uploads.service.js';
@@ -22,6 +23,7 @@ import { UploadsService } from './uploads.service.js';
   providers: [
     SqliteWriter,
     BlockStorage,
+    UploadLedger,
     UploadProgressWriter,
     UploadsService,
     StoredFilesService,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { SqliteWriter } from '../database/sqlite-writer.js';
-import { StoredFilesService, type FileListing } from './stored-files.service.js';
+import { StoredFilesService } from './stored-files.service.js';
+import { UploadLedger, type FileListing } from './upload-ledger.repository.js';
 import { UploadsService, type UploadStats } from './uploads.service.js';
 
 /** An upload in progress as operators see it. */
@@ -21,7 +21,7 @@ export class FilesService {
   constructor(
     private readonly uploads: UploadsService,
     private readonly files: StoredFilesService,
-    private readonly sqlite: SqliteWriter,
+    private readonly ledger: UploadLedger,
   ) {}
 
   /** Uploads not yet complete, most recently active first. */
@@ -56,13 +56,12 @@ export class FilesService {
 
   /** Bytes of complete files plus the reserved size of uploads in progress. */
   storageBytesUsed(): number {
-    return (this.sqlite.statement(`SELECT COALESCE(SUM(size), 0) AS total FROM uploads`).get() as { total: number }).total;
+    return this.ledger.bytesUsed();
   }
 
   /** Number of uploads not yet complete (one indexed COUNT, for the metrics scrape). */
   countUploadsInProgress(): number {
-    const row = this.sqlite.statement(`SELECT COUNT(*) AS total FROM uploads WHERE state IN ('uploading', 'completing')`).get();
-    return (row as { total: number }).total;
+    return this.ledger.countInProgress();
   }
 
   /** Upload counters since start, and how many uploads are open in memory. */

@@ -1,29 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { SqliteWriter } from '../database/sqlite-writer.js';
 import { StepReply } from '../transport/index.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { FileRequestDto } from './dto/file-request.dto.js';
 import { FilesErrors, requireKey } from './files.errors.js';
+import { UploadLedger, type FileListing, type StoredFileRow } from './upload-ledger.repository.js';
 import { UploadsService } from './uploads.service.js';
-
-/** A stored key as the download path needs it (read with one prepared statement per block). */
-interface StoredFile {
-  id: string;
-  size: number;
-  block_size: number;
-  state: string;
-  storage_name: string;
-  md5: string | null;
-}
-
-/** A completed file as LIST shows it. */
-export interface FileListing {
-  key: string;
-  size: number;
-  md5: string;
-  created_at: string;
-}
 
 const DEFAULT_LIST_LIMIT = 1000;
 
@@ -32,7 +14,7 @@ const DEFAULT_LIST_LIMIT = 1000;
 export class StoredFilesService {
   constructor(
     @InjectStepConfig() private readonly config: StepConfig,
-    private readonly sqlite: SqliteWriter,
+    private readonly ledger: UploadLedger,
     private readonly storage: BlockStorage,
     private readonly uploads: UploadsService,
   ) {}
@@ -71,10 +53,8 @@ export class StoredFilesService {
     const fields: Record<string, unknown> = { key, block_index: index, size: length };
     // C4: a block MD5 is known only for blocks the uploader declared, in the upload's block size.
     if (blockSize === file.block_size) {
-      const known = this.sqlite
-        .statement(`SELECT md5 FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`)
-        .get(file.id, index) as { md5: string } | undefined;
-      if (known) fields.block_md5 = known.md5;
+      const known = this.ledger.blockMd5(file.id, index);
+      if (known) fields.block_md5 = known;
     }
     return StepReply.ok('An available block.', fields, data);
   }
@@ -89,11 +69,11 @@ export class StoredFilesService {
   /** Deletes a complete file or cancels an upload; false when the key does not exist. */
   async deleteKey(username: string, key: string): Promise<boolean> {
     if (await this.uploads.cancel(username, key)) return true;
-    const file = this.lookup(username, key);
+    const file = this.ledger.findStored(username, key);
     if (!file || file.state !== 'complete') return false;
     // Row first: once it is gone the file is invisible; a crash before the unlink leaves an
     // orphan that the sweep removes.
-    this.sqlite.statement(`DELETE FROM uploads WHERE id = ?`).run(file.id);
+    this.ledger.delete(file.id);
     await this.storage.removeFile(file.storage_name);
     return true;
   }
@@ -105,25 +85,12 @@ export class StoredFilesService {
 
   /** Complete files of a user, optionally under a key prefix. */
   listFiles(username: string, prefix = '', limit = DEFAULT_LIST_LIMIT): FileListing[] {
-    const rows = this.sqlite
-      .statement(
-        `SELECT key, size, md5, completed_at FROM uploads
-         WHERE username = ? AND state = 'complete' AND substr(key, 1, length(?)) = ?
-         ORDER BY key LIMIT ?`,
-      )
-      .all(username, prefix, prefix, limit) as Array<{ key: string; size: number; md5: string; completed_at: number }>;
-    return rows.map((r) => ({ key: r.key, size: r.size, md5: r.md5, created_at: new Date(r.completed_at).toISOString() }));
-  }
-
-  private lookup(username: string, key: string): StoredFile | undefined {
-    return this.sqlite
-      .statement(`SELECT id, size, block_size, state, storage_name, md5 FROM uploads WHERE username = ? AND key = ?`)
-      .get(username, key) as StoredFile | undefined;
+    return this.ledger.listComplete(username, prefix, limit);
   }
 
   /** The complete file under `key`, or the 404s of spec A7. */
-  private completeFile(username: string, key: string): StoredFile {
-    const file = this.lookup(username, key);
+  private completeFile(username: string, key: string): StoredFileRow {
+    const file = this.ledger.findStored(username, key);
     if (!file) throw FilesErrors.keyNotFound(key);
     if (file.state !== 'complete') throw FilesErrors.notCompletelyUploaded(key);
     return file;

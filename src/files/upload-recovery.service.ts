@@ -1,11 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, LessThan, type Repository } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { BlockStorage } from './block-storage.repository.js';
-import { UploadEntity } from './entities/upload.entity.js';
+import type { UploadEntity } from './entities/upload.entity.js';
+import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadsService } from './uploads.service.js';
 
 /** Files younger than this are never swept: their row may be about to be written. */
@@ -23,7 +22,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
   private running: Promise<void> | null = null;
 
   constructor(
-    @InjectRepository(UploadEntity) private readonly uploads: Repository<UploadEntity>,
+    private readonly ledger: UploadLedger,
     @InjectStepConfig() private readonly config: StepConfig,
     private readonly storage: BlockStorage,
     private readonly uploadsService: UploadsService,
@@ -64,11 +63,11 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
 
   /** Finishes or repairs every upload a crash may have interrupted. */
   async recover(): Promise<void> {
-    const rows = await this.uploads.find({ where: { state: In(['completing', 'uploading']) } });
+    const rows = await this.ledger.listUnfinished();
     for (const row of rows) {
       try {
         if (row.state === 'completing') await this.finishCompletion(row);
-        else if ((await this.uploadsService.loadBitmap(row)).complete) {
+        else if ((await this.ledger.loadBitmap(row)).complete) {
           // Every block was acknowledged but the process died before completing: complete now.
           const upload = await this.uploadsService.resume(row);
           if (upload && upload.bitmap.complete) await this.uploadsService.complete(upload);
@@ -86,16 +85,16 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
   private async finishCompletion(row: UploadEntity): Promise<void> {
     if (await this.storage.exists(row.storageName, true)) {
       const md5 = await this.storage.hashFile(row.storageName, row.size, true);
-      this.uploadsService.markCompleting(row.id, md5);
-      this.uploadsService.markComplete(row.id, this.clock.now());
+      this.ledger.markCompleting(row.id, md5, this.clock.now());
+      this.ledger.markComplete(row.id, this.clock.now());
       this.logger.log(`recovered completed upload ${row.id} (md5 ${md5})`);
       return;
     }
     if (await this.storage.exists(row.storageName, false)) {
       const md5 = await this.storage.hashFile(row.storageName, row.size, false);
-      this.uploadsService.markCompleting(row.id, md5);
+      this.ledger.markCompleting(row.id, md5, this.clock.now());
       await this.storage.promote(row.storageName);
-      this.uploadsService.markComplete(row.id, this.clock.now());
+      this.ledger.markComplete(row.id, this.clock.now());
       this.logger.log(`finished interrupted completion of upload ${row.id} (md5 ${md5})`);
       return;
     }
@@ -106,7 +105,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
   /** Drops uploads with no activity for STEP_UPLOAD_TTL_SECONDS. */
   private async expire(): Promise<void> {
     const cutoff = this.clock.now() - this.config.storage.uploadTtlSeconds * 1000;
-    const stale = await this.uploads.find({ where: { state: 'uploading', updatedAt: LessThan(cutoff) } });
+    const stale = await this.ledger.listIdleSince(cutoff);
     for (const row of stale) {
       if (await this.uploadsService.cancel(row.username, row.key)) {
         this.logger.log(`expired upload user=${row.username} key=${JSON.stringify(row.key)} (idle since ${new Date(row.updatedAt).toISOString()})`);
@@ -116,7 +115,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
 
   /** Removes files on disk that no row accounts for (left by a crash between file and row). */
   private async sweep(): Promise<void> {
-    const rows = await this.uploads.find({ select: { storageName: true, state: true } });
+    const rows = await this.ledger.listStorageNames();
     const partials = new Set(rows.filter((r) => r.state === 'uploading').map((r) => r.storageName));
     const files = new Set(rows.filter((r) => r.state !== 'uploading').map((r) => r.storageName));
     const stored = await this.storage.listStored();

@@ -1,22 +1,19 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { In, type Repository } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import { md5Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { SqliteWriter } from '../database/sqlite-writer.js';
 import { blockBufferPool } from '../transport/buffer-pool.js';
 import { STEP_DEFAULT_BLOCK_SIZE, StepReply } from '../transport/index.js';
 import { ActiveUpload } from './active-upload.js';
 import { BlockBitmap } from './block-bitmap.js';
 import { BlockStorage } from './block-storage.repository.js';
-import { UploadBlockChunkEntity } from './entities/upload-block-chunk.entity.js';
-import { UploadEntity } from './entities/upload.entity.js';
+import type { UploadEntity } from './entities/upload.entity.js';
 import { checkKeyLength, FilesErrors, requireKey } from './files.errors.js';
 import type { FileRequestDto } from './dto/file-request.dto.js';
 import { PrefixHasher } from './prefix-hasher.js';
+import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 
 /**
@@ -52,12 +49,10 @@ export class UploadsService implements OnModuleDestroy {
   readonly stats: UploadStats = { started: 0, completed: 0, failed: 0 };
 
   constructor(
-    @InjectRepository(UploadEntity) private readonly uploads: Repository<UploadEntity>,
-    @InjectRepository(UploadBlockChunkEntity) private readonly chunks: Repository<UploadBlockChunkEntity>,
+    private readonly ledger: UploadLedger,
     @InjectStepConfig() private readonly config: StepConfig,
     private readonly storage: BlockStorage,
     private readonly progress: UploadProgressWriter,
-    private readonly sqlite: SqliteWriter,
     private readonly clock: Clock,
   ) {}
 
@@ -92,17 +87,17 @@ export class UploadsService implements OnModuleDestroy {
     // The user's lock too: the upload-count and quota checks below must see every plan granted
     // before them, or parallel SAVEs of different keys all pass the limits at once.
     return this.locks.run(userKey(username, key), () => this.locks.run(userKey(username, ''), async () => {
-      const existing = await this.uploads.findOneBy({ username, key });
+      const existing = await this.ledger.find(username, key);
       if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
       if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
       const size = dto.size;
       if (size < 1) throw FilesErrors.sizeNotPositive();
       if (size > storage.maxFileBytes) throw FilesErrors.sizeTooLarge(size, storage.maxFileBytes);
-      if (!existing && (await this.uploads.countBy({ username, state: 'uploading' })) >= storage.maxUploadsPerUser) {
+      if (!existing && (await this.ledger.countUploading(username)) >= storage.maxUploadsPerUser) {
         throw FilesErrors.tooManyUploads(storage.maxUploadsPerUser);
       }
       if (storage.userQuotaBytes > 0) {
-        const used = await this.bytesOfUser(username, existing?.id);
+        const used = this.ledger.bytesOfUser(username, existing?.id);
         if (used + size > storage.userQuotaBytes) throw FilesErrors.quotaExceeded(storage.userQuotaBytes);
       }
       if ((await this.storage.freeBytes()) - size < storage.minFreeBytes) throw FilesErrors.noSpace(size);
@@ -131,7 +126,7 @@ export class UploadsService implements OnModuleDestroy {
       // never a row whose file is missing.
       const handle = await this.storage.createPartial(row.storageName, size);
       try {
-        await this.uploads.insert(row);
+        await this.ledger.insert(row);
       } catch (err) {
         await handle.close();
         await this.storage.removePartial(row.storageName);
@@ -149,7 +144,7 @@ export class UploadsService implements OnModuleDestroy {
     const key = requireKey(dto.key, 'UPLOAD', this.config.storage.maxKeyBytes);
     const upload = await this.find(username, key);
     if (!upload) {
-      const row = await this.uploads.findOneBy({ username, key });
+      const row = await this.ledger.find(username, key);
       throw row && row.state !== 'uploading' ? FilesErrors.completelyUploaded(key) : FilesErrors.notAccepted(key);
     }
     if (upload.state !== 'uploading') throw FilesErrors.completelyUploaded(key);
@@ -188,14 +183,14 @@ export class UploadsService implements OnModuleDestroy {
   /** FILE STATUS (spec C2): what arrived and what is missing, for resuming. */
   async status(username: string, dto: FileRequestDto): Promise<StepReply> {
     const key = requireKey(dto.key, 'STATUS', this.config.storage.maxKeyBytes);
-    const row = await this.uploads.findOneBy({ username, key });
+    const row = await this.ledger.find(username, key);
     if (!row) throw FilesErrors.noUpload(key);
     const base = { key, size: row.size, block_size: row.blockSize, total_block: row.totalBlock };
     if (row.state === 'complete') {
       return StepReply.ok('OK', { ...base, received_count: row.totalBlock, missing_ranges: [], complete: true, md5: row.md5 });
     }
     const upload = await this.find(username, key);
-    const bitmap = upload?.bitmap ?? (await this.loadBitmap(row));
+    const bitmap = upload?.bitmap ?? (await this.ledger.loadBitmap(row));
     const ranges = bitmap.missingRanges(MAX_STATUS_RANGES);
     return StepReply.ok('OK', {
       ...base,
@@ -209,7 +204,7 @@ export class UploadsService implements OnModuleDestroy {
   /** Cancels an unfinished upload (FILE DELETE of an incomplete key, admin API). False if none. */
   async cancel(username: string, key: string): Promise<boolean> {
     return this.locks.run(userKey(username, key), async () => {
-      const row = await this.uploads.findOneBy({ username, key });
+      const row = await this.ledger.find(username, key);
       if (!row || row.state !== 'uploading') return false;
       await this.discard(row);
       this.logger.log(`upload cancelled: user=${username} key=${JSON.stringify(key)}`);
@@ -219,7 +214,7 @@ export class UploadsService implements OnModuleDestroy {
 
   /** Every unfinished upload, for the admin API. */
   async listInProgress(): Promise<UploadEntity[]> {
-    const rows = await this.uploads.find({ where: { state: In(['uploading', 'completing']) }, order: { updatedAt: 'DESC' } });
+    const rows = await this.ledger.listInProgress();
     for (const row of rows) {
       const live = this.active.get(userKey(row.username, row.key));
       if (live) row.receivedCount = live.bitmap.count;
@@ -251,7 +246,7 @@ export class UploadsService implements OnModuleDestroy {
     await upload.handle?.close().catch(() => undefined);
     upload.handle = null;
     if (await this.storage.exists(upload.row.storageName, false)) {
-      this.sqlite.statement(`UPDATE uploads SET state = 'uploading', md5 = NULL WHERE id = ? AND state = 'completing'`).run(upload.id);
+      this.ledger.revertCompleting(upload.id);
     }
   }
 
@@ -272,9 +267,9 @@ export class UploadsService implements OnModuleDestroy {
     await handle.close();
     upload.handle = null;
     this.progress.flushNow();
-    this.markCompleting(upload.id, md5);
+    this.ledger.markCompleting(upload.id, md5, this.clock.now());
     await this.storage.promote(upload.row.storageName);
-    this.markComplete(upload.id, this.clock.now());
+    this.ledger.markComplete(upload.id, this.clock.now());
     upload.state = 'complete';
     this.active.delete(userKey(upload.row.username, upload.row.key));
     this.stats.completed++;
@@ -284,21 +279,6 @@ export class UploadsService implements OnModuleDestroy {
         `seconds=${((this.clock.now() - createdAt) / 1000).toFixed(3)} finalise_ms=${this.clock.now() - started}`,
     );
     return md5;
-  }
-
-  /** Records `completing` with the MD5 before the rename (so recovery knows what to finish). */
-  markCompleting(id: string, md5: string): void {
-    this.sqlite
-      .statement(`UPDATE uploads SET state = 'completing', md5 = ?, received_count = total_block, updated_at = ? WHERE id = ?`)
-      .run(md5, this.clock.now(), id);
-  }
-
-  /** Records that the renamed file is visible. */
-  markComplete(id: string, now: number): void {
-    this.sqlite.transaction(() => {
-      this.sqlite.statement(`UPDATE uploads SET state = 'complete', completed_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
-      this.sqlite.statement(`DELETE FROM upload_blocks WHERE upload_id = ?`).run(id);
-    });
   }
 
   /** Drops an unfinished upload: memory, row (cascading to its bitmap) and partial file. */
@@ -312,7 +292,7 @@ export class UploadsService implements OnModuleDestroy {
       await live.handle?.close().catch(() => undefined);
       live.handle = null;
     }
-    this.sqlite.statement(`DELETE FROM uploads WHERE id = ?`).run(row.id);
+    this.ledger.delete(row.id);
     await this.storage.removePartial(row.storageName);
   }
 
@@ -320,7 +300,7 @@ export class UploadsService implements OnModuleDestroy {
   async resume(row: UploadEntity): Promise<ActiveUpload | null> {
     const live = this.active.get(userKey(row.username, row.key));
     if (live) return live;
-    const bitmap = await this.loadBitmap(row);
+    const bitmap = await this.ledger.loadBitmap(row);
     let handle;
     try {
       handle = await this.storage.openPartial(row.storageName);
@@ -346,18 +326,12 @@ export class UploadsService implements OnModuleDestroy {
     let loading = this.loading.get(id);
     if (!loading) {
       loading = (async () => {
-        const row = await this.uploads.findOneBy({ username, key, state: 'uploading' });
+        const row = await this.ledger.find(username, key, 'uploading');
         return row ? this.resume(row) : null;
       })().finally(() => this.loading.delete(id));
       this.loading.set(id, loading);
     }
     return loading;
-  }
-
-  /** The received-block bitmap of an upload as stored (exact, unlike the row's counters). */
-  async loadBitmap(row: UploadEntity): Promise<BlockBitmap> {
-    const chunks = await this.chunks.findBy({ uploadId: row.id });
-    return BlockBitmap.fromChunks(row.totalBlock, chunks);
   }
 
   /** Extends the prefix MD5 with blocks that arrived out of order but were not kept in memory. */
@@ -387,13 +361,6 @@ export class UploadsService implements OnModuleDestroy {
       this.logger.warn(`prefix hash of upload ${upload.id} fell back to a full read: ${(err as Error).message}`);
       hasher.taint();
     }
-  }
-
-  private async bytesOfUser(username: string, excludeId?: string): Promise<number> {
-    const row = this.sqlite
-      .statement(`SELECT COALESCE(SUM(size), 0) AS total FROM uploads WHERE username = ? AND id != ?`)
-      .get(username, excludeId ?? '') as { total: number };
-    return row.total;
   }
 
   private writeError(err: unknown, index: number, upload: ActiveUpload) {
