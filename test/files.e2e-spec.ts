@@ -168,6 +168,8 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     expect(md5Of(otherSize.data)).toBe(md5Of(data));
     const list = await conn.request(fileRequest(token, 'LIST', { prefix: 'c', limit: 5 }));
     expect(list.json.files).toEqual([{ key: 'c1', size: 200_000, md5: md5Of(data), created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]);
+    expect((await conn.request(fileRequest(token, 'LIST', { limit: 'x' }))).json).toMatchObject({ status: 400, status_msg: 'Field "limit" has to be an integer.' });
+    expect((await conn.request(fileRequest(token, 'LIST', { limit: 0 }))).json).toMatchObject({ status: 400, status_msg: 'Field "limit" has to be at least 1.' });
   });
 
   it('keeps users apart: another user never sees, overwrites or deletes a key', async () => {
@@ -225,6 +227,7 @@ describe('DATA records (spec A5, B, C3)', () => {
     expect((await data('GET', {})).json.status).toBe(410);
     expect((await data('GET', { key: 'zz' })).json).toMatchObject({ status: 404, status_msg: 'The key zz is not existing.' });
     expect((await data('LIST', { prefix: 'k' })).json.keys).toEqual(['k1']);
+    expect((await data('LIST', { prefix: 5 })).json).toMatchObject({ status: 400, status_msg: 'Field "prefix" has to be a string.' });
     expect((await data('DELETE', {})).json.status).toBe(410);
     expect((await data('DELETE', { key: 'zz' })).json.status).toBe(404);
     expect((await data('DELETE', { key: 'k1' })).json).toMatchObject({ status: 200, status_msg: 'The "key" k1 is deleted.', key: 'k1' });

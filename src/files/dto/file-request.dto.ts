@@ -1,11 +1,12 @@
-import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches } from 'class-validator';
+import { ListFieldsDto } from './list-fields.dto.js';
 
 /**
  * Fields of FILE requests. Types only: which fields an operation needs, and the status when one
  * is missing, are the service's (the spec fixes their order). Negative or huge integers pass
  * here on purpose and get the spec's own statuses (405, 410, 413) from the service.
  */
-export class FileRequestDto {
+export class FileRequestDto extends ListFieldsDto {
   @IsOptional()
   @IsString({ message: 'Field "key" has to be a string.' })
   key?: string;
@@ -25,14 +26,4 @@ export class FileRequestDto {
   @IsOptional()
   @Matches(/^[0-9a-fA-F]{32}$/, { message: 'Field "block_md5" has to be 32 hexadecimal characters.' })
   block_md5?: string;
-
-  @IsOptional()
-  @IsString({ message: 'Field "prefix" has to be a string.' })
-  prefix?: string;
-
-  @IsOptional()
-  @Min(1, { message: 'Field "limit" has to be at least 1.' })
-  @Max(10_000, { message: 'Field "limit" has to be at most 10000.' })
-  @IsInt({ message: 'Field "limit" has to be an integer.' })
-  limit?: number;
 }

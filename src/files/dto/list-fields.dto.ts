@@ -1,0 +1,15 @@
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+
+/** The LIST fields (spec C3) that FILE and DATA requests share. */
+export class ListFieldsDto {
+  @IsOptional()
+  @IsString({ message: 'Field "prefix" has to be a string.' })
+  prefix?: string;
+
+  // Type check nearest the property: class-validator runs it first.
+  @IsOptional()
+  @Min(1, { message: 'Field "limit" has to be at least 1.' })
+  @Max(10_000, { message: 'Field "limit" has to be at most 10000.' })
+  @IsInt({ message: 'Field "limit" has to be an integer.' })
+  limit?: number;
+}
