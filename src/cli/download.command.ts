@@ -3,13 +3,13 @@ import { Command, Option } from 'nest-commander';
 import { downloadFile } from '../client/download.engine.js';
 import { UsageError } from './cli-errors.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
-import { StepCommand, type CommandContext } from './step-command.base.js';
+import type { CommandContext } from './step-command.base.js';
+import { round, TransferCommand } from './transfer-command.base.js';
 import { stringOption, transferTuning } from './transfer-options.js';
-import { round } from './upload.command.js';
 
 /** `step download KEY [-o PATH]`: parallel, verified, resumable download. */
 @Command({ name: 'download', arguments: '<key>', description: 'download a key into a file (resumes an interrupted download)' })
-export class DownloadCommand extends StepCommand {
+export class DownloadCommand extends TransferCommand {
   protected readonly label = 'download';
 
   constructor(output: CliOutputService) {
@@ -38,16 +38,6 @@ export class DownloadCommand extends StepCommand {
 
   @Option({ flags: '-o, --output <path>', description: "where to write the file (default: the key's base name)" })
   outputPath(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--connections <n>', description: 'parallel connections (default 4)' })
-  connections(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--block-size <bytes>', description: 'block size to ask for (default 4 MiB; the server may grant less)' })
-  blockSize(value: string): string {
     return value;
   }
 }

@@ -3,7 +3,8 @@ import { Command, Option } from 'nest-commander';
 import { uploadFile } from '../client/upload.engine.js';
 import { OperationError } from './cli-errors.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
-import { StepCommand, type CommandContext } from './step-command.base.js';
+import type { CommandContext } from './step-command.base.js';
+import { round, TransferCommand } from './transfer-command.base.js';
 import { stringOption, transferTuning } from './transfer-options.js';
 
 /** `step upload FILE`: parallel, resumable upload with MD5 verification. */
@@ -12,7 +13,7 @@ import { stringOption, transferTuning } from './transfer-options.js';
   arguments: '<file>',
   description: 'upload a file (resumes an interrupted upload of the same key)',
 })
-export class UploadCommand extends StepCommand {
+export class UploadCommand extends TransferCommand {
   protected readonly label = 'upload';
 
   constructor(output: CliOutputService) {
@@ -47,19 +48,4 @@ export class UploadCommand extends StepCommand {
   key(value: string): string {
     return value;
   }
-
-  @Option({ flags: '--connections <n>', description: 'parallel connections (default 4)' })
-  connections(value: string): string {
-    return value;
-  }
-
-  @Option({ flags: '--block-size <bytes>', description: 'block size to ask for (default 4 MiB; the server may grant less)' })
-  blockSize(value: string): string {
-    return value;
-  }
-}
-
-/** Three decimals are plenty for seconds in output. */
-export function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
 }
