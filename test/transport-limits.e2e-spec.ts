@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { md5Hex } from '../src/common/md5.js';
 import { encodeFrame, HEADER_BYTES } from '../src/transport/step.codec.js';
@@ -73,6 +74,33 @@ describe('transport limits (issue 6, item 1)', () => {
       expect(replies.map((r) => r.status)).toEqual([413]);
       expect(closed).toBe(true);
     }
+  });
+
+  it('closes a refused connection whose client keeps sending and never closes its side', async () => {
+    // After the 413 the server stops reading: it drops a little more to see a close, then stops
+    // for good and the idle timeout ends the connection, however much the client still pushes.
+    const socket = connect({ port: app.stepAddress.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    const closed = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 5000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    const replies: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => replies.push(chunk));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(header(2, 4097));
+    const junk = Buffer.alloc(64 * 1024, 0x61);
+    const flood = setInterval(() => socket.write(junk), 10);
+    try {
+      expect(await closed).toBe(true);
+    } finally {
+      clearInterval(flood);
+      socket.destroy();
+    }
+    expect(Buffer.concat(replies).subarray(HEADER_BYTES).toString()).toMatch(/"status":413/);
   });
 
   it('closes a connection that does not complete a started frame within STEP_FRAME_DEADLINE_MS', async () => {

@@ -7,6 +7,8 @@ import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
 import { blockBufferPool } from './buffer-pool.js';
+import type { ByteBudget } from './byte-budget.js';
+import { adoptWithReadBuffer } from './read-buffer-socket.js';
 import { waitForDrain } from './wait-for-drain.js';
 
 /** A reply ready to be written as one frame. */
@@ -28,8 +30,27 @@ export interface StepDispatcher {
  */
 const FRAME_OVERHEAD_BYTES = 512;
 
+/**
+ * What a stopped connection still reads, and drops, so that it sees the peer's close. A paused
+ * read-buffered socket stops reading at once, and one that never reads the FIN never closes
+ * (half-open is allowed); past this it does stop, and the idle timeout ends it. ('data' sockets
+ * behave the same way by themselves: pause() lets their stream buffer fill up to its mark.)
+ */
+const STOPPED_READ_ALLOWANCE_BYTES = 64 * 1024;
+
 function queueCost(item: StepFrame | StepError): number {
   return item instanceof StepError ? 0 : item.wireBytes + FRAME_OVERHEAD_BYTES;
+}
+
+/** What all connections of one server share. */
+export interface StepConnectionShared {
+  /**
+   * Bounds, across the connections, the block buffers taken for binary sections still arriving
+   * (see FrameDecoderLimits.reserve).
+   */
+  preallocation: ByteBudget;
+  /** The buffer plain-TCP sockets read into (see adoptWithReadBuffer); null to use 'data' events. */
+  readBuffer: Buffer | null;
 }
 
 /**
@@ -39,38 +60,61 @@ function queueCost(item: StepFrame | StepError): number {
 export class StepConnection {
   private static readonly logger = new Logger('StepConnection');
   private readonly decoder: FrameDecoder;
+  private readonly socket: Socket;
+  /** True when reads arrive through `receive` as views of the shared read buffer. */
+  private readonly readBuffered: boolean;
   private readonly queue: Array<StepFrame | StepError> = [];
   private queuedBytes = 0;
   private busy = false;
   private readPaused = false;
   private stopped = false;
+  private droppedAfterStop = 0;
   private awaitingDrain = false;
   private frameTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
   readonly peer: StepPeer;
 
+  /** @param socket accepted paused (pauseOnConnect), so that it can be given the read buffer */
   constructor(
     id: number,
-    private readonly socket: Socket,
+    socket: Socket,
     private readonly options: StepServerOptions,
     private readonly dispatcher: StepDispatcher,
+    shared: StepConnectionShared,
   ) {
     this.peer = { remoteAddress: socket.remoteAddress ?? 'unknown', connectionId: id };
+    const adopted = shared.readBuffer ? adoptWithReadBuffer(socket, shared.readBuffer, (chunk) => this.receive(chunk)) : null;
+    this.socket = adopted ?? socket;
+    this.readBuffered = adopted !== null;
+    const { preallocation } = shared;
     this.decoder = new FrameDecoder(
       {
         maxJsonBytes: options.maxJsonBytes,
         maxBinaryBytes: options.maxBinaryBytes,
         allocate: (size) => blockBufferPool.acquire(size),
+        // A block is copied into its buffer as it arrives rather than held as socket chunks.
+        reserve: (size) => (preallocation.tryTake(size) ? blockBufferPool.acquire(size) : null),
+        settle: (size) => preallocation.give(size),
+        discard: (buffer) => blockBufferPool.release(buffer),
+        transientChunks: this.readBuffered,
       },
       (frame) => this.enqueue(frame),
     );
+  }
+
+  /** Runs `listener` once the connection's socket has closed. */
+  onClose(listener: () => void): void {
+    this.socket.once('close', listener);
   }
 
   /** Starts reading. */
   start(): void {
     this.socket.setNoDelay(true);
     this.socket.setTimeout(this.options.idleTimeoutMs);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!this.readBuffered) {
+      this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
+      this.socket.resume();
+    }
     this.socket.on('timeout', () => {
       // Only a connection with nothing in flight is idle; a long request keeps it open. A reply
       // that the peer has not read for a whole timeout (no socket activity) is stalled, not slow.
@@ -82,6 +126,7 @@ export class StepConnection {
     this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
     this.socket.on('close', () => {
       this.clearFrameTimer();
+      this.decoder.dispose();
       this.stopped = true;
       this.queue.length = 0;
       this.notifyIdle();
@@ -105,8 +150,13 @@ export class StepConnection {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.stopped) return;
+  /** Bytes read from the socket (a view that may be reused once this returns, see readBuffered). */
+  private receive(chunk: Buffer): void {
+    if (this.stopped) {
+      this.droppedAfterStop += chunk.length;
+      if (this.droppedAfterStop > STOPPED_READ_ALLOWANCE_BYTES) this.socket.pause();
+      return;
+    }
     try {
       this.decoder.push(chunk);
     } catch (err) {
@@ -197,7 +247,8 @@ export class StepConnection {
   private stopReading(): void {
     this.stopped = true;
     this.clearFrameTimer();
-    this.socket.pause();
+    if (!this.readBuffered) this.socket.pause();
+    else if (this.readPaused) this.socket.resume();
   }
 
   private armFrameTimer(): void {

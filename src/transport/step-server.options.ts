@@ -32,6 +32,8 @@ export interface StepServerOptions {
   maxConnectionsPerAddress: number;
   /** Binary bytes a connection may have queued (pipelined) before the server stops reading it. */
   maxQueuedBytesPerConnection: number;
+  /** Bytes of block buffers taken for binary sections still arriving, over all connections. */
+  maxPreallocatedBytes?: number;
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
   /** When set, STEP is spoken inside TLS 1.2+ with this certificate and key (spec C6). */

@@ -130,4 +130,98 @@ describe('STEP codec', () => {
     expect(frames[1].json).not.toBeNull();
     expect(frames[2].json).toEqual({ a: '[{'.repeat(500), b: '\\"[[[' });
   });
+
+  describe('binary sections arriving in pieces', () => {
+    const wire = Buffer.concat([
+      encodeFrame({ a: 1 }, Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) % 256))),
+      encodeFrame({ b: 'é' }),
+      encodeFrame({ c: 3 }, Buffer.from('tail')),
+    ]);
+    /** Feeds `wire` in pieces of `size`, each a view of one buffer overwritten after every push. */
+    function feedTransient(decoder: FrameDecoder, size: number): void {
+      const reused = Buffer.alloc(size);
+      for (let at = 0; at < wire.length; at += size) {
+        const n = wire.copy(reused, 0, at, Math.min(at + size, wire.length));
+        decoder.push(reused.subarray(0, n));
+        reused.fill(0xee);
+      }
+    }
+
+    function checkFrames(frames: StepFrame[]): void {
+      expect(frames.map((f) => f.json)).toEqual([{ a: 1 }, { b: 'é' }, { c: 3 }]);
+      expect(frames[0].binary?.equals(Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) % 256)))).toBe(true);
+      expect(frames[1].binary).toBeNull();
+      expect(frames[2].binary?.toString()).toBe('tail');
+    }
+
+    it('fills a reserved buffer as pieces arrive and settles it once, for every piece size', () => {
+      for (const size of [1, 7, 64, 333, wire.length]) {
+        const reserved: Buffer[] = [];
+        const settled: number[] = [];
+        const frames: StepFrame[] = [];
+        const decoder = new FrameDecoder(
+          {
+            ...LIMITS,
+            reserve: (n) => {
+              const b = Buffer.alloc(n);
+              reserved.push(b);
+              return b;
+            },
+            settle: (n) => settled.push(n),
+          },
+          (f) => frames.push(f),
+        );
+        for (let at = 0; at < wire.length; at += size) decoder.push(wire.subarray(at, at + size));
+        checkFrames(frames);
+        // Only sections that did not arrive whole are reserved, and each is the frame's buffer.
+        for (const b of reserved) expect(frames.some((f) => f.binary === b)).toBe(true);
+        expect(settled).toEqual(reserved.map((b) => b.length));
+        if (size < 300) expect(reserved[0]).toBe(frames[0].binary);
+      }
+    });
+
+    it('holds the pieces and allocates at the end when reserve says no', () => {
+      const allocated: number[] = [];
+      const frames: StepFrame[] = [];
+      const decoder = new FrameDecoder(
+        { ...LIMITS, reserve: () => null, allocate: (n) => (allocated.push(n), Buffer.alloc(n)) },
+        (f) => frames.push(f),
+      );
+      for (let at = 0; at < wire.length; at += 5) decoder.push(wire.subarray(at, at + 5));
+      checkFrames(frames);
+      expect(allocated).toEqual([300, 4]);
+    });
+
+    it('copies what it keeps from transient chunks, with and without a reserved buffer', () => {
+      for (const reserve of [undefined, (n: number) => Buffer.alloc(n), () => null]) {
+        for (const size of [1, 3, 17, 100, 1000]) {
+          const frames: StepFrame[] = [];
+          feedTransient(new FrameDecoder({ ...LIMITS, transientChunks: true, reserve }, (f) => frames.push(f)), size);
+          checkFrames(frames);
+        }
+      }
+    });
+
+    it('gives an abandoned reserved buffer back on dispose', () => {
+      const discarded: Buffer[] = [];
+      const settled: number[] = [];
+      let reserved: Buffer | null = null;
+      const decoder = new FrameDecoder(
+        {
+          ...LIMITS,
+          reserve: (n) => (reserved = Buffer.alloc(n)),
+          settle: (n) => settled.push(n),
+          discard: (b) => discarded.push(b),
+        },
+        () => expect.unreachable('no frame is complete'),
+      );
+      decoder.push(wire.subarray(0, 40));
+      expect(decoder.midFrame).toBe(true);
+      decoder.dispose();
+      expect(discarded).toEqual([reserved]);
+      expect(settled).toEqual([300]);
+      decoder.dispose();
+      expect(discarded).toHaveLength(1);
+    });
+  });
 });

@@ -59,8 +59,24 @@ export function encodeFrame(json: StepJson, binary?: Buffer | null): Buffer {
 export interface FrameDecoderLimits {
   maxJsonBytes: number;
   maxBinaryBytes: number;
-  /** Where binary sections that span chunks are assembled (a pool's acquire); default allocUnsafe. */
+  /** Where binary sections are put (a pool's acquire); default allocUnsafe. */
   allocate?: (size: number) => Buffer;
+  /**
+   * Asked when a binary section starts arriving in pieces. A buffer (sized exactly) lets the
+   * decoder copy every piece into it as it arrives and hold no chunk; null makes it hold the
+   * pieces until the whole section is there, then allocate. Whoever grants buffers here bounds
+   * them, since a declared size costs memory before the peer sends it; `settle` is called with
+   * the size once that section is complete or abandoned.
+   */
+  reserve?: (size: number) => Buffer | null;
+  settle?: (size: number) => void;
+  /** Takes back a reserved buffer whose section was abandoned (see FrameDecoder.dispose). */
+  discard?: (buffer: Buffer) => void;
+  /**
+   * Chunks given to push are views of memory the caller reuses once push returns (a socket's
+   * onread buffer): the decoder copies whatever it keeps, and never hands out a view of them.
+   */
+  transientChunks?: boolean;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -81,6 +97,8 @@ const EMPTY = Buffer.alloc(0);
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** A reserved binary section being filled as its pieces arrive. */
+  private assembly: { target: Buffer; filled: number } | null = null;
   private jsonLength = -1;
   private binaryLength = -1;
   private json: StepJson | null = null;
@@ -101,11 +119,46 @@ export class FrameDecoder {
   /** Feeds bytes; calls onFrame for each frame completed by them. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    const rest = this.assembly ? this.fill(chunk) : chunk;
+    if (rest.length === 0) return;
+    this.chunks.push(rest);
+    this.buffered += rest.length;
     // Iterative rather than recursive: one chunk may hold thousands of small pipelined frames.
     while (this.step()) {
       /* keep decoding */
+    }
+    if (this.limits.transientChunks) this.ownHeldBytes(chunk);
+  }
+
+  /**
+   * Gives up a section being assembled (the connection closed mid-frame): the reserved buffer
+   * goes back to `discard` and its size to `settle`. The decoder must not be fed afterwards.
+   */
+  dispose(): void {
+    const assembly = this.assembly;
+    if (!assembly) return;
+    this.assembly = null;
+    this.limits.settle?.(assembly.target.length);
+    this.limits.discard?.(assembly.target);
+  }
+
+  /** Copies into the section being assembled; returns the bytes after it (emitting it if done). */
+  private fill(chunk: Buffer): Buffer {
+    const assembly = this.assembly!;
+    const n = Math.min(chunk.length, assembly.target.length - assembly.filled);
+    chunk.copy(assembly.target, assembly.filled, 0, n);
+    assembly.filled += n;
+    if (assembly.filled < assembly.target.length) return EMPTY;
+    this.assembly = null;
+    this.limits.settle?.(assembly.target.length);
+    this.emit(assembly.target);
+    return chunk.subarray(n);
+  }
+
+  /** Replaces held views of a transient chunk by copies (only the tail of a frame, at most). */
+  private ownHeldBytes(chunk: Buffer): void {
+    for (let i = 0; i < this.chunks.length; i++) {
+      if (this.chunks[i].buffer === chunk.buffer) this.chunks[i] = Buffer.from(this.chunks[i]);
     }
   }
 
@@ -182,10 +235,19 @@ export class FrameDecoder {
       this.emit(null);
       return true;
     }
-    // Nothing is allocated for the binary section until all of it has arrived: a header that
-    // declares a large (but allowed) block costs the server nothing until the peer sends it.
-    if (this.buffered < this.binaryLength) return false;
-    if (this.chunks[0].length >= this.binaryLength) {
+    if (this.buffered < this.binaryLength) {
+      // A reserved buffer takes the pieces as they come; without one nothing is allocated until
+      // all of the section has arrived, so a large declared size costs nothing unsent.
+      const target = this.limits.reserve?.(this.binaryLength);
+      if (!target) return false;
+      let filled = 0;
+      for (const chunk of this.chunks) filled += chunk.copy(target, filled);
+      this.chunks = [];
+      this.buffered = 0;
+      this.assembly = { target, filled };
+      return false;
+    }
+    if (this.chunks[0].length >= this.binaryLength && !this.limits.transientChunks) {
       // Whole binary section inside one chunk: hand out a view, never a copy.
       this.emit(this.take(this.binaryLength));
       return true;

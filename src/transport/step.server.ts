@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { Observable } from 'rxjs';
 import { STEP_BINARY_PATTERNS, StepOperation, StepType, stepPatternKey } from './step.constants.js';
 import { encodeFrame, type StepFrame, type StepJson } from './step.codec.js';
-import { StepConnection, type OutgoingReply, type StepDispatcher } from './step-connection.js';
+import { StepConnection, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.js';
 import { StepContext, type StepPeer } from './step.context.js';
 import { checkEnvelope, replyJson } from './step-envelope.js';
 import { StepError } from './step.error.js';
@@ -13,9 +13,18 @@ import { StepReply } from './step.reply.js';
 import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
+import { ByteBudget } from './byte-budget.js';
 
 /** How long a refused connection may take to read its 429 before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;
+/** Size of the one buffer every plain-TCP connection reads into (libuv reads up to 64 KiB). */
+const READ_BUFFER_BYTES = 64 * 1024;
+/**
+ * Block buffers that may be taken, across all connections, for binary sections still arriving.
+ * Each is taken when a block starts arriving, so a peer can make the server hold one before it
+ * sends it; past this total, connections fall back to holding what has arrived.
+ */
+export const DEFAULT_PREALLOCATED_BYTES = 64 * 1024 * 1024;
 
 /**
  * Custom Nest transport strategy speaking STEP over TCP (or TLS). Frames are checked against
@@ -30,9 +39,15 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   /** Refused sockets still flushing their 429 reply. */
   private refusing = 0;
   private closing = false;
+  private readonly shared: StepConnectionShared;
 
   constructor(private readonly options: StepServerOptions) {
     super();
+    this.shared = {
+      preallocation: new ByteBudget(options.maxPreallocatedBytes ?? DEFAULT_PREALLOCATED_BYTES),
+      // One buffer for every plain-TCP connection: Node reads and delivers one socket at a time.
+      readBuffer: options.tls ? null : Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+    };
   }
 
   /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
@@ -43,7 +58,8 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     // socket never finished closing and held shutdown up.
     this.listener = this.options.tls
       ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' }, onSocket)
-      : createServer({ allowHalfOpen: true }, onSocket);
+      : // pauseOnConnect: nothing is read before StepConnection has given the socket its read buffer.
+        createServer({ allowHalfOpen: true, pauseOnConnect: true }, onSocket);
     // A TLS handshake failure (plain TCP client, bad cert) concerns one peer, not the server.
     this.listener.on('tlsClientError', (err: Error, socket: Socket) => {
       this.logger.debug(`TLS handshake failed: ${err.message}`);
@@ -235,11 +251,11 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
       this.refuse(socket);
       return;
     }
-    const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this);
+    const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this, this.shared);
     this.connections.add(connection);
     this.perAddress.set(address, fromAddress + 1);
     this.options.observer?.connections?.(this.connections.size);
-    socket.on('close', () => {
+    connection.onClose(() => {
       this.connections.delete(connection);
       const left = (this.perAddress.get(address) ?? 1) - 1;
       if (left <= 0) this.perAddress.delete(address);
