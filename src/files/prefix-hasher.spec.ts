@@ -24,6 +24,23 @@ describe('PrefixHasher', () => {
     expect(hasher.digest()).toBe(expected);
   });
 
+  it('keeps the blocks nearest the prefix when the window is full, so fewer are read back', () => {
+    const hasher = new PrefixHasher(200);
+    hasher.offer(5, blocks[5]);
+    hasher.offer(6, blocks[6]);
+    hasher.offer(2, blocks[2]); // nearer than 6: 6 goes, 2 stays
+    hasher.offer(7, blocks[7]); // farther than both kept: not kept
+    hasher.offer(0, blocks[0]);
+    hasher.offer(1, blocks[1]); // drains 2 from the window
+    expect(hasher.next).toBe(3);
+    hasher.feedFromDisk(blocks[3]);
+    hasher.feedFromDisk(blocks[4]); // drains 5
+    expect(hasher.next).toBe(6);
+    hasher.feedFromDisk(blocks[6]);
+    hasher.feedFromDisk(blocks[7]);
+    expect(hasher.digest()).toBe(expected);
+  });
+
   it('never lets the pool reuse a kept block its request still holds', () => {
     // The sequence that corrupted md5s: block 1 is kept, block 0's request drains it before block
     // 1's request has finished; its buffer must not be handed out until that request releases it.

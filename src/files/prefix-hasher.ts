@@ -30,7 +30,7 @@ export class PrefixHasher {
 
   /**
    * A newly received block; kept (retained from the buffer pool, not copied) if it is not next
-   * and the window has room.
+   * and the window has room, or is nearer to the prefix than the farthest block kept.
    */
   offer(index: number, block: Buffer): void {
     if (this.tainted || index < this.hashedBlocks) return;
@@ -40,11 +40,20 @@ export class PrefixHasher {
       this.drainWindow();
       return;
     }
-    if (this.windowBytes + block.length <= this.windowLimit && !this.window.has(index)) {
-      blockBufferPool.retain(block);
-      this.window.set(index, block);
-      this.windowBytes += block.length;
+    if (this.window.has(index) || block.length > this.windowLimit) return;
+    // Keep the blocks the prefix needs soonest: those beyond get read back from disk, and a
+    // window full of far blocks would make every nearer one take that slower path.
+    while (this.windowBytes + block.length > this.windowLimit) {
+      const farthest = Math.max(...this.window.keys());
+      if (farthest < index) return;
+      const evicted = this.window.get(farthest)!;
+      this.window.delete(farthest);
+      this.windowBytes -= evicted.length;
+      blockBufferPool.release(evicted);
     }
+    blockBufferPool.retain(block);
+    this.window.set(index, block);
+    this.windowBytes += block.length;
   }
 
   /** Index of the next block the prefix needs, when it is not waiting in the window. */
