@@ -11,8 +11,11 @@ export const DEFAULT_CONNECTIONS = 4;
 export const DEFAULT_REQUESTED_BLOCK_SIZE = 4 * MiB;
 /** Largest block size the client accepts from a server (buffers are allocated from it). */
 export const MAX_ACCEPTED_BLOCK_SIZE = 256 * MiB;
-/** Bytes kept in flight per connection when picking the default pipelining depth. */
-const IN_FLIGHT_BYTES_PER_CONNECTION = 12 * MiB;
+/**
+ * Bytes kept in flight per connection when picking the default pipelining depth: two 4 MiB
+ * blocks keep the bench's upload as fast as three did, and the server holds a third less.
+ */
+const IN_FLIGHT_BYTES_PER_CONNECTION = 8 * MiB;
 
 /** Progress of a transfer, in bytes. */
 export interface TransferProgress {

@@ -53,8 +53,10 @@ export class BufferPool {
 }
 
 /**
- * The process-wide pool for block payloads (request binary sections and DOWNLOAD replies). 24 MiB
- * of idle buffers covers a few 4 MiB blocks per connection of one fast client; more would only
- * add to the resident size.
+ * The process-wide pool for block payloads (request binary sections and DOWNLOAD replies). It
+ * must hold what one fast client cycles through (blocks in flight plus the prefix-hash window,
+ * about 50 MiB for the step CLI's defaults): a buffer dropped for lack of room is garbage that
+ * stays resident until a full GC, and its replacement is fresh memory, so a 24 MiB pool let a
+ * 1 GiB upload allocate 79 new 4 MiB buffers and the peak RSS grow by as much.
  */
-export const blockBufferPool = new BufferPool(24 * 1024 * 1024, 64 * 1024);
+export const blockBufferPool = new BufferPool(64 * 1024 * 1024, 64 * 1024);
