@@ -33,6 +33,7 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver): St
     maxConnections: step.maxConnections,
     maxConnectionsPerAddress: step.maxConnectionsPerAddress,
     maxQueuedBytesPerConnection: step.maxQueuedBytesPerConnection,
+    maxPreallocatedBytes: step.maxPreallocatedBytes,
     shutdownGraceMs: step.shutdownGraceMs,
     tls:
       step.tlsCertPath && step.tlsKeyPath

@@ -250,3 +250,23 @@ describe('DATA records (spec A5, B, C3)', () => {
     expect((await data('DOWNLOAD', { key: 'k' }, token)).json.status).toBe(408);
   });
 });
+
+describe('block assembly under a small preallocation budget', () => {
+  let app: TestApp;
+  afterAll(async () => app?.stop());
+
+  it('stores blocks correctly whether they got a preallocated buffer or not', async () => {
+    // 1.5 MiB: of the 1 MiB blocks arriving at once on 4 connections, one gets a buffer up front
+    // and the others are held piece by piece (copied out of the shared read buffer) instead.
+    app = await startTestApp({ STEP_MAX_PREALLOCATED_BYTES: String(1.5 * 1024 * 1024) });
+    const conns = await Promise.all([0, 1, 2, 3].map(() => app.connect()));
+    const token = await login(conns[0], 'budget');
+    const blockSize = 1024 * 1024;
+    const data = randomBytes(12 * blockSize + 999);
+    const plan = await savePlan(conns[0], token, 'budget', data.length, { block_size: blockSize });
+    const replies = await uploadBlocks(conns, token, 'budget', data, blockSize, shuffled(Array.from({ length: plan.total_block }, (_, i) => i), 5), 3);
+    expect(replies.every((r) => statusOf(r) === 200)).toBe(true);
+    expect(replies.find((r) => r.json.md5)?.json.md5).toBe(md5Of(data));
+    expect(md5Of((await downloadAll(conns[0], token, 'budget', blockSize)).data)).toBe(md5Of(data));
+  });
+});

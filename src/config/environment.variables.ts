@@ -42,6 +42,7 @@ export class EnvironmentVariables {
   @Type(() => Number) @IsInt() @Min(100) STEP_IDLE_TIMEOUT_MS = 300_000;
   @Type(() => Number) @IsInt() @Min(0) STEP_SHUTDOWN_GRACE_MS = 10_000;
   @Type(() => Number) @IsInt() @Min(64 * KiB) STEP_MAX_QUEUED_BYTES_PER_CONNECTION = 16 * MiB;
+  @Type(() => Number) @IsInt() @Min(0) STEP_MAX_PREALLOCATED_BYTES = 256 * MiB;
 
   // --- auth ---
   @IsIn(['legacy', 'accounts']) STEP_AUTH_MODE: 'legacy' | 'accounts' = 'legacy';

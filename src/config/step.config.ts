@@ -18,6 +18,8 @@ export interface StepConfig {
     idleTimeoutMs: number;
     shutdownGraceMs: number;
     maxQueuedBytesPerConnection: number;
+    /** Block-buffer bytes granted for blocks still arriving but not sent yet, over all connections. */
+    maxPreallocatedBytes: number;
     tlsCertPath?: string;
     tlsKeyPath?: string;
   };
@@ -102,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       idleTimeoutMs: vars.STEP_IDLE_TIMEOUT_MS,
       shutdownGraceMs: vars.STEP_SHUTDOWN_GRACE_MS,
       maxQueuedBytesPerConnection: vars.STEP_MAX_QUEUED_BYTES_PER_CONNECTION,
+      maxPreallocatedBytes: vars.STEP_MAX_PREALLOCATED_BYTES,
       tlsCertPath: vars.STEP_TLS_CERT,
       tlsKeyPath: vars.STEP_TLS_KEY,
     },

@@ -45,8 +45,8 @@ function queueCost(item: StepFrame | StepError): number {
 /** What all connections of one server share. */
 export interface StepConnectionShared {
   /**
-   * Bounds, across the connections, the block buffers taken for binary sections still arriving
-   * (see FrameDecoderLimits.reserve).
+   * Bounds, across the connections, the bytes of block buffers taken for binary sections that
+   * the peers have not sent yet (see FrameDecoderLimits.reserve).
    */
   preallocation: ByteBudget;
   /** The buffer plain-TCP sockets read into (see adoptWithReadBuffer); null to use 'data' events. */
@@ -94,7 +94,7 @@ export class StepConnection {
         allocate: (size) => blockBufferPool.acquire(size),
         // A block is copied into its buffer as it arrives rather than held as socket chunks.
         reserve: (size) => (preallocation.tryTake(size) ? blockBufferPool.acquire(size) : null),
-        settle: (size) => preallocation.give(size),
+        settle: (bytes) => preallocation.give(bytes),
         discard: (buffer) => blockBufferPool.release(buffer),
         transientChunks: this.readBuffered,
       },

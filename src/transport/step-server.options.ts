@@ -32,8 +32,13 @@ export interface StepServerOptions {
   maxConnectionsPerAddress: number;
   /** Binary bytes a connection may have queued (pipelined) before the server stops reading it. */
   maxQueuedBytesPerConnection: number;
-  /** Bytes of block buffers taken for binary sections still arriving, over all connections. */
-  maxPreallocatedBytes?: number;
+  /**
+   * Bytes of block buffers, across all connections, taken for binary sections that the peers
+   * have not sent yet. A buffer is taken as soon as a block starts arriving (so its bytes are
+   * copied in as they come), which lets a peer make the server hold memory it never fills until
+   * the frame deadline; past this total, connections hold what has arrived and allocate at the end.
+   */
+  maxPreallocatedBytes: number;
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
   /** When set, STEP is spoken inside TLS 1.2+ with this certificate and key (spec C6). */

@@ -65,11 +65,11 @@ export interface FrameDecoderLimits {
    * Asked when a binary section starts arriving in pieces. A buffer (sized exactly) lets the
    * decoder copy every piece into it as it arrives and hold no chunk; null makes it hold the
    * pieces until the whole section is there, then allocate. Whoever grants buffers here bounds
-   * them, since a declared size costs memory before the peer sends it; `settle` is called with
-   * the size once that section is complete or abandoned.
+   * the bytes granted but not yet sent by the peer: `settle` reports them as they stop being
+   * owed (each piece as it is copied in, and the rest if the section is abandoned).
    */
   reserve?: (size: number) => Buffer | null;
-  settle?: (size: number) => void;
+  settle?: (bytes: number) => void;
   /** Takes back a reserved buffer whose section was abandoned (see FrameDecoder.dispose). */
   discard?: (buffer: Buffer) => void;
   /**
@@ -132,13 +132,13 @@ export class FrameDecoder {
 
   /**
    * Gives up a section being assembled (the connection closed mid-frame): the reserved buffer
-   * goes back to `discard` and its size to `settle`. The decoder must not be fed afterwards.
+   * goes back to `discard` and its missing bytes to `settle`. The decoder must not be fed afterwards.
    */
   dispose(): void {
     const assembly = this.assembly;
     if (!assembly) return;
     this.assembly = null;
-    this.limits.settle?.(assembly.target.length);
+    this.limits.settle?.(assembly.target.length - assembly.filled);
     this.limits.discard?.(assembly.target);
   }
 
@@ -148,9 +148,9 @@ export class FrameDecoder {
     const n = Math.min(chunk.length, assembly.target.length - assembly.filled);
     chunk.copy(assembly.target, assembly.filled, 0, n);
     assembly.filled += n;
+    this.limits.settle?.(n);
     if (assembly.filled < assembly.target.length) return EMPTY;
     this.assembly = null;
-    this.limits.settle?.(assembly.target.length);
     this.emit(assembly.target);
     return chunk.subarray(n);
   }
@@ -242,6 +242,7 @@ export class FrameDecoder {
       if (!target) return false;
       let filled = 0;
       for (const chunk of this.chunks) filled += chunk.copy(target, filled);
+      this.limits.settle?.(filled);
       this.chunks = [];
       this.buffered = 0;
       this.assembly = { target, filled };

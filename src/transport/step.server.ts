@@ -19,12 +19,6 @@ import { ByteBudget } from './byte-budget.js';
 const REFUSED_LINGER_MS = 2000;
 /** Size of the one buffer every plain-TCP connection reads into (libuv reads up to 64 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
-/**
- * Block buffers that may be taken, across all connections, for binary sections still arriving.
- * Each is taken when a block starts arriving, so a peer can make the server hold one before it
- * sends it; past this total, connections fall back to holding what has arrived.
- */
-export const DEFAULT_PREALLOCATED_BYTES = 64 * 1024 * 1024;
 
 /**
  * Custom Nest transport strategy speaking STEP over TCP (or TLS). Frames are checked against
@@ -44,7 +38,7 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   constructor(private readonly options: StepServerOptions) {
     super();
     this.shared = {
-      preallocation: new ByteBudget(options.maxPreallocatedBytes ?? DEFAULT_PREALLOCATED_BYTES),
+      preallocation: new ByteBudget(options.maxPreallocatedBytes),
       // One buffer for every plain-TCP connection: Node reads and delivers one socket at a time.
       readBuffer: options.tls ? null : Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
     };
