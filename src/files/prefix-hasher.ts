@@ -44,7 +44,7 @@ export class PrefixHasher {
     // Keep the blocks the prefix needs soonest: those beyond get read back from disk, and a
     // window full of far blocks would make every nearer one take that slower path.
     while (this.windowBytes + block.length > this.windowLimit) {
-      const farthest = Math.max(...this.window.keys());
+      const farthest = this.farthestKept();
       if (farthest < index) return;
       const evicted = this.window.get(farthest)!;
       this.window.delete(farthest);
@@ -79,6 +79,13 @@ export class PrefixHasher {
   /** Hex digest; call once, after every block is hashed. */
   digest(): string {
     return this.hash.digest('hex');
+  }
+
+  /** The highest block index in the window (a loop: it may hold thousands of small blocks). */
+  private farthestKept(): number {
+    let farthest = -1;
+    for (const kept of this.window.keys()) if (kept > farthest) farthest = kept;
+    return farthest;
   }
 
   private drainWindow(): void {
