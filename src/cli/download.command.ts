@@ -4,7 +4,7 @@ import { downloadFile } from '../client/download.engine.js';
 import { UsageError } from './cli-errors.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
 import type { CommandContext } from './step-command.base.js';
-import { round, TransferCommand } from './transfer-command.base.js';
+import { TransferCommand, transferJson, transferTiming } from './transfer-command.base.js';
 import { stringOption, transferTuning } from './transfer-options.js';
 
 /** `step download KEY [-o PATH]`: parallel, verified, resumable download. */
@@ -23,17 +23,7 @@ export class DownloadCommand extends TransferCommand {
     const tuning = transferTuning(options, context.settings);
     const progress = this.output.progress('download');
     const result = await downloadFile(context.client(), { key, out, ...tuning, onProgress: (p) => progress.update(p) }).finally(() => progress.stop());
-    const json = {
-      key: result.key,
-      path: result.path,
-      size: result.size,
-      md5: result.md5,
-      verified: result.verified,
-      resumed_blocks: result.resumedBlocks,
-      seconds: round(result.seconds),
-      bytes_per_second: Math.round(result.bytesPerSecond),
-    };
-    context.print(json, `${result.path}  ${formatBytes(result.size)}  md5 ${result.md5}  verified  (${round(result.seconds)} s, ${formatBytes(result.bytesPerSecond)}/s)`);
+    context.print({ ...transferJson(result), path: result.path }, `${result.path}  ${formatBytes(result.size)}  md5 ${result.md5}  verified  ${transferTiming(result)}`);
   }
 
   @Option({ flags: '-o, --output <path>', description: "where to write the file (default: the key's base name)" })

@@ -1,4 +1,6 @@
 import { Option } from 'nest-commander';
+import type { TransferResult } from '../client/transfer.types.js';
+import { formatBytes } from './cli-output.service.js';
 import { StepCommand } from './step-command.base.js';
 
 /** Base of `upload` and `download`: the tuning options both transfers take. */
@@ -17,4 +19,22 @@ export abstract class TransferCommand extends StepCommand {
 /** Three decimals are plenty for seconds in output. */
 export function round(seconds: number): number {
   return Math.round(seconds * 1000) / 1000;
+}
+
+/** The `--json` fields every transfer prints (a command adds its own). */
+export function transferJson(result: TransferResult): Record<string, unknown> {
+  return {
+    key: result.key,
+    size: result.size,
+    md5: result.md5,
+    verified: result.verified,
+    resumed_blocks: result.resumedBlocks,
+    seconds: round(result.seconds),
+    bytes_per_second: Math.round(result.bytesPerSecond),
+  };
+}
+
+/** The end of a transfer's summary line: `(1.234 s, 180 MB/s)`. */
+export function transferTiming(result: TransferResult): string {
+  return `(${round(result.seconds)} s, ${formatBytes(result.bytesPerSecond)}/s)`;
 }

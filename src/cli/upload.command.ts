@@ -4,7 +4,7 @@ import { uploadFile } from '../client/upload.engine.js';
 import { OperationError } from './cli-errors.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
 import type { CommandContext } from './step-command.base.js';
-import { round, TransferCommand } from './transfer-command.base.js';
+import { TransferCommand, transferJson, transferTiming } from './transfer-command.base.js';
 import { stringOption, transferTuning } from './transfer-options.js';
 
 /** `step upload FILE`: parallel, resumable upload with MD5 verification. */
@@ -26,17 +26,11 @@ export class UploadCommand extends TransferCommand {
     const tuning = transferTuning(options, context.settings);
     const progress = this.output.progress('upload');
     const result = await uploadFile(context.client(), { path, key, ...tuning, onProgress: (p) => progress.update(p) }).finally(() => progress.stop());
-    const json = {
-      key: result.key,
-      size: result.size,
-      md5: result.md5,
-      verified: result.verified,
-      resumed_blocks: result.resumedBlocks,
-      seconds: round(result.seconds),
-      bytes_per_second: Math.round(result.bytesPerSecond),
-    };
     const resumed = result.resumedBlocks > 0 ? `, ${result.resumedBlocks}/${result.totalBlocks} blocks already on the server` : '';
-    context.print(json, `${result.key}  ${formatBytes(result.size)}  md5 ${result.md5}  ${result.verified ? 'verified' : 'NOT VERIFIED'}${resumed}  (${round(result.seconds)} s, ${formatBytes(result.bytesPerSecond)}/s)`);
+    context.print(
+      transferJson(result),
+      `${result.key}  ${formatBytes(result.size)}  md5 ${result.md5}  ${result.verified ? 'verified' : 'NOT VERIFIED'}${resumed}  ${transferTiming(result)}`,
+    );
     if (!result.verified) {
       // Resumed blocks came from an earlier run: the file changed since, or the key held another file.
       const hint = result.resumedBlocks > 0 ? ' (blocks kept from an earlier upload differ; `step delete` the key and upload again)' : '';

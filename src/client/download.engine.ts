@@ -7,7 +7,7 @@ import { DownloadState } from './download-state.js';
 import type { StepClient } from './step-client.js';
 import { StepConnectionError } from './step-client.connection.js';
 import { BlockIntegrityError, ProgressClock, withRetry } from './transfer-retry.js';
-import { blockLength, DEFAULT_REQUESTED_BLOCK_SIZE, readBlockPlan, resolveTuning, type BlockPlan, type ResolvedTuning, type TransferTuning } from './transfer.types.js';
+import { blockLength, DEFAULT_REQUESTED_BLOCK_SIZE, readBlockPlan, resolveTuning, type BlockPlan, type ResolvedTuning, type TransferResult, type TransferTuning } from './transfer.types.js';
 
 /** What to download and where. */
 export interface DownloadRequest extends TransferTuning {
@@ -16,19 +16,9 @@ export interface DownloadRequest extends TransferTuning {
   out: string;
 }
 
-/** The outcome of a download. */
-export interface DownloadResult {
-  key: string;
+/** The outcome of a download (`resumedBlocks`: found in an earlier run's partial file). */
+export interface DownloadResult extends TransferResult {
   path: string;
-  size: number;
-  md5: string;
-  verified: boolean;
-  /** Blocks found in the partial file of an earlier run and not fetched again. */
-  resumedBlocks: number;
-  totalBlocks: number;
-  blockSize: number;
-  seconds: number;
-  bytesPerSecond: number;
 }
 
 /** The local MD5 differs from the server's: the download is discarded. */

@@ -17,6 +17,21 @@ export const MAX_ACCEPTED_BLOCK_SIZE = 256 * MiB;
  */
 const IN_FLIGHT_BYTES_PER_CONNECTION = 8 * MiB;
 
+/** What every finished transfer reports. */
+export interface TransferResult {
+  key: string;
+  size: number;
+  /** MD5 of the local file, computed while reading or writing it. */
+  md5: string;
+  verified: boolean;
+  /** Blocks an earlier run had already moved, not transferred again. */
+  resumedBlocks: number;
+  totalBlocks: number;
+  blockSize: number;
+  seconds: number;
+  bytesPerSecond: number;
+}
+
 /** Progress of a transfer, in bytes. */
 export interface TransferProgress {
   doneBytes: number;

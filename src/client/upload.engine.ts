@@ -12,6 +12,7 @@ import {
   resolveTuning,
   type BlockPlan,
   type ResolvedTuning,
+  type TransferResult,
   type TransferTuning,
 } from './transfer.types.js';
 
@@ -21,21 +22,10 @@ export interface UploadRequest extends TransferTuning {
   key: string;
 }
 
-/** The outcome of an upload. */
-export interface UploadResult {
-  key: string;
-  size: number;
-  /** MD5 of the local file, computed while reading it. */
-  md5: string;
+/** The outcome of an upload (`resumedBlocks`: blocks the server already had). */
+export interface UploadResult extends TransferResult {
   /** MD5 the server reported for the stored file (null when it reported none). */
   serverMd5: string | null;
-  verified: boolean;
-  /** Blocks the server already had and that were not sent again. */
-  resumedBlocks: number;
-  totalBlocks: number;
-  blockSize: number;
-  seconds: number;
-  bytesPerSecond: number;
 }
 
 /** The server's view of an upload, reduced to what the sender needs. */
