@@ -88,12 +88,9 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
 
   /** Reads `length` bytes at `offset` of an open file (into `buffer` when given). */
   async readAt(handle: FileHandle, offset: number, length: number, buffer: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
-    let read = 0;
-    while (read < length) {
-      const bytesRead =
-        length <= SYNC_IO_MAX_BYTES
-          ? readSync(handle.fd, buffer, read, length - read, offset + read)
-          : (await handle.read(buffer, read, length - read, offset + read)).bytesRead;
+    if (length <= SYNC_IO_MAX_BYTES) return this.readAtSync(handle, offset, length, buffer);
+    for (let read = 0; read < length; ) {
+      const { bytesRead } = await handle.read(buffer, read, length - read, offset + read);
       if (bytesRead === 0) throw new Error(`unexpected end of file at ${offset + read}`);
       read += bytesRead;
     }
@@ -101,8 +98,9 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Reads `length` bytes at `offset` synchronously, into `buffer`. For blocks just written (a
-   * page-cache copy, about 1 ms for 4 MiB) whose reader must not queue behind the thread pool.
+   * Reads `length` bytes at `offset` synchronously, into `buffer`. For small blocks (see
+   * SYNC_IO_MAX_BYTES) and for blocks just written (a page-cache copy, about 1 ms for 4 MiB)
+   * whose reader must not queue behind the thread pool.
    */
   readAtSync(handle: FileHandle, offset: number, length: number, buffer: Buffer): Buffer {
     for (let read = 0; read < length; ) {

@@ -240,11 +240,9 @@ export class FrameDecoder {
       // all of the section has arrived, so a large declared size costs nothing unsent.
       const target = this.limits.reserve?.(this.binaryLength);
       if (!target) return false;
-      let filled = 0;
-      for (const chunk of this.chunks) filled += chunk.copy(target, filled);
+      const filled = this.buffered;
+      this.moveFront(target, filled);
       this.limits.settle?.(filled);
-      this.chunks = [];
-      this.buffered = 0;
       this.assembly = { target, filled };
       return false;
     }
@@ -254,15 +252,20 @@ export class FrameDecoder {
       return true;
     }
     const target = this.limits.allocate ? this.limits.allocate(this.binaryLength) : Buffer.allocUnsafe(this.binaryLength);
-    for (let filled = 0; filled < target.length; ) {
-      const chunk = this.chunks[0];
-      const n = Math.min(chunk.length, target.length - filled);
-      chunk.copy(target, filled, 0, n);
-      filled += n;
-      this.consumeFront(n);
-    }
+    this.moveFront(target, target.length);
     this.emit(target);
     return true;
+  }
+
+  /** Copies the next n buffered bytes into the start of `target` and consumes them. */
+  private moveFront(target: Buffer, n: number): void {
+    for (let filled = 0; filled < n; ) {
+      const chunk = this.chunks[0];
+      const length = Math.min(chunk.length, n - filled);
+      chunk.copy(target, filled, 0, length);
+      filled += length;
+      this.consumeFront(length);
+    }
   }
 
   private emit(binary: Buffer | null): void {
