@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { StepClientConnection } from '../src/client/step-client.connection.js';
+import { Clock } from '../src/common/clock.js';
+import { BlockStorage } from '../src/files/block-storage.repository.js';
+import { StoredFilesService } from '../src/files/stored-files.service.js';
+import { UploadLedger } from '../src/files/upload-ledger.repository.js';
+import { UploadRecoveryService } from '../src/files/upload-recovery.service.js';
+import { blockOf, fileRequest, md5Of, savePlan } from './helpers/step-files.js';
+import { login, startTestApp, type TestApp } from './helpers/test-app.js';
+
+const BLOCK = 4096;
+
+describe('uploads: stale block md5, structured keys, races around completion (issue 13 items 6, 8, 11)', () => {
+  let app: TestApp;
+  let conn: StepClientConnection;
+  let token: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ STEP_UPLOAD_TTL_SECONDS: '60' });
+    conn = await app.connect();
+    token = await login(conn, 'racer');
+  });
+  afterAll(async () => app.stop());
+  afterEach(() => vi.restoreAllMocks());
+
+  function upload(key: string, data: Buffer, index: number, fields: Record<string, unknown> = {}, as = token) {
+    return conn.request(fileRequest(as, 'UPLOAD', { key, block_index: index, ...fields }), blockOf(data, index, BLOCK));
+  }
+
+  async function storedNames(): Promise<string[]> {
+    return [...(await readdir(join(app.dataDir, 'files'))), ...(await readdir(join(app.dataDir, 'uploads')))];
+  }
+
+  it('forgets a block md5 when the block is sent again without one (item 6)', async () => {
+    const first = randomBytes(2 * BLOCK);
+    const second = randomBytes(BLOCK);
+    await savePlan(conn, token, 'md5-stale', first.length, { block_size: BLOCK });
+    expect((await upload('md5-stale', first, 0, { block_md5: md5Of(blockOf(first, 0, BLOCK)) })).json.status).toBe(200);
+    expect((await conn.request(fileRequest(token, 'UPLOAD', { key: 'md5-stale', block_index: 0 }), second)).json.status).toBe(200);
+    expect((await upload('md5-stale', first, 1)).json.status).toBe(200);
+    const block = await conn.request(fileRequest(token, 'DOWNLOAD', { key: 'md5-stale', block_index: 0, block_size: BLOCK }));
+    expect(block.binary?.equals(second)).toBe(true);
+    if (block.json.block_md5 !== undefined) expect(block.json.block_md5).toBe(md5Of(second));
+  });
+
+  it('keeps user `a\\nb` with key `c` apart from user `a` with key `b\\nc` (item 11)', async () => {
+    const tokenA = await login(conn, 'a');
+    const tokenAB = await login(conn, 'a\nb');
+    const forA = randomBytes(BLOCK + 10);
+    const forAB = randomBytes(BLOCK + 20);
+    await savePlan(conn, tokenA, 'b\nc', forA.length, { block_size: BLOCK });
+    await savePlan(conn, tokenAB, 'c', forAB.length, { block_size: BLOCK });
+    for (const [as, key, data] of [[tokenA, 'b\nc', forA], [tokenAB, 'c', forAB]] as const) {
+      expect((await upload(key, data, 0, {}, as)).json.status).toBe(200);
+      expect((await upload(key, data, 1, {}, as)).json).toMatchObject({ status: 200, md5: md5Of(data) });
+    }
+  });
+
+  it('answers a DOWNLOAD that races a DELETE with 404, not 500 (item 11)', async () => {
+    const data = randomBytes(BLOCK);
+    await savePlan(conn, token, 'racing-delete', data.length, { block_size: BLOCK });
+    expect((await upload('racing-delete', data, 0)).json.status).toBe(200);
+    const storage = app.app.get(BlockStorage);
+    const read = storage.readFileBlock.bind(storage);
+    vi.spyOn(storage, 'readFileBlock').mockImplementationOnce(async (...args) => {
+      expect(await app.app.get(StoredFilesService).deleteKey('racer', 'racing-delete')).toBe(true);
+      return read(...args);
+    });
+    const reply = await conn.request(fileRequest(token, 'DOWNLOAD', { key: 'racing-delete', block_index: 0, block_size: BLOCK }));
+    expect(reply.json).toMatchObject({ status: 404 });
+  });
+
+  it('lets a DELETE during the final fsync wait for the completion, then delete the whole file (item 8)', async () => {
+    const data = randomBytes(2 * BLOCK);
+    await savePlan(conn, token, 'delete-in-fsync', data.length, { block_size: BLOCK });
+    expect((await upload('delete-in-fsync', data, 0)).json.status).toBe(200);
+    const storage = app.app.get(BlockStorage);
+    const sync = storage.sync.bind(storage);
+    let deleted: Promise<boolean> | null = null;
+    vi.spyOn(storage, 'sync').mockImplementationOnce(async (handle) => {
+      deleted = app.app.get(StoredFilesService).deleteKey('racer', 'delete-in-fsync');
+      await sleep(50);
+      return sync(handle);
+    });
+    const final = await upload('delete-in-fsync', data, 1);
+    expect(final.json).toMatchObject({ status: 200, md5: md5Of(data) });
+    expect(await deleted).toBe(true);
+    expect((await conn.request(fileRequest(token, 'GET', { key: 'delete-in-fsync' }))).json.status).toBe(404);
+    expect(await storedNames()).not.toContain(app.app.get(UploadLedger).findStored('racer', 'delete-in-fsync')?.storage_name);
+  });
+
+  it('lets a restarting SAVE during the final fsync wait, then refuses it as complete (item 8)', async () => {
+    const data = randomBytes(2 * BLOCK);
+    await savePlan(conn, token, 'save-in-fsync', data.length, { block_size: BLOCK });
+    expect((await upload('save-in-fsync', data, 0)).json.status).toBe(200);
+    const storage = app.app.get(BlockStorage);
+    const sync = storage.sync.bind(storage);
+    const other = await app.connect();
+    let saved: Promise<{ json: Record<string, unknown> }> | null = null;
+    vi.spyOn(storage, 'sync').mockImplementationOnce(async (handle) => {
+      saved = other.request(fileRequest(token, 'SAVE', { key: 'save-in-fsync', size: 10 }));
+      await sleep(50);
+      return sync(handle);
+    });
+    const final = await upload('save-in-fsync', data, 1);
+    expect(final.json).toMatchObject({ status: 200, md5: md5Of(data) });
+    expect((await saved!).json.status).toBe(402);
+    const plan = await conn.request(fileRequest(token, 'GET', { key: 'save-in-fsync' }));
+    expect(plan.json).toMatchObject({ status: 200, md5: md5Of(data) });
+  });
+
+  it('does not expire an upload that was re-planned or became active after the idle scan (item 8)', async () => {
+    const data = randomBytes(3 * BLOCK);
+    await savePlan(conn, token, 'expire-replanned', data.length, { block_size: BLOCK });
+    await savePlan(conn, token, 'expire-resumed', data.length, { block_size: BLOCK });
+    const clock = app.app.get(Clock);
+    vi.spyOn(clock, 'now').mockReturnValue(clock.now() + 120_000);
+    const ledger = app.app.get(UploadLedger);
+    const listIdleSince = ledger.listIdleSince.bind(ledger);
+    let scanned: string[] = [];
+    vi.spyOn(ledger, 'listIdleSince').mockImplementationOnce(async (cutoff) => {
+      const stale = (await listIdleSince(cutoff)).filter((row) => row.key.startsWith('expire-'));
+      scanned = stale.map((row) => row.key).sort();
+      // Between the scan and the cancel: one key is planned anew, the other gets a block.
+      await savePlan(conn, token, 'expire-replanned', data.length, { block_size: BLOCK });
+      expect((await upload('expire-resumed', data, 0)).json.status).toBe(200);
+      return stale;
+    });
+    await app.app.get(UploadRecoveryService).runExpiry();
+    expect(scanned).toEqual(['expire-replanned', 'expire-resumed']);
+    for (const key of ['expire-replanned', 'expire-resumed']) {
+      expect((await conn.request(fileRequest(token, 'STATUS', { key }))).json.status, key).toBe(200);
+    }
+  });
+});
