@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StepClientConnection } from '../src/client/step-client.connection.js';
 import { Clock } from '../src/common/clock.js';
@@ -58,6 +59,18 @@ describe('uploads: stale block md5, structured keys, races around completion (is
       expect((await upload(key, data, 0, {}, as)).json.status).toBe(200);
       expect((await upload(key, data, 1, {}, as)).json).toMatchObject({ status: 200, md5: md5Of(data) });
     }
+  });
+
+  it('logs user names escaped, so a name cannot forge a log line (item 11)', async () => {
+    const logged = vi.spyOn(Logger.prototype, 'log');
+    const forger = 'mallory\n[Uploads] upload finished: user=admin';
+    const tokenM = await login(conn, forger);
+    const data = randomBytes(BLOCK);
+    await savePlan(conn, tokenM, 'forged', data.length, { block_size: BLOCK });
+    expect((await upload('forged', data, 0, {}, tokenM)).json.status).toBe(200);
+    const lines = logged.mock.calls.map(([message]) => String(message)).filter((message) => message.includes('mallory'));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) expect(line).not.toContain('\n');
   });
 
   it('answers a DOWNLOAD that races a DELETE with 404, not 500 (item 11)', async () => {
