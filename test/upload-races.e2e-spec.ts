@@ -150,3 +150,29 @@ describe('uploads: stale block md5, structured keys, races around completion (is
     }
   });
 });
+
+describe('STATUS of a huge upload (issue 13 item 10)', () => {
+  let app: TestApp;
+
+  afterAll(async () => app.stop());
+
+  it('costs the server a bounded amount of CPU per request, not a walk of every block', async () => {
+    // 8 GiB in 512-byte blocks: 16.7 M blocks, the bitmap size of a 64 GiB upload in 4 KiB ones.
+    app = await startTestApp({ STEP_MIN_BLOCK_SIZE: '512', STEP_MIN_FREE_BYTES: '0' });
+    const conn = await app.connect();
+    const token = await login(conn, 'huge');
+    const size = 8 * 1024 ** 3;
+    const plan = await savePlan(conn, token, 'huge', size, { block_size: 512 });
+    expect(plan.total_block).toBe(16_777_216);
+    const data = randomBytes(512);
+    expect((await conn.request(fileRequest(token, 'UPLOAD', { key: 'huge', block_index: 1 }), data)).json.status).toBe(200);
+    const before = process.cpuUsage();
+    for (let i = 0; i < 10; i++) {
+      const status = await conn.request(fileRequest(token, 'STATUS', { key: 'huge' }));
+      expect(status.json).toMatchObject({ status: 200, received_count: 1, missing_ranges: [[0, 0], [2, 16_777_215]] });
+    }
+    const used = process.cpuUsage(before);
+    // The server runs in this process: user + system CPU of 10 STATUS requests.
+    expect((used.user + used.system) / 1e6).toBeLessThan(0.25);
+  });
+});
