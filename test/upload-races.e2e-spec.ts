@@ -87,41 +87,38 @@ describe('uploads: stale block md5, structured keys, races around completion (is
     expect(reply.json).toMatchObject({ status: 404 });
   });
 
-  it('lets a DELETE during the final fsync wait for the completion, then delete the whole file (item 8)', async () => {
+  /** Uploads a two-block file and starts `race` while its completion is in the final fsync. */
+  async function raceFinalFsync<T>(key: string, race: () => Promise<T>) {
     const data = randomBytes(2 * BLOCK);
-    await savePlan(conn, token, 'delete-in-fsync', data.length, { block_size: BLOCK });
-    expect((await upload('delete-in-fsync', data, 0)).json.status).toBe(200);
+    await savePlan(conn, token, key, data.length, { block_size: BLOCK });
+    expect((await upload(key, data, 0)).json.status).toBe(200);
+    const name = app.app.get(UploadLedger).findStored('racer', key)!.storage_name;
     const storage = app.app.get(BlockStorage);
     const sync = storage.sync.bind(storage);
-    let deleted: Promise<boolean> | null = null;
+    let raced: Promise<T> | null = null;
     vi.spyOn(storage, 'sync').mockImplementationOnce(async (handle) => {
-      deleted = app.app.get(StoredFilesService).deleteKey('racer', 'delete-in-fsync');
+      raced = race();
       await sleep(50);
       return sync(handle);
     });
-    const final = await upload('delete-in-fsync', data, 1);
+    const final = await upload(key, data, 1);
+    expect(raced).not.toBeNull();
+    return { data, name, final, raced: raced! as Promise<T> };
+  }
+
+  it('lets a DELETE during the final fsync wait for the completion, then delete the whole file (item 8)', async () => {
+    const { data, name, final, raced } = await raceFinalFsync('delete-in-fsync', () => app.app.get(StoredFilesService).deleteKey('racer', 'delete-in-fsync'));
     expect(final.json).toMatchObject({ status: 200, md5: md5Of(data) });
-    expect(await deleted).toBe(true);
+    expect(await raced).toBe(true);
     expect((await conn.request(fileRequest(token, 'GET', { key: 'delete-in-fsync' }))).json.status).toBe(404);
-    expect(await storedNames()).not.toContain(app.app.get(UploadLedger).findStored('racer', 'delete-in-fsync')?.storage_name);
+    expect(await storedNames()).not.toContain(name);
   });
 
   it('lets a restarting SAVE during the final fsync wait, then refuses it as complete (item 8)', async () => {
-    const data = randomBytes(2 * BLOCK);
-    await savePlan(conn, token, 'save-in-fsync', data.length, { block_size: BLOCK });
-    expect((await upload('save-in-fsync', data, 0)).json.status).toBe(200);
-    const storage = app.app.get(BlockStorage);
-    const sync = storage.sync.bind(storage);
     const other = await app.connect();
-    let saved: Promise<{ json: Record<string, unknown> }> | null = null;
-    vi.spyOn(storage, 'sync').mockImplementationOnce(async (handle) => {
-      saved = other.request(fileRequest(token, 'SAVE', { key: 'save-in-fsync', size: 10 }));
-      await sleep(50);
-      return sync(handle);
-    });
-    const final = await upload('save-in-fsync', data, 1);
+    const { data, final, raced } = await raceFinalFsync('save-in-fsync', () => other.request(fileRequest(token, 'SAVE', { key: 'save-in-fsync', size: 10 })));
     expect(final.json).toMatchObject({ status: 200, md5: md5Of(data) });
-    expect((await saved!).json.status).toBe(402);
+    expect((await raced).json.status).toBe(402);
     const plan = await conn.request(fileRequest(token, 'GET', { key: 'save-in-fsync' }));
     expect(plan.json).toMatchObject({ status: 200, md5: md5Of(data) });
   });
