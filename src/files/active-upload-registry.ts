@@ -10,8 +10,8 @@ export interface UploadStats {
 }
 
 /**
- * One string per (user, key) pair. JSON of the pair is injective: `user + "\n" + key` let user
- * `a\nb` with key `c` meet user `a` with key `b\nc`.
+ * The lock name of a (user, key) pair. JSON of the pair is injective: `user + "\n" + key` let
+ * user `a\nb` with key `c` meet user `a` with key `b\nc`.
  */
 function pairKey(username: string, key: string): string {
   return JSON.stringify([username, key]);
@@ -24,39 +24,50 @@ function pairKey(username: string, key: string): string {
  */
 @Injectable()
 export class ActiveUploadRegistry {
-  private readonly active = new Map<string, ActiveUpload>();
+  /** By user, then by key: a lookup per block builds no string. */
+  private readonly active = new Map<string, Map<string, ActiveUpload>>();
+  private count = 0;
   private readonly locks = new KeyedMutex();
   readonly stats: UploadStats = { started: 0, completed: 0, failed: 0 };
 
   /** Number of uploads in memory. */
   get size(): number {
-    return this.active.size;
+    return this.count;
   }
 
   /** Every upload in memory. */
-  values(): IterableIterator<ActiveUpload> {
-    return this.active.values();
+  *values(): IterableIterator<ActiveUpload> {
+    for (const byKey of this.active.values()) yield* byKey.values();
   }
 
   /** The upload of a user's key, if in memory. */
   get(username: string, key: string): ActiveUpload | undefined {
-    return this.active.get(pairKey(username, key));
+    return this.active.get(username)?.get(key);
   }
 
   /** Holds `upload` as the one of its user's key (replacing an older one). */
   add(upload: ActiveUpload): void {
-    this.active.set(pairKey(upload.row.username, upload.row.key), upload);
+    const { username, key } = upload.row;
+    let byKey = this.active.get(username);
+    if (!byKey) this.active.set(username, (byKey = new Map()));
+    if (!byKey.has(key)) this.count++;
+    byKey.set(key, upload);
   }
 
   /** Forgets `upload`, but only if it is still the one held for its key (not a newer plan). */
   remove(upload: ActiveUpload): void {
-    const id = pairKey(upload.row.username, upload.row.key);
-    if (this.active.get(id) === upload) this.active.delete(id);
+    const { username, key } = upload.row;
+    const byKey = this.active.get(username);
+    if (byKey?.get(key) !== upload) return;
+    byKey.delete(key);
+    this.count--;
+    if (byKey.size === 0) this.active.delete(username);
   }
 
   /** Forgets every upload (shutdown). */
   clear(): void {
     this.active.clear();
+    this.count = 0;
   }
 
   /** Runs `fn` under the lock of one user's key. */
