@@ -1,27 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepClientConnection, StepConnectionError } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
 import { encodeFrame } from '../src/transport/step.codec.js';
+import { makeCertificate } from './helpers/certificate.js';
 import { request, startTestApp, type TestApp } from './helpers/test-app.js';
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl for this run only. */
-async function makeCertificate(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  await promisify(execFile)(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert],
-    { timeout: 30_000 },
-  );
-  return { cert, key };
-}
 
 /**
  * Sends a plain (unencrypted) STEP frame to `port` and collects whatever comes back until the

@@ -50,6 +50,12 @@ const FRAME_OVERHEAD_BYTES = 512;
  */
 const STOPPED_READ_ALLOWANCE_BYTES = 64 * 1024;
 
+/**
+ * How long a connection closing after its last reply (a refusal, BYE) reads and drops what the
+ * peer still sends, so that the reply is not reset away, before it is destroyed.
+ */
+const CLOSING_LINGER_MS = 2000;
+
 function queueCost(item: StepFrame | StepError): number {
   return item instanceof StepError ? 0 : item.wireBytes + FRAME_OVERHEAD_BYTES;
 }
@@ -98,6 +104,8 @@ export class StepConnection {
   private busy = false;
   private authenticated = false;
   private droppedAfterStop = 0;
+  /** Closing after a last reply: whatever arrives is dropped, without limit, until the linger ends. */
+  private lingering = false;
   private awaitingDrain = false;
   private frameTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -157,7 +165,7 @@ export class StepConnection {
       this.decoder.dispose();
       this.allocator.dispose();
       this.credits.giveBackAll();
-      for (const item of this.queue.splice(0)) if (!(item instanceof StepError)) item.lease?.release();
+      this.dropQueue();
       this.notifyIdle();
     });
   }
@@ -183,7 +191,7 @@ export class StepConnection {
   private receive(chunk: Buffer): void {
     if (this.state === ReadState.Stopped) {
       this.droppedAfterStop += chunk.length;
-      if (this.droppedAfterStop > STOPPED_READ_ALLOWANCE_BYTES) this.setPaused(true);
+      if (!this.lingering && this.droppedAfterStop > STOPPED_READ_ALLOWANCE_BYTES) this.setPaused(true);
       return;
     }
     // Bytes that arrive while a binary section awaits admission are held, and no more are read.
@@ -270,9 +278,7 @@ export class StepConnection {
         }
         const flushed = this.write(reply, credit);
         if (reply.close) {
-          this.stopReading();
-          this.queue.length = 0;
-          this.socket.end();
+          this.closeAfterReply();
           break;
         }
         // Write backpressure: a slow reader must not make us buffer its DOWNLOAD replies.
@@ -343,6 +349,26 @@ export class StepConnection {
     this.paused = paused;
     if (paused) this.socket.pause();
     else this.socket.resume();
+  }
+
+  /**
+   * Ends the connection once its last reply is out. A peer still sending (the block of a refused
+   * frame) is read and dropped for a short linger, not paused: a paused socket never sees the
+   * peer's close, and closing with unread bytes would reset the reply away.
+   */
+  private closeAfterReply(): void {
+    this.stopReading();
+    this.dropQueue();
+    this.lingering = true;
+    this.setPaused(false);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSING_LINGER_MS).unref();
+  }
+
+  /** Forgets queued requests (the connection ends), giving their block buffers back. */
+  private dropQueue(): void {
+    for (const item of this.queue.splice(0)) if (!(item instanceof StepError)) item.lease?.release();
+    this.queuedBytes = 0;
   }
 
   private stopReading(): void {
