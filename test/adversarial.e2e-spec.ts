@@ -184,3 +184,45 @@ describe('adversarial clients: TLS port', () => {
     expect(closed).toBe(true);
   });
 });
+
+describe('adversarial clients: logged-in uploads against STEP_MAX_PREALLOCATED_BYTES', () => {
+  let dataDir: string;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'stepd-adversarial-cap-'));
+    server = await startServerProcess(dataDir, { STEP_MAX_PREALLOCATED_BYTES: String(64 * MiB) });
+  });
+  afterAll(async () => {
+    await server?.kill();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops reading blocks past the cap instead of buffering them, and finishes them once there is room', { timeout: 90_000 }, async () => {
+    const blocks = 6;
+    const blockSize = 64 * MiB;
+    const conn = await StepClientConnection.connect({ host: '127.0.0.1', port: server.stepPort, timeoutMs: 30_000 });
+    const token = await login(conn, 'capped');
+    const file = (operation: string, fields: StepJson) => request({ type: 'FILE', operation, token, key: 'capped', ...fields });
+    expect((await conn.request(file('SAVE', { size: blocks * blockSize, block_size: blockSize }))).json).toMatchObject({ status: 200, total_block: blocks });
+    conn.close();
+    const content = Buffer.alloc(blockSize, 0x3c);
+    const uploaders = await Promise.all(Array.from({ length: blocks }, () => openRawSocket(server.stepPort)));
+    const growth = await rssGrowth(server.child.pid!, async () => {
+      uploaders.forEach((raw, i) => {
+        raw.socket.write(frameHead(file('UPLOAD', { block_index: i }), blockSize));
+        raw.socket.write(content.subarray(0, blockSize - MiB));
+      });
+      // Give the server time to read all it is willing to (bounded wait, no time assertion).
+      await new Promise((r) => setTimeout(r, 3000));
+    });
+    console.log(`${blocks} logged-in 63 MiB blocks under a 64 MiB cap: server RSS grew ${(growth / MiB).toFixed(1)} MiB`);
+    // One block buffer at a time (64 MiB) plus what sits in socket buffers; not six of them.
+    expect(growth).toBeLessThan(160 * MiB);
+    for (const raw of uploaders) raw.socket.write(content.subarray(blockSize - MiB));
+    const replies = await Promise.all(uploaders.map((raw) => raw.waitForReplies(1, 60_000)));
+    expect(replies.map((r) => r[0]?.status)).toEqual(Array<number>(blocks).fill(200));
+    expect(replies.some((r) => typeof r[0]?.md5 === 'string')).toBe(true);
+    for (const raw of uploaders) raw.socket.destroy();
+  });
+});
