@@ -146,7 +146,7 @@ describe('TLS handshakes and the connection limits (issue 13)', () => {
     // The third from the same address is over the limit at once, handshake or not.
     expect(await Promise.race([third.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))])).toBe(true);
     // Another address is not affected.
-    const other = connectTls({ host: '127.0.0.1', port: app.stepAddress.port, ca, servername: 'localhost', localAddress: '127.0.0.2' });
+    const other = connectTls({ socket: connect({ port: app.stepAddress.port, host: '127.0.0.1', localAddress: '127.0.0.2' }), ca, servername: 'localhost' });
     other.on('error', () => undefined);
     try {
       expect(await new Promise((resolve) => other.once('secureConnect', () => resolve(true)).once('close', () => resolve(false)))).toBe(true);
