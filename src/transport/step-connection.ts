@@ -2,39 +2,21 @@ import { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import { ChunkOwnership } from './block-allocator.js';
 import { BudgetedBlockAllocator } from './budgeted-block-allocator.js';
-import { encodeFrameParts, DecoderHalt, FrameDecoder, type FrameHead, type StepFrame, type StepJson } from './step.codec.js';
+import { encodeFrameParts, DecoderHalt, FrameDecoder, type FrameHead, type StepFrame } from './step.codec.js';
 import type { StepPeer } from './step.context.js';
 import { StepError } from './step.error.js';
 import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
 import { blockBufferPool } from './buffer-pool.js';
-import type { ByteBudget } from './byte-budget.js';
 import { adoptWithReadBuffer } from './read-buffer-socket.js';
 import { ReplyCredits } from './reply-credits.js';
+import { ReadState, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.contracts.js';
+import { TrickleDamper } from './trickle-damper.js';
+
+export { ReadState, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.contracts.js';
 import { waitForDrain } from './wait-for-drain.js';
 
-/** A reply ready to be written as one frame. */
-export interface OutgoingReply {
-  json: StepJson;
-  binary: Buffer | null;
-  /** Close the connection once this reply is written (BYE, broken framing). */
-  close: boolean;
-  /** The request was served for a logged-in user (or logged one in): the connection is past login. */
-  authenticated?: boolean;
-}
-
-/** Turns a queued frame (or a framing error) into a reply; never rejects. */
-export interface StepDispatcher {
-  dispatch(item: StepFrame | StepError, peer: StepPeer): Promise<OutgoingReply>;
-  /**
-   * Decides, from a frame's JSON section, whether its binary section may be read at all: null
-   * to read it, or the error to answer before closing (the section is never read or held).
-   */
-  admitBinary(head: FrameHead, peer: StepPeer): StepError | null | Promise<StepError | null>;
-  /** True when the reply to `frame` may carry a block (it waits for reply budget first). */
-  repliesWithBlock(frame: StepFrame): boolean;
-}
 
 /**
  * What a queued frame is charged on top of its wire bytes: the decoded JSON object and queue
@@ -56,32 +38,12 @@ const STOPPED_READ_ALLOWANCE_BYTES = 64 * 1024;
  */
 const CLOSING_LINGER_MS = 2000;
 
+
 function queueCost(item: StepFrame | StepError): number {
   return item instanceof StepError ? 0 : item.wireBytes + FRAME_OVERHEAD_BYTES;
 }
 
-/** What all connections of one server share. */
-export interface StepConnectionShared {
-  /** Block buffers for binary sections still arriving or queued (STEP_MAX_PREALLOCATED_BYTES). */
-  preallocation: ByteBudget;
-  /** DOWNLOAD reply bytes written but not yet taken by the kernel (STEP_MAX_PENDING_REPLY_BYTES). */
-  replies: ByteBudget;
-  /** The buffer plain-TCP sockets read into (see adoptWithReadBuffer); null to use 'data' events. */
-  readBuffer: Buffer | null;
-}
 
-/** Why a connection reads, or does not read, its socket. */
-export enum ReadState {
-  Reading = 'reading',
-  /** Too many request bytes queued: paused until the queue drains to half the limit. */
-  QueueFull = 'queue-full',
-  /** A binary section waits for the dispatcher to admit it (token check). */
-  AwaitingAdmission = 'awaiting-admission',
-  /** A binary section waits for block-buffer budget. */
-  AwaitingBuffer = 'awaiting-buffer',
-  /** No more requests are read (refused frame, peer shut down, server shutting down, closed). */
-  Stopped = 'stopped',
-}
 
 /**
  * One client connection: incremental decoding, a FIFO queue so replies leave in request order
@@ -101,6 +63,7 @@ export class StepConnection {
   /** Whether the socket is paused (it is read while Reading, and until bytes arrive while awaiting admission). */
   private paused = false;
   private waitingForBuffer = false;
+  private readonly trickle = new TrickleDamper(() => this.updateReadState());
   private busy = false;
   private authenticated = false;
   private droppedAfterStop = 0;
@@ -161,6 +124,7 @@ export class StepConnection {
     this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
     this.socket.on('close', () => {
       this.clearFrameTimer();
+      this.trickle.dispose();
       this.state = ReadState.Stopped;
       this.decoder.dispose();
       this.allocator.dispose();
@@ -210,6 +174,7 @@ export class StepConnection {
       this.refuse(new StepError(StepStatus.TOO_LARGE, err.message, { closeConnection: true }));
       return;
     }
+    this.trickle.read(chunk.length, this.decoder.midFrame);
     this.updateReadState();
   }
 
@@ -247,6 +212,7 @@ export class StepConnection {
   private enqueue(item: StepFrame | StepError): void {
     // The deadline is per frame: a completed frame restarts it for the next one.
     this.clearFrameTimer();
+    this.trickle.frameDone();
     this.queue.push(item);
     this.queuedBytes += queueCost(item);
     this.updateReadState();
@@ -324,6 +290,7 @@ export class StepConnection {
     else if (this.decoder.halted === DecoderHalt.Buffer) this.state = ReadState.AwaitingBuffer;
     // A client pipelining faster than we store must wait in its TCP window, not in our heap.
     else if (this.queuedBytes > limit || (this.state === ReadState.QueueFull && this.queuedBytes > limit / 2)) this.state = ReadState.QueueFull;
+    else if (this.trickle.pausing) this.state = ReadState.Throttled;
     else this.state = ReadState.Reading;
     if (this.state === ReadState.AwaitingBuffer && !this.waitingForBuffer) {
       this.waitingForBuffer = true;
@@ -339,9 +306,10 @@ export class StepConnection {
       return;
     }
     // Waiting for admission pauses only once bytes arrive meanwhile (see receive): the verdict
-    // is usually in before the next read. Waiting on the server is not the peer's delay.
+    // is usually in before the next read.
     if (this.state !== ReadState.AwaitingAdmission) this.setPaused(true);
-    this.clearFrameTimer();
+    // A throttled trickle is the peer's delay and stays under the frame deadline; waiting on the server is not.
+    if (this.state !== ReadState.Throttled) this.clearFrameTimer();
   }
 
   private setPaused(paused: boolean): void {

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server as NetServer, type Socket }
 import { createServer as createTlsServer } from 'node:tls';
 import type { Observable } from 'rxjs';
 import { STEP_BINARY_PATTERNS, STEP_BLOCK_REPLY_PATTERNS, StepOperation, StepType, stepPatternKey } from './step.constants.js';
-import { encodeFrame, type FrameHead, type StepFrame, type StepJson } from './step.codec.js';
+import type { FrameHead, StepFrame, StepJson } from './step.codec.js';
 import { StepConnection, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.js';
 import { StepContext, type StepPeer } from './step.context.js';
 import { checkEnvelope, echoEnvelope, replyJson } from './step-envelope.js';
@@ -14,10 +14,8 @@ import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
 import { ByteBudget } from './byte-budget.js';
-import { ConnectionCounter } from './connection-counter.js';
+import { ConnectionGate } from './connection-gate.js';
 
-/** How long a refused connection may take to read its 429 before it is destroyed. */
-const REFUSED_LINGER_MS = 2000;
 /** Size of the one buffer every plain-TCP connection reads into (libuv reads up to 64 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
 
@@ -29,12 +27,8 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   protected override readonly logger = new Logger('StepServer');
   private listener: NetServer | null = null;
   private readonly connections = new Set<StepConnection>();
-  private readonly counter: ConnectionCounter;
-  /** Handshake deadlines of accepted TLS connections, by their TCP socket. */
-  private readonly handshakes = new WeakMap<Socket, NodeJS.Timeout>();
+  private readonly gate: ConnectionGate;
   private nextConnectionId = 1;
-  /** Refused sockets still flushing their 429 reply. */
-  private refusing = 0;
   private closing = false;
   private readonly shared: StepConnectionShared;
 
@@ -46,7 +40,7 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
       // One buffer for every plain-TCP connection: Node reads and delivers one socket at a time.
       readBuffer: options.tls ? null : Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
     };
-    this.counter = new ConnectionCounter(options.maxConnections, options.maxConnectionsPerAddress);
+    this.gate = new ConnectionGate(options.maxConnections, options.maxConnectionsPerAddress, options.tlsHandshakeTimeoutMs);
   }
 
   /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
@@ -64,7 +58,7 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
       : // pauseOnConnect: nothing is read before StepConnection has given the socket its read buffer.
         createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.acceptPlain(socket));
     // Connections count from TCP accept, before any handshake, so handshakes cannot dodge the limits.
-    if (tls) this.listener.on('connection', (raw: Socket) => this.acceptTcp(raw));
+    if (tls) this.listener.on('connection', (raw: Socket) => (this.closing ? raw.destroy() : this.gate.admitTcp(raw)));
     // A TLS handshake failure (plain TCP client, bad cert, timeout) concerns one peer, not the server.
     this.listener.on('tlsClientError', (err: Error, socket: Socket) => {
       this.logger.debug(`TLS handshake failed: ${err.message}`);
@@ -252,69 +246,19 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     return StepError.internal();
   }
 
-  /**
-   * Spec B: too many connections gets 429, said once, then the connection closes. The refused
-   * socket is drained (so closing it does not reset away the reply) and destroyed after a short
-   * linger, and only so many may linger at once: a flood cannot pile up sockets this way either.
-   */
-  private refuse(socket: Socket): void {
-    socket.on('error', () => undefined);
-    if (this.refusing >= this.options.maxConnections) {
-      socket.destroy();
-      return;
-    }
-    this.refusing++;
-    const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-      this.refusing--;
-    });
-    socket.resume();
-    socket.end(encodeFrame(replyJson(null, StepStatus.TOO_MANY, 'Too many connections. Try again later.')));
-  }
-
   /** A plain-TCP connection: counted, then served (or refused with 429). */
   private acceptPlain(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
-    const release = this.counter.tryCount(socket.remoteAddress ?? 'unknown');
-    if (!release) {
-      this.refuse(socket);
-      return;
-    }
-    this.serve(socket, release);
+    const release = this.gate.admitPlain(socket);
+    if (release) this.serve(socket, release);
   }
 
-  /**
-   * TCP accept on the TLS port: the connection counts from now, and must finish its handshake
-   * within STEP_TLS_HANDSHAKE_TIMEOUT_MS however slowly it trickles. Over a limit it is closed
-   * at once: a 429 cannot be said before the handshake.
-   */
-  private acceptTcp(raw: Socket): void {
-    const release = this.closing ? null : this.counter.tryCount(raw.remoteAddress ?? 'unknown');
-    if (!release) {
-      raw.destroy();
-      return;
-    }
-    const deadline = setTimeout(() => raw.destroy(), this.options.tlsHandshakeTimeoutMs);
-    deadline.unref();
-    this.handshakes.set(raw, deadline);
-    raw.once('close', () => {
-      clearTimeout(deadline);
-      release();
-    });
-  }
-
-  /** A TLS connection whose handshake finished (counted in acceptTcp). */
+  /** A TLS connection whose handshake finished (counted from TCP accept by the gate). */
   private acceptSecure(socket: Socket): void {
-    // The TLS socket wraps the accepted TCP socket (Node keeps it as `_parent`).
-    const raw = (socket as Socket & { _parent?: Socket })._parent;
-    const deadline = raw ? this.handshakes.get(raw) : undefined;
-    if (deadline) clearTimeout(deadline);
-    if (this.closing || !raw || !deadline) {
+    if (!this.gate.secured(socket) || this.closing) {
       socket.destroy();
       return;
     }
