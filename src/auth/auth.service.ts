@@ -20,17 +20,24 @@ export class AuthService {
 
   /** Checks type, fields and credentials in the spec's order and opens a session. */
   async login(dto: LoginDto, type: unknown, peer: StepPeer): Promise<StepReply> {
-    this.loginLimiter.consume(peer.remoteAddress);
     if (type !== StepType.AUTH) {
       throw new StepError(StepStatus.TYPE_NOT_ALLOWED, 'Type of LOGIN has to be AUTH.');
     }
-    if (!dto.username) throw StepError.fieldMissing('username', 'LOGIN');
-    if (!dto.password) throw StepError.fieldMissing('password', 'LOGIN');
-    if (!(await this.passwordMatches(dto.username, dto.password))) {
-      // One message for an unknown user and a wrong password: LOGIN does not reveal which names exist.
-      throw new StepError(StepStatus.PASSWORD_ERROR, 'Password error for login.');
+    // Spec A4: a field that is absent is 410; one that is present but empty is a wrong value (401),
+    // as the reference server answers and old clients expect.
+    if (dto.username === undefined || dto.username === null) throw StepError.fieldMissing('username', 'LOGIN');
+    if (dto.password === undefined || dto.password === null) throw StepError.fieldMissing('password', 'LOGIN');
+    const { username, password } = dto;
+    // Legacy mode: the right MD5 is public knowledge, not a guess, so it is never throttled.
+    if (!this.isLegacyMatch(username, password)) {
+      this.loginLimiter.check(peer.remoteAddress, username);
+      if (!(await this.isAccountMatch(username, password))) {
+        this.loginLimiter.recordFailure(peer.remoteAddress, username);
+        // One message for an unknown user and a wrong password: LOGIN does not reveal which names exist.
+        throw new StepError(StepStatus.PASSWORD_ERROR, 'Password error for login.');
+      }
     }
-    const token = await this.tokens.issue(dto.username, peer.remoteAddress);
+    const token = await this.tokens.issue(username, peer.remoteAddress);
     return StepReply.ok('Login successfully', { token });
   }
 
@@ -40,9 +47,12 @@ export class AuthService {
     return StepReply.ok('Logout successfully');
   }
 
-  private passwordMatches(username: string, password: string): Promise<boolean> {
-    if (this.config.auth.mode === 'accounts') return this.users.verifyCredentials(username, password);
-    // Legacy mode: the password is the MD5 hex of the user name, compared case-insensitively.
-    return Promise.resolve(password.toLowerCase() === md5Hex(username));
+  /** Legacy mode: the password is the MD5 hex of the user name, compared case-insensitively. */
+  private isLegacyMatch(username: string, password: string): boolean {
+    return this.config.auth.mode === 'legacy' && password.toLowerCase() === md5Hex(username);
+  }
+
+  private async isAccountMatch(username: string, password: string): Promise<boolean> {
+    return this.config.auth.mode === 'accounts' && (await this.users.verifyCredentials(username, password));
   }
 }
