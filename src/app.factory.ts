@@ -29,6 +29,7 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver): St
     // A block is the largest binary section any request carries.
     maxBinaryBytes: storage.maxBlockSize,
     frameDeadlineMs: step.frameDeadlineMs,
+    frameMaxMs: step.frameMaxMs,
     idleTimeoutMs: step.idleTimeoutMs,
     maxConnections: step.maxConnections,
     maxConnectionsPerAddress: step.maxConnectionsPerAddress,

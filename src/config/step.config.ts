@@ -15,6 +15,7 @@ export interface StepConfig {
     maxConnectionsPerAddress: number;
     loginAttemptsPerMinute: number;
     frameDeadlineMs: number;
+    frameMaxMs: number;
     idleTimeoutMs: number;
     shutdownGraceMs: number;
     maxQueuedBytesPerConnection: number;
@@ -101,6 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnectionsPerAddress: vars.STEP_MAX_CONNECTIONS_PER_ADDRESS,
       loginAttemptsPerMinute: vars.STEP_LOGIN_ATTEMPTS_PER_MINUTE,
       frameDeadlineMs: vars.STEP_FRAME_DEADLINE_MS,
+      frameMaxMs: vars.STEP_FRAME_MAX_MS,
       idleTimeoutMs: vars.STEP_IDLE_TIMEOUT_MS,
       shutdownGraceMs: vars.STEP_SHUTDOWN_GRACE_MS,
       maxQueuedBytesPerConnection: vars.STEP_MAX_QUEUED_BYTES_PER_CONNECTION,
