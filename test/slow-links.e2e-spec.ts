@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md5Hex } from '../src/common/md5.js';
 import { runCli } from './helpers/cli-process.js';
-import { PacingProxy } from './helpers/pacing-proxy.js';
+import { PacingProxy } from '../bench/pacing-proxy.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 const MiB = 1024 * 1024;

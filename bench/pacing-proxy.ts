@@ -98,7 +98,7 @@ class PacedDirection {
 }
 
 /**
- * A user-space shaped link for tests and the bench: a TCP proxy on loopback that limits the
+ * A user-space shaped link for the bench and the tests: a TCP proxy on loopback that limits the
  * bandwidth of each direction (one queue shared by every connection) and adds latency. Needs no
  * root, unlike tc, so `npm test` reproduces slow links anywhere.
  */
