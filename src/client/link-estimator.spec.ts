@@ -44,6 +44,20 @@ describe('LinkEstimator', () => {
     expect(far.inFlight(far.blockSize())).toBe(3);
   });
 
+  it('does not charge connection set-up before the first completion to the link', () => {
+    const clock = { t: 0 };
+    const estimator = new LinkEstimator(4, ADAPTIVE_MAX_BLOCK_SIZE, () => clock.t);
+    clock.t = 500;
+    for (let i = 0; i < 7; i++) {
+      estimator.recordBytes(1e6);
+      clock.t += 20;
+    }
+    expect(estimator.throughput()).toBeNull();
+    estimator.recordBytes(1e6);
+    expect(estimator.throughput()).toBeCloseTo(50e6, -5);
+    expect(estimator.blockSize()).toBe(ADAPTIVE_MAX_BLOCK_SIZE);
+  });
+
   it('halves the block cap after a network failure, down to the start size', () => {
     const estimator = measured(500_000_000, 0.2, 0.1);
     estimator.recordNetworkFailure(ADAPTIVE_MAX_BLOCK_SIZE);

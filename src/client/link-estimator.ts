@@ -12,7 +12,11 @@ export const MAX_IN_FLIGHT = 32;
 const BLOCK_SECONDS = 1;
 /** Throughput is measured over the completions of about this long. */
 const RATE_WINDOW_MS = 2000;
-/** No estimate before this much measuring: the first replies say more about latency than bandwidth. */
+/**
+ * No estimate before this many completions over this long. The span starts at the first
+ * completion: counting from the start would charge connection set-up to the link.
+ */
+const MIN_SAMPLES = 8;
 const MIN_SPAN_MS = 100;
 
 interface Sample {
@@ -27,7 +31,7 @@ interface Sample {
  * is fast. Also remembers network failures, which cap the block size.
  */
 export class LinkEstimator {
-  private readonly samples: Sample[];
+  private readonly samples: Sample[] = [];
   private total = 0;
   private minRttMs: number | null = null;
   private blockCap: number;
@@ -37,7 +41,6 @@ export class LinkEstimator {
     maxBlockSize = ADAPTIVE_MAX_BLOCK_SIZE,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.samples = [{ at: now(), bytes: 0 }];
     this.blockCap = maxBlockSize;
   }
 
@@ -52,7 +55,7 @@ export class LinkEstimator {
     this.total += bytes;
     this.samples.push({ at, bytes: this.total });
     // Keep one sample older than the window as its baseline.
-    while (this.samples.length > 2 && at - this.samples[1].at > RATE_WINDOW_MS) this.samples.shift();
+    while (this.samples.length > MIN_SAMPLES && at - this.samples[1].at > RATE_WINDOW_MS) this.samples.shift();
   }
 
   /** A transfer failed on the network with blocks of `blockSize`: ask for smaller ones from now on. */
@@ -62,10 +65,11 @@ export class LinkEstimator {
 
   /** Bytes per second over the last couple of seconds; null while too little is measured. */
   throughput(): number | null {
+    if (this.samples.length < MIN_SAMPLES) return null;
     const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
     const span = this.now() - first.at;
-    if (span < MIN_SPAN_MS || last.bytes === first.bytes) return null;
+    if (span < MIN_SPAN_MS) return null;
     return ((last.bytes - first.bytes) * 1000) / span;
   }
 
