@@ -164,7 +164,7 @@ class OverReadingFrameReader {
     this.length = 0;
     if (bytes.length > end) this.onDropped(bytes.length - end);
     const jsonEnd = 8 + bytes.readUInt32BE(0);
-    let json: StepJson | null = null;
+    let json: StepJson | null;
     try {
       json = JSON.parse(bytes.subarray(8, jsonEnd).toString('utf8')) as StepJson;
     } catch {
