@@ -4,7 +4,7 @@ import { md5Hex } from '../common/md5.js';
 import { StepOperation, StepType } from '../transport/step.constants.js';
 import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
 import { DownloadState } from './download-state.js';
-import { ADAPTIVE_MAX_BLOCK_SIZE, ADAPTIVE_START_BLOCK_SIZE, floorPow2, LinkEstimator } from './link-estimator.js';
+import { ADAPTIVE_MAX_BLOCK_SIZE, floorPow2, LinkEstimator } from './link-estimator.js';
 import { probeStatus } from './server-probe.js';
 import type { StepClient } from './step-client.js';
 import { StepConnectionError } from './step-client.connection.js';
@@ -34,6 +34,11 @@ export class Md5MismatchError extends Error {
 /** Suffix of the file a download is written into before it is verified and renamed. */
 export const PARTIAL_SUFFIX = '.step-partial';
 const STATE_SAVE_INTERVAL_MS = 500;
+/**
+ * The unit spans count in: a quarter of the start size, so even a first 32 KiB span can be
+ * fetched again in halves after a network failure.
+ */
+const DOWNLOAD_UNIT = 8 * 1024;
 const HASH_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -130,8 +135,8 @@ export class DownloadEngine {
   }
 
   /**
-   * A forced block size is asked for once. Otherwise two GETs: the smallest size (the unit
-   * spans count in) and the largest, so spans grow up to what the server grants.
+   * A forced block size is asked for once. Otherwise two GETs: the unit spans count in and the
+   * largest size, so spans grow up to what the server grants.
    */
   private async plan(): Promise<{ plan: UnitPlan; md5: string; rttMs: number }> {
     let rttMs = Infinity;
@@ -144,7 +149,7 @@ export class DownloadEngine {
       return { plan: readBlockPlan(reply.json), md5 };
     };
     const forced = this.request.blockSize;
-    const unit = await get(forced ?? ADAPTIVE_START_BLOCK_SIZE);
+    const unit = await get(forced ?? DOWNLOAD_UNIT);
     if (forced !== undefined) return { plan: { ...unit.plan, maxUnits: 1 }, md5: unit.md5, rttMs };
     const largest = await get(ADAPTIVE_MAX_BLOCK_SIZE);
     const maxUnits = floorPow2(Math.max(1, Math.floor(largest.plan.blockSize / unit.plan.blockSize)));

@@ -8,6 +8,8 @@ export interface FakeServerOptions {
   legacy?: boolean;
   /** Destroy the connection instead of answering the n-th UPLOAD (1-based), once. */
   dropOnUpload?: number;
+  /** Destroy the connection instead of answering the n-th DOWNLOAD (1-based), once. */
+  dropOnDownload?: number;
   /** Flip a byte of every DOWNLOAD reply while keeping the true block_md5. */
   corruptDownloads?: boolean;
   /**
@@ -31,6 +33,8 @@ interface FakeUpload {
 export class FakeFileServer {
   readonly uploads = new Map<string, FakeUpload>();
   uploadRequests = 0;
+  /** Block sizes asked for by DOWNLOAD requests, in order. */
+  readonly downloadSizes: number[] = [];
   /** Bytes an over-reading server read past a frame's end and threw away (pipelined requests). */
   droppedBytes = 0;
   private readonly sockets = new Set<Socket>();
@@ -126,6 +130,11 @@ export class FakeFileServer {
       case 'DOWNLOAD': {
         if (!upload?.complete) return fail(404, `The key ${key} is not existing.`);
         const blockSize = grant(req.block_size);
+        this.downloadSizes.push(blockSize);
+        if (this.downloadSizes.length === this.options.dropOnDownload) {
+          socket.destroy();
+          return null;
+        }
         const index = req.block_index as number;
         const block = Buffer.from(upload.data.subarray(index * blockSize, (index + 1) * blockSize));
         const blockMd5 = md5Hex(block);
