@@ -17,7 +17,7 @@ const RATE_WINDOW_MS = 2000;
  * completion: counting from the start would charge connection set-up to the link.
  */
 const MIN_SAMPLES = 8;
-const MIN_SPAN_MS = 100;
+const MIN_SPAN_MS = 25;
 
 interface Sample {
   at: number;

@@ -4,7 +4,7 @@ import type { StepJson } from '../transport/step.codec.js';
 import { StepOperation, StepType } from '../transport/step.constants.js';
 import { BufferPool } from './buffer-pool.js';
 import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
-import { ADAPTIVE_START_BLOCK_SIZE, LinkEstimator, MAX_IN_FLIGHT } from './link-estimator.js';
+import { ADAPTIVE_MAX_BLOCK_SIZE, ADAPTIVE_START_BLOCK_SIZE, LinkEstimator, MAX_IN_FLIGHT } from './link-estimator.js';
 import { probeStatus } from './server-probe.js';
 import { hasStatus, type StepClient } from './step-client.js';
 import { ProgressClock, withGiveUpHint, withRetry } from './transfer-retry.js';
@@ -227,7 +227,9 @@ export class UploadEngine {
     }
     const wanted = this.estimator.blockSize();
     if (wanted < plan.blockSize * REGROW_FACTOR) return false;
-    this.regrowTo = wanted;
+    // Small probe blocks cost the most per byte, so the probe underestimates the link, and the
+    // upload keeps this size to its end: ask for twice what was measured (the server caps it).
+    this.regrowTo = Math.min(ADAPTIVE_MAX_BLOCK_SIZE, wanted * 2);
     return true;
   }
 
