@@ -1,9 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { md5Hex } from '../common/md5.js';
 import { StepOperation, StepType } from '../transport/step.constants.js';
 import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
 import { DownloadState } from './download-state.js';
+import { hashFile, openPartial, writeFully } from './partial-file.js';
 import { ADAPTIVE_MAX_BLOCK_SIZE, floorPow2, LinkEstimator } from './link-estimator.js';
 import { probeStatus } from './server-probe.js';
 import type { StepClient } from './step-client.js';
@@ -39,7 +40,6 @@ const STATE_SAVE_INTERVAL_MS = 500;
  * fetched again in halves after a network failure.
  */
 const DOWNLOAD_UNIT = 8 * 1024;
-const HASH_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /**
  * The plan in units: the smallest block the server granted. A request fetches a span of 2^k
@@ -279,40 +279,6 @@ export class DownloadEngine {
 /** Bytes of the span of `units` units starting at unit `first` (the last one holds the remainder). */
 function spanBytes(plan: BlockPlan, first: number, units: number): number {
   return Math.max(0, Math.min(units * plan.blockSize, plan.size - first * plan.blockSize));
-}
-
-/** Opens the partial file: kept when the state lists blocks in it, else (re)created empty. */
-async function openPartial(path: string, state: DownloadState): Promise<FileHandle> {
-  if (state.count() > 0) {
-    try {
-      return await open(path, 'r+');
-    } catch {
-      state.received.fill(0);
-    }
-  }
-  return open(path, 'w+');
-}
-
-/** Positional write of the whole buffer (a write may take fewer bytes). */
-async function writeFully(file: FileHandle, data: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await file.write(data, written, data.length - written, position + written);
-    written += bytesWritten;
-  }
-}
-
-/** One sequential pass over a finished file with a reused buffer (resume path). */
-async function hashFile(file: FileHandle, size: number): Promise<string> {
-  const hash = createHash('md5');
-  const buffer = Buffer.allocUnsafe(Math.min(HASH_BUFFER_BYTES, Math.max(1, size)));
-  for (let position = 0; position < size; ) {
-    const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, size - position), position);
-    if (bytesRead === 0) throw new Error('The partial file is shorter than planned');
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return hash.digest('hex');
 }
 
 /** Convenience wrapper: downloads one key. */
