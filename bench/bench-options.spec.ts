@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CASE_NAMES, parseBenchOptions, parseSize, UsageError } from './bench-options.js';
+import { CASE_NAMES, parseBenchOptions, parseLink, parseSize, UsageError } from './bench-options.js';
 
 describe('bench options', () => {
   it('reads binary and decimal size units', () => {
@@ -15,8 +15,17 @@ describe('bench options', () => {
     for (const bad of ['', 'MiB', '-1MiB', '1 parsec', '0']) expect(() => parseSize(bad)).toThrow(UsageError);
   });
 
-  it('defaults to 256 MiB, 3 runs, every case, table output', () => {
-    expect(parseBenchOptions([])).toEqual({ size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false, cpuProfileDir: null });
+  it('defaults to 256 MiB, 3 runs, every case but the shaped links, table output', () => {
+    expect(parseBenchOptions([])).toMatchObject({ size: 256 * 1024 ** 2, runs: 3, json: false, cases: CASE_NAMES.filter((c) => c !== 'shaped'), smoke: false, cpuProfileDir: null });
+    expect(parseBenchOptions([]).links.map((l) => l.label)).toEqual(['2mbit', '20mbit', '20mbit+50ms']);
+    expect(parseBenchOptions([]).linkSize).toBe(16 * 1024 ** 2);
+  });
+
+  it('reads shaped links: bandwidth and added round trip', () => {
+    expect(parseLink('20mbit+50ms')).toEqual({ label: '20mbit+50ms', bitsPerSecond: 20e6, addedRttMs: 50 });
+    expect(parseLink('512kbit')).toMatchObject({ bitsPerSecond: 512e3, addedRttMs: 0 });
+    for (const bad of ['fast', '2mb', '10kbit', '2mbit+x']) expect(() => parseLink(bad)).toThrow(UsageError);
+    expect(parseBenchOptions(['--cases', 'shaped', '--links', '1mbit,2mbit', '--link-size', '4MiB'])).toMatchObject({ cases: ['shaped'], linkSize: 4 * 1024 ** 2 });
   });
 
   it('takes --flag value and --flag=value, and keeps cases in run order', () => {

@@ -1,8 +1,26 @@
 import { resolve } from 'node:path';
 
 /** The bench's cases, in the order they run within a round. */
-export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy-baseline', 'legacy', 'concurrent'] as const;
+export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy-baseline', 'legacy', 'concurrent', 'shaped'] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
+/** Cases run when --cases is not given: the shaped links take minutes at their rates, so they are asked for. */
+const DEFAULT_CASES = CASE_NAMES.filter((name) => name !== 'shaped');
+
+/** A shaped link: bandwidth per direction and added round-trip time (through bench/pacing-proxy). */
+export interface LinkSpec {
+  label: string;
+  bitsPerSecond: number;
+  addedRttMs: number;
+}
+
+/** Parses `2mbit`, `20mbit+50ms`, `512kbit`. */
+export function parseLink(text: string): LinkSpec {
+  const match = /^\s*(\d+(?:\.\d+)?)(k|m)bit(?:\+(\d+)ms)?\s*$/i.exec(text);
+  if (!match) throw new UsageError(`--links: cannot read "${text}" (e.g. 2mbit, 20mbit+50ms)`);
+  const bitsPerSecond = Number(match[1]) * (match[2].toLowerCase() === 'k' ? 1e3 : 1e6);
+  if (bitsPerSecond < 64e3) throw new UsageError('--links: at least 64kbit');
+  return { label: text.trim(), bitsPerSecond, addedRttMs: match[3] ? Number(match[3]) : 0 };
+}
 
 /** Parsed command line. */
 export interface BenchOptions {
@@ -13,6 +31,9 @@ export interface BenchOptions {
   smoke: boolean;
   /** Passes --cpu-prof to every server child, profiles written there on exit. */
   cpuProfileDir: string | null;
+  /** Links of the `shaped` case, and the file it moves over each. */
+  links: LinkSpec[];
+  linkSize: number;
 }
 
 const UNITS: Record<string, number> = {
@@ -47,20 +68,34 @@ export class UsageError extends Error {
   }
 }
 
-export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${CASE_NAMES.join(',')}] [--json] [--smoke] [--cpu-prof DIR]
+export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${DEFAULT_CASES.join(',')}] [--json] [--smoke] [--cpu-prof DIR]
+                       [--links 2mbit,20mbit,20mbit+50ms] [--link-size 16MiB]
   --size   test file size (default 256MiB; 1GiB for the headline figure)
   --runs   runs per case, alternated round-robin (default 3)
-  --cases  comma-separated subset of: ${CASE_NAMES.join(', ')}
+  --cases  comma-separated subset of: ${CASE_NAMES.join(', ')} (default: all but shaped)
+  --links  the shaped case's links: bandwidth per direction, optionally +RTT added (default 2mbit,20mbit,20mbit+50ms)
+  --link-size  file moved over each shaped link (default 16MiB)
   --json   print one JSON object instead of the table
   --smoke  a tiny file and one run (what the test suite runs)
   --cpu-prof DIR  run every server child with node --cpu-prof, profiles written to DIR`;
+
+const DEFAULT_LINKS = ['2mbit', '20mbit', '20mbit+50ms'];
 
 /** A tiny size with a partial last block, so the smoke run exercises the remainder path. */
 const SMOKE_SIZE = 5 * 1024 * 1024 + 12_345;
 
 /** Parses argv (without node and the script). */
 export function parseBenchOptions(argv: string[]): BenchOptions {
-  const options: BenchOptions = { size: 256 * 1024 ** 2, runs: 3, json: false, cases: [...CASE_NAMES], smoke: false, cpuProfileDir: null };
+  const options: BenchOptions = {
+    size: 256 * 1024 ** 2,
+    runs: 3,
+    json: false,
+    cases: [...DEFAULT_CASES],
+    smoke: false,
+    cpuProfileDir: null,
+    links: DEFAULT_LINKS.map(parseLink),
+    linkSize: 16 * 1024 ** 2,
+  };
   let sizeGiven = false;
   let runsGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -85,6 +120,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     } else if (flag === '--json') options.json = true;
     else if (flag === '--smoke') options.smoke = true;
     else if (flag === '--cpu-prof') options.cpuProfileDir = resolve(value());
+    else if (flag === '--links') options.links = value().split(',').filter((s) => s.trim()).map(parseLink);
+    else if (flag === '--link-size') options.linkSize = parseSize(value());
     else if (flag === '--help' || flag === '-h') throw new UsageError('');
     else throw new UsageError(`unknown option ${argv[i]}`);
   }

@@ -19,6 +19,19 @@ describe('bench report', () => {
       skipped: { download: 'not built' },
       ratios: { upload_vs_baseline: null, upload_vs_peer: null, download_vs_baseline: null, legacy_vs_baseline: null, concurrent_vs_upload: null },
       server_peak_rss_bytes: 150 * 1024 ** 2,
+      shaped: [
+        {
+          link: '2mbit',
+          bytes: 16 * 1024 ** 2,
+          raw_mbps: 0.24,
+          upload_mbps: 0.23,
+          download_mbps: 0.22,
+          upload_vs_raw: 0.96,
+          download_vs_raw: 0.92,
+          upload_chosen: { blockSize: 32 * 1024, inFlight: 2, connections: 4 },
+          download_chosen: null,
+        },
+      ],
     };
     expect(ratio(result, 'upload', 'baseline')).toBe(0.75);
     expect(ratio(result, 'download', 'baseline')).toBeNull();
@@ -27,5 +40,6 @@ describe('bench report', () => {
     expect(table).toMatch(/stepd upload[^\n]*\| 300 \(300-300\)\s+\| 0\.75\s+\| 1\.50/);
     expect(table).toContain('skipped: not built');
     expect(table).toContain('peak RSS during upload: 150 MiB');
+    expect(table).toMatch(/\| 2mbit\s+\| 16\s+\| 0\.240\s+\| 0\.230\s+\| 0\.96\s+\| 0\.220\s+\| 0\.92\s+\| 32 KiB x 2 x 4\s+\| -\s+\|/);
   });
 });

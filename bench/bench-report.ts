@@ -1,4 +1,5 @@
 import type { CaseName } from './bench-options.js';
+import { formatShapedTable, type ShapedLinkResult } from './shaped-links.js';
 
 /** Throughput of one case over its runs, in MB/s (10^6 bytes per second). */
 export interface CaseStats {
@@ -39,6 +40,8 @@ export interface BenchResult {
   };
   /** Peak resident set size of the stepd server during the upload runs. */
   server_peak_rss_bytes: number | null;
+  /** The `shaped` case: raw TCP against stepd over user-space shaped links. */
+  shaped: ShapedLinkResult[];
 }
 
 /** Median/min/max MB/s of runs that each moved `bytes`. */
@@ -85,6 +88,7 @@ const LABELS: Record<CaseName, string> = {
   'legacy-baseline': 'baseline, legacy shape (20480 B, 1 conn, 1 in flight)',
   legacy: 'stepd legacy (20480 B, 1 in flight)',
   concurrent: 'stepd 64 clients x 8 MiB (aggregate)',
+  shaped: 'shaped links (table below)',
 };
 
 const mib = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(bytes < 1024 ** 2 ? 2 : 0)} MiB`;
@@ -121,6 +125,7 @@ export function formatTable(result: BenchResult): string {
     notes,
     `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
     `64 clients aggregate / single-client upload: ${fmt(result.ratios.concurrent_vs_upload)}`,
+    ...(result.shaped.length ? ['', formatShapedTable(result.shaped)] : []),
   ];
   return lines.join('\n');
 }

@@ -9,7 +9,10 @@ import { BLOCK_SIZE, CONNECTIONS, prepareCases, type BenchContext } from './benc
 import { parseBenchOptions, USAGE, UsageError, type BenchOptions, type CaseName } from './bench-options.js';
 import { caseStats, formatTable, ratio, type BenchResult, type CaseSamples } from './bench-report.js';
 import { cpuSecondsOf, PeakRssSampler, stopChild } from './child-process.js';
+import { startBaseline, startStepd } from './bench-servers.js';
 import { writeRandomFile } from './random-file.js';
+import { runShapedLinks, type ShapedLinkResult } from './shaped-links.js';
+import { findStepdEngine } from './stepd-engines.js';
 
 async function bench(options: BenchOptions): Promise<BenchResult> {
   const root = await mkdtemp(join(tmpdir(), 'stepd-bench-'));
@@ -29,6 +32,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       skipped: {},
       ratios: { upload_vs_baseline: null, upload_vs_peer: null, download_vs_baseline: null, legacy_vs_baseline: null, concurrent_vs_upload: null },
       server_peak_rss_bytes: null,
+      shaped: [],
     },
   };
   const { result } = ctx;
@@ -67,6 +71,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     }
     for (const [name, list] of seconds) result.cases[name] = caseStats(cases.get(name)!.bytes, list, samples.get(name));
     result.server_peak_rss_bytes = result.cases.upload?.server_peak_rss_bytes ?? null;
+    if (options.cases.includes('shaped')) result.shaped = await shapedCase(ctx);
     result.ratios = {
       upload_vs_baseline: ratio(result, 'upload', 'baseline'),
       upload_vs_peer: ratio(result, 'upload', 'peer'),
@@ -79,6 +84,21 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     await Promise.all(ctx.servers.map((s) => stopChild(s)));
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The shaped-link case on servers of its own (see bench/shaped-links.ts). */
+async function shapedCase(ctx: BenchContext): Promise<ShapedLinkResult[]> {
+  const engine = await findStepdEngine();
+  if (!engine) {
+    ctx.result.skipped.shaped = 'the stepd client engine is not built';
+    return [];
+  }
+  const baseline = await startBaseline(ctx.root);
+  ctx.servers.push(baseline);
+  const stepd = await startStepd(ctx.root, [], 'stepd-shaped-data');
+  ctx.servers.push(stepd);
+  const log = (line: string) => (ctx.options.json ? undefined : console.error(line));
+  return runShapedLinks({ options: ctx.options, root: ctx.root, baseline, stepd, engine, user: 'bench' }, log);
 }
 
 async function main(): Promise<void> {

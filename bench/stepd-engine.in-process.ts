@@ -5,12 +5,17 @@ import type { StepdClientEngine, StepdTarget, TransferResult } from './stepd-eng
 interface StepClientLike {
   close(): void;
 }
-interface UploadResultLike {
+interface ChosenLike {
+  blockSize: number;
+  inFlight?: number;
+  connections?: number;
+}
+interface UploadResultLike extends ChosenLike {
   md5: string;
   serverMd5: string | null;
   verified: boolean;
 }
-interface DownloadResultLike {
+interface DownloadResultLike extends ChosenLike {
   md5: string;
   verified: boolean;
 }
@@ -47,7 +52,7 @@ export class InProcessEngine implements StepdClientEngine {
     return this.withClient(target, async (client) => {
       const result = await new this.modules.UploadEngine(client, { path: file, key }).run();
       if (!result.verified) throw new Error(`stepd upload of ${key}: md5 not verified (client ${result.md5}, server ${result.serverMd5})`);
-      return { md5: result.md5 };
+      return { md5: result.md5, chosen: chosenOf(result) };
     });
   }
 
@@ -55,7 +60,7 @@ export class InProcessEngine implements StepdClientEngine {
     return this.withClient(target, async (client) => {
       const result = await new this.modules.DownloadEngine(client, { key, out: output }).run();
       if (!result.verified) throw new Error(`stepd download of ${key}: md5 not verified`);
-      return { md5: result.md5 };
+      return { md5: result.md5, chosen: chosenOf(result) };
     });
   }
 
@@ -67,4 +72,10 @@ export class InProcessEngine implements StepdClientEngine {
       client.close();
     }
   }
+}
+
+/** Block size, depth and connections, when the engine reports them (adaptive engines, issue 12). */
+function chosenOf(result: ChosenLike): TransferResult['chosen'] {
+  if (result.inFlight === undefined || result.connections === undefined) return undefined;
+  return { blockSize: result.blockSize, inFlight: result.inFlight, connections: result.connections };
 }

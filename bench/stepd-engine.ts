@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export interface TransferResult {
   md5: string;
   seconds?: number;
+  /** What an adaptive client ended up using (when the engine reports it). */
+  chosen?: { blockSize: number; inFlight: number; connections: number };
 }
 
 /** Where the stepd server is and who the bench logs in as. */

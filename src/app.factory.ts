@@ -30,6 +30,7 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver, tok
     // A block is the largest binary section any request carries.
     maxBinaryBytes: storage.maxBlockSize,
     frameDeadlineMs: step.frameDeadlineMs,
+    frameMaxMs: step.frameMaxMs,
     idleTimeoutMs: step.idleTimeoutMs,
     unauthenticatedIdleTimeoutMs: step.unauthenticatedIdleTimeoutMs,
     tlsHandshakeTimeoutMs: step.tlsHandshakeTimeoutMs,

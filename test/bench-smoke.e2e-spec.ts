@@ -24,7 +24,9 @@ describe('npm run bench --smoke', () => {
     const result = JSON.parse(stdout) as BenchResult;
     // Only a build without the client engines (src/client, issue 4) may skip, and only their cases.
     const engineCases: CaseName[] = ['upload', 'download', 'concurrent'];
-    const expected = result.engine === null ? CASE_NAMES.filter((n) => !engineCases.includes(n)) : CASE_NAMES;
+    // The shaped links are asked for by name (they take minutes); see the next test.
+    const loopback = CASE_NAMES.filter((n) => n !== 'shaped');
+    const expected = result.engine === null ? loopback.filter((n) => !engineCases.includes(n)) : loopback;
     if (result.engine === null) expect(Object.keys(result.skipped).sort()).toEqual([...engineCases].sort());
     else expect(result.skipped).toEqual({});
     for (const name of expected) {
@@ -44,5 +46,18 @@ describe('npm run bench --smoke', () => {
     const { code, stderr } = await runBench(['--size', 'lots']);
     expect(code).toBe(2);
     expect(stderr).toContain('usage: npm run bench');
+  });
+
+  it('runs the shaped-link case through the pacing proxy and reports raw TCP, upload and download', { timeout: BOUND_MS + 10_000 }, async () => {
+    const { code, stdout, stderr } = await runBench(['--smoke', '--json', '--cases', 'shaped', '--links', '40mbit+20ms', '--link-size', '512KiB']);
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as BenchResult;
+    expect(result.shaped).toHaveLength(1);
+    const [link] = result.shaped;
+    expect(link).toMatchObject({ link: '40mbit+20ms', bytes: 512 * 1024 });
+    // 40 Mbit/s is 5 MB/s at most; the proxy must really have shaped the link.
+    for (const rate of [link.raw_mbps, link.upload_mbps, link.download_mbps]) expect(rate).toBeGreaterThan(0);
+    expect(link.raw_mbps).toBeLessThan(5.5);
+    expect(link.upload_chosen).toMatchObject({ connections: 4 });
   });
 });

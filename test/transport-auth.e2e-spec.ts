@@ -84,9 +84,11 @@ describe('STEP transport and LOGIN (spec A1-A4, A8)', () => {
       expect(text).toMatch(/^bob_smith\.\d{14}\.login\.[0-9a-f]{32}$/);
     });
 
-    it('answers 401 for a wrong password, 409 for a type other than AUTH, 410 for missing fields', async () => {
+    it('answers 401 for a wrong or empty password, 409 for a type other than AUTH, 410 for missing fields', async () => {
       const wrong = await conn.request(request({ operation: 'LOGIN', type: 'AUTH', username: 'bob', password: md5Hex('alice') }));
       expect(statusOf(wrong)).toBe(401);
+      const empty = await conn.request(request({ operation: 'LOGIN', type: 'AUTH', username: 'bob', password: '' }));
+      expect(statusOf(empty)).toBe(401);
       const type = await conn.request(request({ operation: 'LOGIN', type: 'FILE', username: 'bob', password: md5Hex('bob') }));
       expect(type.json).toMatchObject({ status: 409, status_msg: 'Type of LOGIN has to be AUTH.' });
       const noUser = await conn.request(request({ operation: 'LOGIN', type: 'AUTH', password: 'x' }));

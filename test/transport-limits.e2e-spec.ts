@@ -31,6 +31,7 @@ describe('transport limits (issue 6, item 1)', () => {
       STEP_MIN_BLOCK_SIZE: '512',
       STEP_MAX_BLOCK_SIZE: '4096',
       STEP_FRAME_DEADLINE_MS: '300',
+      STEP_FRAME_MAX_MS: '1500',
       STEP_IDLE_TIMEOUT_MS: '400',
       STEP_MAX_CONNECTIONS: '40',
       STEP_MAX_CONNECTIONS_PER_ADDRESS: '4',
@@ -103,18 +104,31 @@ describe('transport limits (issue 6, item 1)', () => {
     expect(Buffer.concat(replies).subarray(HEADER_BYTES).toString()).toMatch(/"status":413/);
   });
 
-  it('closes a connection that does not complete a started frame within STEP_FRAME_DEADLINE_MS', async () => {
+  it('closes a connection whose started frame gets no byte for STEP_FRAME_DEADLINE_MS', async () => {
     const s = await open();
     s.socket.write(Buffer.concat([header(40, 0), Buffer.from('{"direction"')]));
     expect(await s.waitForClose()).toBe(true);
     expect(s.replies).toEqual([]);
   });
 
-  it('closes a slowloris client that keeps trickling bytes of one frame (the deadline is not extended)', async () => {
+  it('keeps a frame whose bytes keep arriving, however slowly, past STEP_FRAME_DEADLINE_MS (issue 12: slow links)', async () => {
+    const s = await open();
+    const frame = earthOfLength(60);
+    // 20 pieces 50 ms apart: about 1 s for the frame, over three times the 300 ms no-progress deadline.
+    const piece = Math.ceil(frame.length / 20);
+    for (let sent = 0; sent < frame.length; sent += piece) {
+      s.socket.write(frame.subarray(sent, sent + piece));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await s.waitForReplies(1)).map((r) => r.status)).toEqual([333]);
+    expect(s.closed).toBe(false);
+  });
+
+  it('closes a slowloris client that keeps trickling bytes of one frame past STEP_FRAME_MAX_MS', async () => {
     const s = await open();
     const frame = earthOfLength(200);
     let sent = 0;
-    // One byte every 20 ms would need 4 s for the frame: far beyond the 300 ms deadline.
+    // One byte every 20 ms would need 4 s for the frame: far beyond the 1.5 s cap on a whole frame.
     const drip = setInterval(() => {
       if (s.closed || sent >= frame.length) return clearInterval(drip);
       s.socket.write(frame.subarray(sent, sent + 1));
@@ -188,20 +202,20 @@ describe('transport limits (issue 6, item 1)', () => {
     expect(again).not.toBeNull();
   });
 
-  it('answers 429 to LOGIN attempts over STEP_LOGIN_ATTEMPTS_PER_MINUTE from one address', async () => {
+  it('answers 429 to LOGINs after STEP_LOGIN_ATTEMPTS_PER_MINUTE failures from one address, never to the right legacy password', async () => {
     const s = await open('127.0.0.3');
     const attempt = (password: string) =>
       encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username: 'victim', password }));
-    // Four wrong guesses and one right one use up the five attempts of this minute.
-    s.socket.write(Buffer.concat([...['a', 'b', 'c', 'd'].map(attempt), attempt(md5Hex('victim')), attempt(md5Hex('victim'))]));
-    const replies = await s.waitForReplies(6);
-    expect(replies.map((r) => r.status)).toEqual([401, 401, 401, 401, 200, 429]);
+    // Five wrong guesses use up the five failures of this minute (issue 12: successes are not counted).
+    s.socket.write(Buffer.concat([...['a', 'b', 'c', 'd', 'e', 'f'].map(attempt), attempt(md5Hex('victim'))]));
+    const replies = await s.waitForReplies(7);
+    expect(replies.map((r) => r.status)).toEqual([401, 401, 401, 401, 401, 429, 200]);
     expect(replies[5]).toMatchObject({ operation: 'LOGIN', type: 'AUTH', status_msg: 'Too many login attempts. Try again later.' });
-    // Another address still logs in.
+    // Another address still gets its own guesses at another name.
     const other = await openRawSocket(app.stepAddress.port, '127.0.0.4');
     sockets.push(other);
-    other.socket.write(attempt(md5Hex('victim')));
-    expect((await other.waitForReplies(1)).map((r) => r.status)).toEqual([200]);
+    other.socket.write(encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username: 'someone', password: 'x' })));
+    expect((await other.waitForReplies(1)).map((r) => r.status)).toEqual([401]);
   });
 
   it('answers every request fully received before the client shut down its sending side', async () => {

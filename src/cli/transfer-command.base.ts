@@ -5,12 +5,12 @@ import { StepCommand } from './step-command.base.js';
 
 /** Base of `upload` and `download`: the tuning options both transfers take. */
 export abstract class TransferCommand extends StepCommand {
-  @Option({ flags: '--connections <n>', description: 'parallel connections (default 4)' })
+  @Option({ flags: '--connections <n>', description: 'parallel connections (default 4; 8 against an old server)' })
   connections(value: string): string {
     return value;
   }
 
-  @Option({ flags: '--block-size <bytes>', description: 'block size to ask for (default 4 MiB; the server may grant less)' })
+  @Option({ flags: '--block-size <bytes>', description: 'block size to ask for (default: adaptive, 32 KiB growing to 4 MiB as the link allows; the server may grant less)' })
   blockSize(value: string): string {
     return value;
   }

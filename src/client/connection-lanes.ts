@@ -34,8 +34,17 @@ export class ConnectionLanes {
   private readonly lanes: ConnectionLane[];
   private readonly waiters: Array<(lane: ConnectionLane) => void> = [];
 
-  constructor(client: StepClient, count: number, private readonly perLane: number) {
+  constructor(client: StepClient, count: number, private perLane: number) {
     this.lanes = Array.from({ length: count }, () => new ConnectionLane(client));
+  }
+
+  /** Changes the requests allowed in flight per lane (adaptive transfers); a deeper pipe wakes waiters at once. */
+  setPerLane(perLane: number): void {
+    this.perLane = perLane;
+    for (let lane = this.leastBusy(); lane && this.waiters.length > 0; lane = this.leastBusy()) {
+      lane.inFlight++;
+      this.waiters.shift()!(lane);
+    }
   }
 
   /** Reserves one request slot on the least busy lane, waiting while all are full. */
@@ -48,9 +57,9 @@ export class ConnectionLanes {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Returns a slot. */
+  /** Returns a slot (kept from the waiters when the pipe has since become shallower). */
   release(lane: ConnectionLane): void {
-    const waiter = this.waiters.shift();
+    const waiter = lane.inFlight <= this.perLane ? this.waiters.shift() : undefined;
     if (waiter) waiter(lane);
     else lane.inFlight--;
   }

@@ -78,6 +78,30 @@ describe('DownloadEngine', () => {
     }
   });
 
+  it('adapts by default: starts at 32 KiB, grows aligned spans on a fast link, and the file is exact', async () => {
+    const data = randomBytes(24 * 1024 * 1024 + 777);
+    const client = await setup({}, data);
+    const out = join(dir, 'out.bin');
+    const result = await downloadFile(client, { key: 'k', out, retry: FAST_RETRY });
+    expect(result).toMatchObject({ md5: md5Hex(data), verified: true, connections: 4, oldServer: false });
+    expect((await readFile(out)).equals(data)).toBe(true);
+    expect(server.downloadSizes[0]).toBe(32 * 1024);
+    expect(Math.max(...server.downloadSizes)).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(result.blockSize).toBeGreaterThan(32 * 1024);
+  });
+
+  it('after a network failure fetches the failed span in halves', async () => {
+    const data = randomBytes(64 * 4096);
+    const client = await setup({ dropOnDownload: 1 }, data);
+    const out = join(dir, 'out.bin');
+    const result = await downloadFile(client, { key: 'k', out, retry: FAST_RETRY, connections: 1 });
+    expect(result).toMatchObject({ md5: md5Hex(data), verified: true });
+    expect((await readFile(out)).equals(data)).toBe(true);
+    // The first 32 KiB spans were dropped with their connection; they came back in 16 KiB halves.
+    expect(server.downloadSizes[0]).toBe(32 * 1024);
+    expect(server.downloadSizes.filter((size) => size === 16 * 1024).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('refuses blocks that fail their block_md5 and gives up after the bounded retries', async () => {
     const client = await setup({ corruptDownloads: true }, randomBytes(5000));
     const failure = await downloadFile(client, { key: 'k', out: join(dir, 'out.bin'), blockSize: 4096, retry: FAST_RETRY }).catch((err: unknown) => err);

@@ -1,14 +1,16 @@
 import { createHash, type Hash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { md5Hex } from '../common/md5.js';
 import { StepOperation, StepType } from '../transport/step.constants.js';
 import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
 import { DownloadState } from './download-state.js';
+import { hashFile, openPartial, writeFully } from './partial-file.js';
+import { ADAPTIVE_MAX_BLOCK_SIZE, floorPow2, LinkEstimator } from './link-estimator.js';
+import { probeStatus } from './server-probe.js';
 import type { StepClient } from './step-client.js';
 import { StepConnectionError } from './step-client.connection.js';
-import { BlockIntegrityError, ProgressClock, withRetry } from './transfer-retry.js';
-import { blockLength, DEFAULT_REQUESTED_BLOCK_SIZE, readBlockPlan, resolveTuning, type BlockPlan, type ResolvedTuning, type TransferResult, type TransferTuning } from './transfer.types.js';
+import { BlockIntegrityError, ProgressClock, withGiveUpHint, withRetry } from './transfer-retry.js';
+import { readBlockPlan, resolveTuning, type BlockPlan, type ResolvedTuning, type TransferResult, type TransferTuning } from './transfer.types.js';
 
 /** What to download and where. */
 export interface DownloadRequest extends TransferTuning {
@@ -33,13 +35,28 @@ export class Md5MismatchError extends Error {
 /** Suffix of the file a download is written into before it is verified and renamed. */
 export const PARTIAL_SUFFIX = '.step-partial';
 const STATE_SAVE_INTERVAL_MS = 500;
-const HASH_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * The unit spans count in: a quarter of the start size, so even a first 32 KiB span can be
+ * fetched again in halves after a network failure.
+ */
+const DOWNLOAD_UNIT = 8 * 1024;
+
+/**
+ * The plan in units: the smallest block the server granted. A request fetches a span of 2^k
+ * units aligned to its own size, so it is block `first / units` at block size `units x unit`
+ * (downloads are stateless, spec C1) and every span maps onto the same units on disk.
+ */
+interface UnitPlan extends BlockPlan {
+  /** Largest span, in units (1 when the block size is forced or the server grants one size). */
+  maxUnits: number;
+}
 
 /**
  * Downloads one key: GET the plan, fetch blocks in parallel over several pipelined connections,
  * write them positionally into `<out>.step-partial`, hash the contiguous prefix as blocks land
  * (holding a bounded window of out-of-order blocks), verify the MD5 and rename into place.
- * A sidecar state file makes an interrupted download resume.
+ * Block sizes grow from 32 KiB as the measured link allows (issue 12). A sidecar state file
+ * makes an interrupted download resume.
  */
 export class DownloadEngine {
   private failure: unknown = null;
@@ -48,8 +65,10 @@ export class DownloadEngine {
   /** Prefix hashing (null on resume, where the finished file is hashed once instead). */
   private hash: Hash | null = null;
   private nextToHash = 0;
-  private readonly landed = new Map<number, Buffer>();
+  private readonly landed = new Map<number, { block: Buffer; units: number }>();
   private windowWaiter: (() => void) | null = null;
+  private estimator!: LinkEstimator;
+  private lastBlockSize = 0;
 
   constructor(
     private readonly client: StepClient,
@@ -58,23 +77,33 @@ export class DownloadEngine {
 
   /** Runs the download to completion (or throws the reason it could not). */
   async run(): Promise<DownloadResult> {
+    try {
+      return await this.download();
+    } catch (err) {
+      throw withGiveUpHint(err);
+    }
+  }
+
+  private async download(): Promise<DownloadResult> {
     const started = performance.now();
     const { key, out } = this.request;
-    const reply = await this.client.call(StepType.FILE, StepOperation.GET, { key, block_size: this.request.blockSize ?? DEFAULT_REQUESTED_BLOCK_SIZE });
-    const plan = readBlockPlan(reply.json);
-    const expectedMd5 = typeof reply.json.md5 === 'string' ? reply.json.md5.toLowerCase() : null;
-    if (!expectedMd5) throw new StepConnectionError('The download plan carries no md5', 'EPROTO');
+    const probe = await probeStatus(this.client, key);
+    const { plan, md5: expectedMd5, rttMs } = await this.plan();
+    const tuning = resolveTuning(this.request, plan.blockSize, probe.oldServer);
+    this.estimator = new LinkEstimator(tuning.connections, plan.blockSize * plan.maxUnits);
+    this.estimator.recordRtt(Math.min(probe.rttMs, rttMs));
     const partial = out + PARTIAL_SUFFIX;
     const state = await DownloadState.load(`${partial}.state`, key, plan, expectedMd5);
     const file = await openPartial(partial, state);
     const resumedBlocks = state.count();
     let md5: string;
+    let inFlight: number;
     try {
       // Nothing on disk yet: hash the prefix as blocks land. Resuming: hash the finished file once.
       if (resumedBlocks === 0) this.hash = createHash('md5');
       await file.truncate(plan.size);
-      for (let i = 0; i < plan.totalBlocks; i++) if (state.received[i]) this.doneBytes += blockLength(plan, i);
-      await this.transfer(file, plan, state, resolveTuning(this.request, plan.blockSize));
+      for (let i = 0; i < plan.totalBlocks; i++) if (state.received[i]) this.doneBytes += spanBytes(plan, i, 1);
+      inFlight = await this.transfer(file, plan, state, tuning);
       md5 = this.hash ? this.hash.digest('hex') : await hashFile(file, plan.size);
       await file.datasync();
     } finally {
@@ -96,26 +125,62 @@ export class DownloadEngine {
       verified: true,
       resumedBlocks,
       totalBlocks: plan.totalBlocks,
-      blockSize: plan.blockSize,
+      blockSize: this.lastBlockSize || plan.blockSize,
+      connections: tuning.connections,
+      inFlight,
+      oldServer: tuning.oldServer,
       seconds,
       bytesPerSecond: seconds > 0 ? plan.size / seconds : 0,
     };
   }
 
-  private async transfer(file: FileHandle, plan: BlockPlan, state: DownloadState, tuning: ResolvedTuning): Promise<void> {
+  /**
+   * A forced block size is asked for once. Otherwise two GETs: the unit spans count in and the
+   * largest size, so spans grow up to what the server grants.
+   */
+  private async plan(): Promise<{ plan: UnitPlan; md5: string; rttMs: number }> {
+    let rttMs = Infinity;
+    const get = async (blockSize: number) => {
+      const started = performance.now();
+      const reply = await this.client.call(StepType.FILE, StepOperation.GET, { key: this.request.key, block_size: blockSize });
+      rttMs = Math.min(rttMs, performance.now() - started);
+      const md5 = typeof reply.json.md5 === 'string' ? reply.json.md5.toLowerCase() : null;
+      if (!md5) throw new StepConnectionError('The download plan carries no md5', 'EPROTO');
+      return { plan: readBlockPlan(reply.json), md5 };
+    };
+    const forced = this.request.blockSize;
+    const unit = await get(forced ?? DOWNLOAD_UNIT);
+    if (forced !== undefined) return { plan: { ...unit.plan, maxUnits: 1 }, md5: unit.md5, rttMs };
+    const largest = await get(ADAPTIVE_MAX_BLOCK_SIZE);
+    const maxUnits = floorPow2(Math.max(1, Math.floor(largest.plan.blockSize / unit.plan.blockSize)));
+    return { plan: { ...unit.plan, maxUnits }, md5: unit.md5, rttMs };
+  }
+
+  /** Fetches every missing unit; returns the requests in flight per connection at the end. */
+  private async transfer(file: FileHandle, plan: UnitPlan, state: DownloadState, tuning: ResolvedTuning): Promise<number> {
     const lanes = new ConnectionLanes(this.client, tuning.connections, tuning.inFlight);
-    // Out-of-order blocks wait in memory for the prefix hash: at most this many ahead of it.
-    const window = tuning.connections * tuning.inFlight * 2;
+    let inFlight = tuning.inFlight;
     const fetches = new Set<Promise<void>>();
     const saver = setInterval(() => void state.save().catch(() => undefined), STATE_SAVE_INTERVAL_MS);
     try {
-      for (let index = 0; index < plan.totalBlocks && this.failure === null; index++) {
-        if (state.received[index]) continue;
-        while (this.hash && index >= this.nextToHash + window && this.failure === null) {
+      for (let first = 0; first < plan.totalBlocks && this.failure === null; ) {
+        if (state.received[first]) {
+          first++;
+          continue;
+        }
+        const units = this.spanAt(plan, state, first, tuning);
+        // Out-of-order blocks wait in memory for the prefix hash: at most about two pipes' worth ahead of it.
+        const windowUnits = tuning.connections * inFlight * units * 2;
+        while (this.hash && first >= this.nextToHash + windowUnits && this.failure === null) {
           await new Promise<void>((resolve) => (this.windowWaiter = resolve));
         }
         const lane = await lanes.acquire();
-        const fetch = this.fetchBlock(lane, file, plan, state, index, tuning)
+        const fetch = this.fetchSpan(lane, file, plan, state, first, units, tuning)
+          .then(() => {
+            if (!tuning.adaptive) return;
+            inFlight = this.estimator.inFlight(this.estimator.blockSize());
+            lanes.setPerLane(inFlight);
+          })
           .catch((err: unknown) => {
             this.failure ??= err;
             this.wakeWindow();
@@ -123,6 +188,7 @@ export class DownloadEngine {
           .finally(() => lanes.release(lane));
         fetches.add(fetch);
         void fetch.then(() => fetches.delete(fetch));
+        first += units;
       }
       await Promise.all(fetches);
     } finally {
@@ -131,37 +197,74 @@ export class DownloadEngine {
       await state.save();
     }
     if (this.failure !== null) throw this.failure;
+    return inFlight;
   }
 
-  private async fetchBlock(lane: ConnectionLane, file: FileHandle, plan: BlockPlan, state: DownloadState, index: number, tuning: ResolvedTuning): Promise<void> {
-    const length = blockLength(plan, index);
-    const block = await withRetry(tuning.retry, this.clock, async () => {
-      const connection = await lane.connection();
-      const reply = await this.client.call(StepType.FILE, StepOperation.DOWNLOAD, { key: this.request.key, block_index: index, block_size: plan.blockSize }, null, connection);
-      const binary = reply.binary ?? Buffer.alloc(0);
-      if (binary.length !== length) throw new BlockIntegrityError(`block ${index} has ${binary.length} bytes, expected ${length}`);
-      // C4: when the server knows the block's MD5, check it before the block touches the file.
-      const blockMd5 = reply.json.block_md5;
-      if (typeof blockMd5 === 'string' && md5Hex(binary) !== blockMd5.toLowerCase()) throw new BlockIntegrityError(`block ${index} fails its block_md5`);
-      return binary;
-    });
-    await writeFully(file, block, index * plan.blockSize);
-    state.received[index] = 1;
+  /** The span to request at `first`: as large as the link calls for, aligned, and all of it still missing. */
+  private spanAt(plan: UnitPlan, state: DownloadState, first: number, tuning: ResolvedTuning): number {
+    let units = tuning.adaptive ? Math.min(plan.maxUnits, floorPow2(this.estimator.blockSize() / plan.blockSize)) : 1;
+    const missing = (span: number) => state.received.subarray(first, Math.min(plan.totalBlocks, first + span)).every((bit) => bit === 0);
+    while (units > 1 && (first % units !== 0 || !missing(units))) units /= 2;
+    return units;
+  }
+
+  /**
+   * Fetches a span, retrying failures; after a network failure the rest of the span is
+   * fetched in halves (a slow or flaky link moves small blocks where large ones time out).
+   */
+  private async fetchSpan(lane: ConnectionLane, file: FileHandle, plan: UnitPlan, state: DownloadState, first: number, units: number, tuning: ResolvedTuning): Promise<void> {
+    let pieceUnits = units;
+    const end = Math.min(plan.totalBlocks, first + units);
+    await withRetry(
+      tuning.retry,
+      this.clock,
+      async () => {
+        for (let piece = first; piece < end; piece += pieceUnits) {
+          if (state.received[piece]) continue;
+          const block = await this.fetchBlock(lane, plan, piece, pieceUnits);
+          await this.land(file, plan, state, piece, pieceUnits, block);
+        }
+      },
+      (err) => {
+        if (!(err instanceof StepConnectionError)) return;
+        this.estimator.recordNetworkFailure(pieceUnits * plan.blockSize);
+        if (pieceUnits > 1) pieceUnits /= 2;
+      },
+    );
+  }
+
+  private async fetchBlock(lane: ConnectionLane, plan: UnitPlan, first: number, units: number): Promise<Buffer> {
+    const blockSize = units * plan.blockSize;
+    const index = first / units;
+    const length = spanBytes(plan, first, units);
+    const connection = await lane.connection();
+    const reply = await this.client.call(StepType.FILE, StepOperation.DOWNLOAD, { key: this.request.key, block_index: index, block_size: blockSize }, null, connection);
+    const binary = reply.binary ?? Buffer.alloc(0);
+    if (binary.length !== length) throw new BlockIntegrityError(`block ${index} has ${binary.length} bytes, expected ${length}`);
+    // C4: when the server knows the block's MD5, check it before the block touches the file.
+    const blockMd5 = reply.json.block_md5;
+    if (typeof blockMd5 === 'string' && md5Hex(binary) !== blockMd5.toLowerCase()) throw new BlockIntegrityError(`block ${index} fails its block_md5`);
+    this.lastBlockSize = blockSize;
+    return binary;
+  }
+
+  private async land(file: FileHandle, plan: UnitPlan, state: DownloadState, first: number, units: number, block: Buffer): Promise<void> {
+    await writeFully(file, block, first * plan.blockSize);
+    state.received.fill(1, first, Math.min(plan.totalBlocks, first + units));
     this.clock.touch();
-    this.doneBytes += length;
+    this.estimator.recordBytes(block.length);
+    this.doneBytes += block.length;
     this.request.onProgress?.({ doneBytes: this.doneBytes, totalBytes: plan.size });
-    if (this.hash) this.hashPrefix(index, block);
+    if (this.hash) this.hashPrefix(first, units, block);
   }
 
-  /** Hashes every block that now continues the contiguous prefix; keeps later ones until then. */
-  private hashPrefix(index: number, block: Buffer): void {
-    this.landed.set(index, block);
-    let next = this.landed.get(this.nextToHash);
-    while (next) {
-      this.hash!.update(next);
+  /** Hashes every span that now continues the contiguous prefix; keeps later ones until then. */
+  private hashPrefix(first: number, units: number, block: Buffer): void {
+    this.landed.set(first, { block, units });
+    for (let next = this.landed.get(this.nextToHash); next; next = this.landed.get(this.nextToHash)) {
+      this.hash!.update(next.block);
       this.landed.delete(this.nextToHash);
-      this.nextToHash++;
-      next = this.landed.get(this.nextToHash);
+      this.nextToHash += next.units;
     }
     this.wakeWindow();
   }
@@ -173,43 +276,9 @@ export class DownloadEngine {
   }
 }
 
-/**
- * Opens the partial file: kept when the state lists blocks in it, else (re)created empty. Never
- * through a symlink: one planted in its place would have the download overwrite its target.
- */
-async function openPartial(path: string, state: DownloadState): Promise<FileHandle> {
-  if (state.count() > 0) {
-    try {
-      return await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
-    } catch {
-      state.received.fill(0);
-    }
-  }
-  // rm removes a link itself, not its target; O_EXCL then refuses anything planted in between.
-  await rm(path, { force: true });
-  return open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
-}
-
-/** Positional write of the whole buffer (a write may take fewer bytes). */
-async function writeFully(file: FileHandle, data: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await file.write(data, written, data.length - written, position + written);
-    written += bytesWritten;
-  }
-}
-
-/** One sequential pass over a finished file with a reused buffer (resume path). */
-async function hashFile(file: FileHandle, size: number): Promise<string> {
-  const hash = createHash('md5');
-  const buffer = Buffer.allocUnsafe(Math.min(HASH_BUFFER_BYTES, Math.max(1, size)));
-  for (let position = 0; position < size; ) {
-    const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, size - position), position);
-    if (bytesRead === 0) throw new Error('The partial file is shorter than planned');
-    hash.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return hash.digest('hex');
+/** Bytes of the span of `units` units starting at unit `first` (the last one holds the remainder). */
+function spanBytes(plan: BlockPlan, first: number, units: number): number {
+  return Math.max(0, Math.min(units * plan.blockSize, plan.size - first * plan.blockSize));
 }
 
 /** Convenience wrapper: downloads one key. */

@@ -1,6 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { waitForDrain } from '../transport/wait-for-drain.js';
 import { encodeFrameParts, FrameDecoder, type StepFrame, type StepJson } from '../transport/step.codec.js';
 
 /** A decoded reply. */
@@ -15,7 +14,7 @@ export interface StepConnectOptions {
   port: number;
   /** Connect through TLS; certificate verification stays on unless `rejectUnauthorized` is false. */
   tls?: { ca?: Buffer | string; rejectUnauthorized?: boolean; servername?: string };
-  /** Connect timeout and per-request reply timeout, in ms. */
+  /** Connect timeout, and how long a connection with replies outstanding may move no byte, in ms. */
   timeoutMs?: number;
   /** Largest reply binary section accepted. */
   maxBinaryBytes?: number;
@@ -35,6 +34,13 @@ interface Pending {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/**
+ * Large bodies are handed to the socket in slices of this size, one after the other, so that
+ * each slice the kernel takes counts as progress: on a slow link a 4 MiB block takes minutes
+ * and must not look like a dead connection (issue 12). Small enough to move within a few
+ * seconds on a 1 Mbit/s link shared by 8 connections, large enough to cost nothing on loopback.
+ */
+const WRITE_SLICE_BYTES = 128 * 1024;
 
 /**
  * One client connection speaking STEP. Requests may be pipelined: replies come back in request
@@ -45,6 +51,12 @@ export class StepClientConnection {
   private readonly decoder: FrameDecoder;
   private closedError: Error | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** When a byte last moved either way (performance.now()). */
+  private lastActivity = performance.now();
+  /** Frame parts waiting for the socket, written one slice at a time. */
+  private readonly outbox: Buffer[] = [];
+  private writing = false;
+  private drainWaiters: Array<() => void> = [];
 
   private constructor(
     private readonly socket: Socket,
@@ -53,6 +65,7 @@ export class StepClientConnection {
   ) {
     this.decoder = new FrameDecoder({ maxJsonBytes: 16 * 1024 * 1024, maxBinaryBytes }, (frame) => this.onFrame(frame));
     socket.on('data', (chunk: Buffer) => {
+      this.lastActivity = performance.now();
       try {
         this.decoder.push(chunk);
       } catch (err) {
@@ -110,20 +123,20 @@ export class StepClientConnection {
   request(json: StepJson, binary?: Buffer | null): Promise<StepResponse> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) this.lastActivity = performance.now();
       this.pending.push({ resolve, reject });
       const [head, body] = encodeFrameParts(json, binary);
-      this.socket.cork();
-      this.socket.write(head);
-      if (body) this.socket.write(body);
-      this.socket.uncork();
+      this.outbox.push(head);
+      for (let offset = 0; body && offset < body.length; offset += WRITE_SLICE_BYTES) this.outbox.push(body.subarray(offset, offset + WRITE_SLICE_BYTES));
+      this.pump();
       this.armTimer();
     });
   }
 
-  /** Resolves once the socket can take more data (for callers that pipeline large blocks). */
+  /** Resolves once every request written so far is in the kernel's hands (for callers that pipeline large blocks). */
   async writable(): Promise<void> {
-    if (!this.socket.writableNeedDrain || this.closedError) return;
-    await waitForDrain(this.socket);
+    if ((this.outbox.length === 0 && !this.writing) || this.closedError) return;
+    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
   /** Writes raw bytes (tests use this to send malformed frames). */
@@ -143,6 +156,41 @@ export class StepClientConnection {
     this.socket.destroy();
   }
 
+  /**
+   * Writes the next slice (a small frame goes whole, header and JSON corked together) and the
+   * one after it only once the socket took it, so a completed write is a sign of progress.
+   */
+  private pump(): void {
+    if (this.writing || this.closedError) return;
+    if (this.outbox.length === 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const resolve of waiters) resolve();
+      return;
+    }
+    this.writing = true;
+    const parts = [this.outbox.shift()!];
+    let bytes = parts[0].length;
+    while (this.outbox.length > 0 && bytes + this.outbox[0].length <= WRITE_SLICE_BYTES) {
+      bytes += this.outbox[0].length;
+      parts.push(this.outbox.shift()!);
+    }
+    this.socket.cork();
+    parts.forEach((part, i) =>
+      this.socket.write(
+        part,
+        i < parts.length - 1
+          ? undefined
+          : () => {
+              this.writing = false;
+              this.lastActivity = performance.now();
+              this.pump();
+            },
+      ),
+    );
+    this.socket.uncork();
+  }
+
   private onFrame(frame: StepFrame): void {
     const waiter = this.pending.shift();
     if (!waiter) return;
@@ -151,20 +199,35 @@ export class StepClientConnection {
     this.armTimer();
   }
 
+  /** One timer while replies are outstanding; when it fires it checks how long ago a byte moved. */
   private armTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      return;
+    }
+    if (this.timer) return;
+    this.scheduleCheck(this.timeoutMs);
+  }
+
+  private scheduleCheck(delayMs: number): void {
     this.timer = setTimeout(() => {
-      this.fail(new StepConnectionError(`No reply within ${this.timeoutMs} ms`, 'ETIMEDOUT'));
+      this.timer = null;
+      if (this.pending.length === 0) return;
+      const quietFor = performance.now() - this.lastActivity;
+      if (quietFor < this.timeoutMs) return this.scheduleCheck(this.timeoutMs - quietFor);
+      this.fail(new StepConnectionError(`Nothing sent or received for ${this.timeoutMs} ms while waiting for a reply`, 'ETIMEDOUT'));
       this.socket.destroy();
-    }, this.timeoutMs);
+    }, delayMs);
   }
 
   private fail(err: Error): void {
     if (!this.closedError) this.closedError = err;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.outbox.length = 0;
+    this.pump();
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
     for (const waiter of this.pending.splice(0)) waiter.reject(err);
   }
 }

@@ -54,6 +54,19 @@ export class ProgressClock {
 }
 
 /**
+ * The error a transfer gives up with; a network failure says what to try, since on a slow or
+ * flaky link the fix is usually an option (issue 12).
+ */
+export function withGiveUpHint(err: unknown): unknown {
+  if (!(err instanceof StepConnectionError) || !LINK_FAILURES.has(err.code ?? '')) return err;
+  const hint = 'The link may be slow or unstable: try a longer --timeout (e.g. 120), fewer --connections (e.g. 1) or a smaller --block-size (e.g. 65536).';
+  return new StepConnectionError(`${err.message}. ${hint}`, err.code);
+}
+
+/** Codes of a connection that timed out or broke mid-transfer (not a refused or unreachable server). */
+const LINK_FAILURES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+/**
  * Runs `attempt` until it succeeds, retrying retryable failures with backoff; gives up after
  * `policy.attempts` tries or once the whole transfer has stalled for `policy.stallMs`.
  */

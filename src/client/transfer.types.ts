@@ -2,11 +2,17 @@ import { StepConnectionError } from './step-client.connection.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry.js';
 import { STEP_DEFAULT_BLOCK_SIZE } from '../transport/step.constants.js';
 import type { StepJson } from '../transport/step.codec.js';
+import { MAX_IN_FLIGHT, MIN_IN_FLIGHT } from './link-estimator.js';
 
 const MiB = 1024 * 1024;
 
 /** Connections a transfer opens unless told otherwise. */
 export const DEFAULT_CONNECTIONS = 4;
+/**
+ * Connections against an old server, which gets one request at a time per connection: it
+ * reads frames with recv calls that can swallow the start of a pipelined next request (issue 12).
+ */
+export const OLD_SERVER_CONNECTIONS = 8;
 /** Block size a transfer asks for (spec C1); the server may grant less, down to 20480. */
 export const DEFAULT_REQUESTED_BLOCK_SIZE = 4 * MiB;
 /** Largest block size the client accepts from a server (buffers are allocated from it). */
@@ -27,7 +33,13 @@ export interface TransferResult {
   /** Blocks an earlier run had already moved, not transferred again. */
   resumedBlocks: number;
   totalBlocks: number;
+  /** Block size of the last blocks moved (adaptive transfers grow it with the link). */
   blockSize: number;
+  /** What the transfer ended up using: connections and requests in flight on each. */
+  connections: number;
+  inFlight: number;
+  /** The server answered STATUS with "operation not allowed": one request in flight per connection. */
+  oldServer: boolean;
   seconds: number;
   bytesPerSecond: number;
 }
@@ -43,11 +55,11 @@ export type ProgressCallback = (progress: TransferProgress) => void;
 
 /** Parallelism and retry settings shared by upload and download. */
 export interface TransferTuning {
-  /** Connections used in parallel (default 4). */
+  /** Connections used in parallel (default 4; 8 against an old server). */
   connections?: number;
-  /** Block size asked for (default 4 MiB). */
+  /** Block size asked for (default: adaptive, from 32 KiB up to 4 MiB as the measured link allows). */
   blockSize?: number;
-  /** Requests pipelined per connection (default: 2-32 depending on the granted block size). */
+  /** Requests pipelined per connection (default: adaptive; 2-32 by block size when the block size is forced). */
   inFlightPerConnection?: number;
   retry?: RetryPolicy;
   onProgress?: ProgressCallback;
@@ -56,17 +68,30 @@ export interface TransferTuning {
 /** Tuning with every default filled in once the block size is known. */
 export interface ResolvedTuning {
   connections: number;
+  /** Requests in flight per connection (the starting value when `adaptive`). */
   inFlight: number;
+  /** Block size and depth follow the measured link (LinkEstimator) rather than fixed values. */
+  adaptive: boolean;
+  oldServer: boolean;
   retry: RetryPolicy;
 }
 
-/** Fills in defaults: large blocks need few requests in flight to hide the round trip, small ones many. */
-export function resolveTuning(tuning: TransferTuning, blockSize: number): ResolvedTuning {
+/**
+ * Fills in defaults. An old server gets one request per connection and more connections.
+ * A forced block size keeps the fixed depth of issue 5 (large blocks need few requests in
+ * flight to hide the round trip, small ones many); otherwise the transfer adapts.
+ */
+export function resolveTuning(tuning: TransferTuning, blockSize: number, oldServer: boolean): ResolvedTuning {
+  const retry = tuning.retry ?? DEFAULT_RETRY;
+  if (oldServer) return { connections: tuning.connections ?? OLD_SERVER_CONNECTIONS, inFlight: 1, adaptive: false, oldServer, retry };
+  const adaptive = tuning.blockSize === undefined && tuning.inFlightPerConnection === undefined;
   const byBytes = Math.ceil(IN_FLIGHT_BYTES_PER_CONNECTION / blockSize);
   return {
     connections: tuning.connections ?? DEFAULT_CONNECTIONS,
-    inFlight: tuning.inFlightPerConnection ?? Math.min(32, Math.max(2, byBytes)),
-    retry: tuning.retry ?? DEFAULT_RETRY,
+    inFlight: tuning.inFlightPerConnection ?? (adaptive ? MIN_IN_FLIGHT : Math.min(MAX_IN_FLIGHT, Math.max(MIN_IN_FLIGHT, byBytes))),
+    adaptive,
+    oldServer,
+    retry,
   };
 }
 

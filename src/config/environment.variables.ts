@@ -41,6 +41,8 @@ export class EnvironmentVariables {
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_CONNECTIONS_PER_ADDRESS = 256;
   @Type(() => Number) @IsInt() @Min(1) STEP_LOGIN_ATTEMPTS_PER_MINUTE = 120;
   @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_FRAME_DEADLINE_MS = 30_000;
+  /** Sized for a 4 MiB block from a 1 Mbit/s client sharing its link with 15 other connections. */
+  @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_FRAME_MAX_MS = 600_000;
   @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_IDLE_TIMEOUT_MS = 300_000;
   @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS = 30_000;
   @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;

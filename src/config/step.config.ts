@@ -15,6 +15,7 @@ export interface StepConfig {
     maxConnectionsPerAddress: number;
     loginAttemptsPerMinute: number;
     frameDeadlineMs: number;
+    frameMaxMs: number;
     idleTimeoutMs: number;
     /** Idle timeout of a connection that has not logged in yet. */
     unauthenticatedIdleTimeoutMs: number;
@@ -106,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConnectionsPerAddress: vars.STEP_MAX_CONNECTIONS_PER_ADDRESS,
       loginAttemptsPerMinute: vars.STEP_LOGIN_ATTEMPTS_PER_MINUTE,
       frameDeadlineMs: vars.STEP_FRAME_DEADLINE_MS,
+      frameMaxMs: vars.STEP_FRAME_MAX_MS,
       idleTimeoutMs: vars.STEP_IDLE_TIMEOUT_MS,
       unauthenticatedIdleTimeoutMs: vars.STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS,
       tlsHandshakeTimeoutMs: vars.STEP_TLS_HANDSHAKE_TIMEOUT_MS,

@@ -71,6 +71,8 @@ export class StepConnection {
   private lingering = false;
   private awaitingDrain = false;
   private frameTimer: NodeJS.Timeout | null = null;
+  private frameStartedAt = 0;
+  private lastReceivedAt = 0;
   private idleWaiters: Array<() => void> = [];
   readonly peer: StepPeer;
 
@@ -174,6 +176,7 @@ export class StepConnection {
       this.refuse(new StepError(StepStatus.TOO_LARGE, err.message, { closeConnection: true }));
       return;
     }
+    this.lastReceivedAt = performance.now();
     this.trickle.read(chunk.length, this.decoder.midFrame);
     this.updateReadState();
   }
@@ -353,12 +356,27 @@ export class StepConnection {
       this.clearFrameTimer();
       return;
     }
+    // One timer per frame, not one per chunk: when it fires it checks how long ago bytes came.
     if (this.frameTimer) return;
-    this.frameTimer = setTimeout(() => {
-      StepConnection.logger.warn(`connection ${this.peer.connectionId}: incomplete frame for ${this.options.frameDeadlineMs} ms, closing`);
-      this.socket.destroy();
-    }, this.options.frameDeadlineMs);
+    this.frameStartedAt = performance.now();
+    this.lastReceivedAt = this.frameStartedAt;
+    this.scheduleFrameCheck(Math.min(this.options.frameDeadlineMs, this.options.frameMaxMs));
+  }
+
+  private scheduleFrameCheck(delayMs: number): void {
+    this.frameTimer = setTimeout(() => this.checkFrameProgress(), delayMs);
     this.frameTimer.unref();
+  }
+
+  /** A frame dies when its bytes stop for frameDeadlineMs, or when it is still incomplete after frameMaxMs. */
+  private checkFrameProgress(): void {
+    const now = performance.now();
+    const stalledFor = this.options.frameDeadlineMs - (now - this.lastReceivedAt);
+    const capLeft = this.options.frameMaxMs - (now - this.frameStartedAt);
+    if (stalledFor > 0 && capLeft > 0) return this.scheduleFrameCheck(Math.min(stalledFor, capLeft));
+    const why = capLeft <= 0 ? `incomplete after ${this.options.frameMaxMs} ms` : `no bytes for ${this.options.frameDeadlineMs} ms`;
+    StepConnection.logger.warn(`connection ${this.peer.connectionId}: frame ${why}, closing`);
+    this.socket.destroy();
   }
 
   private clearFrameTimer(): void {

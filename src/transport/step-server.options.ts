@@ -24,8 +24,13 @@ export interface StepServerOptions {
   maxJsonBytes: number;
   /** Largest binary section accepted, checked from the header before allocating. */
   maxBinaryBytes: number;
-  /** Once a frame has started, the rest must arrive within this time (slowloris). */
+  /**
+   * Once a frame has started, some of its bytes must arrive at least this often: a stalled peer
+   * is dropped, a slow link that keeps moving bytes is not (issue 12).
+   */
   frameDeadlineMs: number;
+  /** Absolute cap on one frame's arrival, however steadily it trickles in (slowloris). */
+  frameMaxMs: number;
   /** A connection with no traffic and no work for this long is closed. */
   idleTimeoutMs: number;
   /** The same, for a connection that has not logged in yet (shorter: it has no business idling). */

@@ -8,10 +8,17 @@ export interface FakeServerOptions {
   legacy?: boolean;
   /** Destroy the connection instead of answering the n-th UPLOAD (1-based), once. */
   dropOnUpload?: number;
+  /** Destroy the connection instead of answering the n-th DOWNLOAD (1-based), once. */
+  dropOnDownload?: number;
   /** Flip a byte of every DOWNLOAD reply while keeping the true block_md5. */
   corruptDownloads?: boolean;
   /** List at most this many STATUS missing ranges, with `missing_ranges_truncated` (spec C2). */
   statusRangeLimit?: number;
+  /**
+   * Read frames like the reference Python server: each socket read may run past the end of the
+   * frame, and what it read beyond is thrown away, so a pipelined request is lost or garbled.
+   */
+  overReading?: boolean;
 }
 
 interface FakeUpload {
@@ -28,6 +35,10 @@ interface FakeUpload {
 export class FakeFileServer {
   readonly uploads = new Map<string, FakeUpload>();
   uploadRequests = 0;
+  /** Block sizes asked for by DOWNLOAD requests, in order. */
+  readonly downloadSizes: number[] = [];
+  /** Bytes an over-reading server read past a frame's end and threw away (pipelined requests). */
+  droppedBytes = 0;
   private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
 
@@ -57,11 +68,17 @@ export class FakeFileServer {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    const decoder = new FrameDecoder({ maxJsonBytes: 1 << 20, maxBinaryBytes: 1 << 28 }, (frame) => {
+    const onFrame = (json: StepJson | null, binary: Buffer | null) => {
       if (socket.destroyed) return;
-      const reply = this.handle(frame.json ?? {}, frame.binary, socket);
-      if (reply) socket.write(encodeFrame({ direction: 'RESPONSE', type: frame.json?.type, operation: frame.json?.operation, ...reply.json }, reply.binary));
-    });
+      const reply = this.handle(json ?? {}, binary, socket);
+      if (reply) socket.write(encodeFrame({ direction: 'RESPONSE', type: json?.type, operation: json?.operation, ...reply.json }, reply.binary));
+    };
+    if (this.options.overReading) {
+      const reader = new OverReadingFrameReader(onFrame, (bytes) => (this.droppedBytes += bytes));
+      socket.on('data', (chunk: Buffer) => reader.push(chunk));
+      return;
+    }
+    const decoder = new FrameDecoder({ maxJsonBytes: 1 << 20, maxBinaryBytes: 1 << 28 }, (frame) => onFrame(frame.json, frame.binary));
     socket.on('data', (chunk: Buffer) => decoder.push(chunk));
   }
 
@@ -117,6 +134,11 @@ export class FakeFileServer {
       case 'DOWNLOAD': {
         if (!upload?.complete) return fail(404, `The key ${key} is not existing.`);
         const blockSize = grant(req.block_size);
+        this.downloadSizes.push(blockSize);
+        if (this.downloadSizes.length === this.options.dropOnDownload) {
+          socket.destroy();
+          return null;
+        }
         const index = req.block_index as number;
         const block = Buffer.from(upload.data.subarray(index * blockSize, (index + 1) * blockSize));
         const blockMd5 = md5Hex(block);
@@ -126,5 +148,41 @@ export class FakeFileServer {
       default:
         return fail(408, `Operation ${String(req.operation)} is not allowed`);
     }
+  }
+}
+
+/**
+ * Frame reading as the reference server does it: every socket read is one `recv` whose bytes
+ * past the end of the current frame are dropped. A client that waits for each reply never loses
+ * a byte; one that pipelines loses the start of its next request and garbles what follows.
+ */
+class OverReadingFrameReader {
+  private parts: Buffer[] = [];
+  private length = 0;
+
+  constructor(
+    private readonly onFrame: (json: StepJson | null, binary: Buffer | null) => void,
+    private readonly onDropped: (bytes: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.parts.push(chunk);
+    this.length += chunk.length;
+    if (this.length < 8) return;
+    const bytes = Buffer.concat(this.parts);
+    const end = 8 + bytes.readUInt32BE(0) + bytes.readUInt32BE(4);
+    // A garbled header asks for more than any request holds: the old server waits forever.
+    if (this.length < end) return;
+    this.parts = [];
+    this.length = 0;
+    if (bytes.length > end) this.onDropped(bytes.length - end);
+    const jsonEnd = 8 + bytes.readUInt32BE(0);
+    let json: StepJson | null;
+    try {
+      json = JSON.parse(bytes.subarray(8, jsonEnd).toString('utf8')) as StepJson;
+    } catch {
+      json = null;
+    }
+    this.onFrame(json, jsonEnd < end ? Buffer.from(bytes.subarray(jsonEnd, end)) : null);
   }
 }
