@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseByteSize } from '../common/byte-size.js';
 import type { StepClientOptions } from '../client/step-client.js';
 import { STEP_DEFAULT_PORT } from '../transport/step.constants.js';
 import { UsageError } from './cli-errors.js';
@@ -9,6 +10,7 @@ export interface GlobalOptionValues {
   user?: string;
   password?: string;
   json?: boolean;
+  quiet?: boolean;
   timeout?: string;
   tls?: boolean;
   ca?: string;
@@ -21,6 +23,8 @@ export interface CliSettings {
   username: string | undefined;
   password: string | undefined;
   json: boolean;
+  /** Nothing on stderr but errors (no progress, no summaries of stdout downloads). */
+  quiet: boolean;
   timeoutMs: number;
   tls: { ca?: Buffer } | undefined;
 }
@@ -46,6 +50,7 @@ export function resolveSettings(options: GlobalOptionValues, env: NodeJS.Process
     username: options.user ?? env.STEP_USER,
     password: options.password ?? env.STEP_PASSWORD,
     json: options.json === true,
+    quiet: options.quiet === true,
     timeoutMs: Math.round(timeout * 1000),
     tls: tls ? { ca: ca === undefined ? undefined : readCa(ca) } : undefined,
   };
@@ -81,9 +86,16 @@ export function parseNumber(flag: string, value: string): number {
   return number;
 }
 
+/** Parses a size option (`4MiB`, `512K`, or plain bytes) within bounds. */
+export function parseSize(flag: string, value: string, min: number, max: number): number {
+  const bytes = parseByteSize(value);
+  if (bytes === null) throw new UsageError(`${flag} must be a size such as 4MiB or 65536, got "${value}"`);
+  if (bytes < min || bytes > max) throw new UsageError(`${flag} must be from ${min} to ${max} bytes, got "${value}"`);
+  return bytes;
+}
+
 /** Parses an integer option within bounds. */
-export function parseInteger(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
+export function parseInteger(flag: string, value: string, min: number, max: number): number {
   const number = parseNumber(flag, value);
   if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
   return number;

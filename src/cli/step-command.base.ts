@@ -15,9 +15,11 @@ export interface CommandContext {
 
 /**
  * Base of every `step` command: merges global options with the environment, runs the body,
- * turns any failure into one stderr line and the exit code, and always closes the client.
+ * turns any failure into one stderr line (and the --json error object) with the exit code of its
+ * kind, and always closes the client. `O` is the command's own options, already parsed by its
+ * `@Option` methods.
  */
-export abstract class StepCommand extends CommandRunner {
+export abstract class StepCommand<O extends object = object> extends CommandRunner {
   /** Name used in failure messages (`step: <name> failed: ...`). */
   protected abstract readonly label: string;
 
@@ -28,8 +30,8 @@ export abstract class StepCommand extends CommandRunner {
   /** Entry point called by nest-commander. */
   async run(params: string[]): Promise<void> {
     let client: StepClient | null = null;
+    const options = this.command.optsWithGlobals<GlobalOptionValues & O>();
     try {
-      const options = this.command.optsWithGlobals<GlobalOptionValues & Record<string, string | boolean | undefined>>();
       const settings = resolveSettings(options);
       const context: CommandContext = {
         settings,
@@ -38,14 +40,14 @@ export abstract class StepCommand extends CommandRunner {
       };
       await this.execute(context, params, options);
     } catch (err) {
-      this.output.fail(this.label, err);
+      this.output.fail(this.label, err, options.json === true);
     } finally {
       (client as StepClient | null)?.close();
     }
   }
 
-  /** The command's work. `options` holds its own and the global options as given. */
-  protected abstract execute(context: CommandContext, params: string[], options: Record<string, string | boolean | undefined>): Promise<void>;
+  /** The command's work. `options` holds its own and the global options. */
+  protected abstract execute(context: CommandContext, params: string[], options: GlobalOptionValues & O): Promise<void>;
 
   /** The positional argument at `index`, or a usage error naming it. */
   protected argument(params: string[], index: number, name: string): string {

@@ -20,6 +20,8 @@ import {
 export interface UploadRequest extends TransferTuning {
   path: string;
   key: string;
+  /** Replace a completed file under the same key (DELETE first) instead of failing with 402. */
+  replace?: boolean;
 }
 
 /** The outcome of an upload (`resumedBlocks`: blocks the server already had). */
@@ -92,6 +94,10 @@ export class UploadEngine {
     } catch (err) {
       if (!hasStatus(err, 404) && !isUnsupportedOperation(err)) throw err;
     }
+    if (status?.complete === true && this.request.replace) {
+      await this.client.call(StepType.FILE, StepOperation.DELETE, { key });
+      status = null;
+    }
     if (status && status.size === size && (blockSize === undefined || status.block_size === blockSize)) {
       const plan = readBlockPlan(status, size);
       const present = new Uint8Array(plan.totalBlocks);
@@ -102,7 +108,9 @@ export class UploadEngine {
     }
     const reply = await this.client.call(StepType.FILE, StepOperation.SAVE, { key, size, block_size: blockSize ?? DEFAULT_REQUESTED_BLOCK_SIZE });
     const plan = readBlockPlan(reply.json, size);
-    return { ...plan, present: new Uint8Array(plan.totalBlocks), serverMd5: null };
+    // C7: an empty file is complete at SAVE, whose reply then carries the MD5.
+    const serverMd5 = typeof reply.json.md5 === 'string' ? reply.json.md5 : null;
+    return { ...plan, present: new Uint8Array(plan.totalBlocks), serverMd5 };
   }
 
   private async transfer(file: FileHandle, plan: UploadPlan, tuning: ResolvedTuning): Promise<{ md5: string; resumedBlocks: number }> {

@@ -46,3 +46,29 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/** How a CLI run with binary stdin/stdout ended. */
+export interface BinaryCliRun {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs the CLI with `input` on its stdin and its stdout kept as bytes (for `-` pipes). */
+export function runCliPiped(args: string[], env: Record<string, string>, input: Buffer | null, timeoutMs = 60_000): Promise<BinaryCliRun> {
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const stdout: Buffer[] = [];
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // A CLI that exits before reading stdin must not fail the test with EPIPE.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(input ?? undefined);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(stdout), stderr });
+    });
+  });
+}
