@@ -26,4 +26,13 @@ describe('loadConfig', () => {
     expect(message).toContain('HTTP_PORT="70000"');
     expect(message).toContain('LOG_LEVEL="loud"');
   });
+
+  it('takes sizes with units in *_BYTES and block size variables; plain numbers stay bytes', () => {
+    const config = loadConfig({ STEP_MAX_FILE_BYTES: '64GiB', STEP_MIN_FREE_BYTES: '100MB', STEP_MAX_BLOCK_SIZE: '16MiB', STEP_USER_QUOTA_BYTES: '4096' });
+    expect(config.storage.maxFileBytes).toBe(64 * 1024 ** 3);
+    expect(config.storage.minFreeBytes).toBe(100_000_000);
+    expect(config.storage.maxBlockSize).toBe(16 * 1024 ** 2);
+    expect(config.storage.userQuotaBytes).toBe(4096);
+    expect(() => loadConfig({ STEP_MAX_FILE_BYTES: '64 parsecs' })).toThrow(/STEP_MAX_FILE_BYTES="64 parsecs"/);
+  });
 });
