@@ -1,13 +1,15 @@
+import { Inject } from '@nestjs/common';
 import { CommandRunner } from 'nest-commander';
 import { StepClient } from '../client/step-client.js';
 import { UsageError } from './cli-errors.js';
 import { CliOutputService } from './cli-output.service.js';
-import { clientOptions, resolveSettings, type CliSettings, type GlobalOptionValues } from './cli.config.js';
+import { resolveSettings, type CliSettings, type GlobalOptionValues } from './cli.config.js';
+import { CredentialsService } from './credentials.service.js';
 
 /** What a command body gets: merged settings, a lazily connected client, the output service. */
 export interface CommandContext {
   settings: CliSettings;
-  /** The STEP client (created on first use, closed after the command). */
+  /** The STEP client (created before the command runs, connected on first use, closed after it). */
   client(): StepClient;
   /** Prints the result: `value` as JSON with --json, `text` otherwise. */
   print(value: object, text: string): void;
@@ -22,6 +24,10 @@ export interface CommandContext {
 export abstract class StepCommand<O extends object = object> extends CommandRunner {
   /** Name used in failure messages (`step: <name> failed: ...`). */
   protected abstract readonly label: string;
+  /** False for commands that must not reuse the stored token (`login` makes a new one). */
+  protected readonly useStoredToken: boolean = true;
+  // Property injection: every command gets credentials without repeating it in each constructor.
+  @Inject(CredentialsService) protected readonly credentials!: CredentialsService;
 
   constructor(protected readonly output: CliOutputService) {
     super();
@@ -33,9 +39,11 @@ export abstract class StepCommand<O extends object = object> extends CommandRunn
     const options = this.command.optsWithGlobals<GlobalOptionValues & O>();
     try {
       const settings = resolveSettings(options);
+      const ready = await this.credentials.client(settings, this.useStoredToken);
+      client = ready;
       const context: CommandContext = {
         settings,
-        client: () => (client ??= new StepClient(clientOptions(settings))),
+        client: () => ready,
         print: (value, text) => this.output.result(settings.json, value, text),
       };
       await this.execute(context, params, options);

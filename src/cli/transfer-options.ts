@@ -19,7 +19,7 @@ export interface TransferOptions {
 export function transferTuning(options: TransferOptions, settings: CliSettings): TransferTuning {
   return {
     retry: { ...DEFAULT_RETRY, stallMs: settings.timeoutMs },
-    connections: options.connections,
-    blockSize: options.blockSize,
+    connections: options.connections ?? settings.connections,
+    blockSize: options.blockSize ?? settings.blockSize,
   };
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'nest-commander';
 import { hasStatus, StepStatusError } from '../client/step-client.js';
 import { uploadFile, type UploadResult } from '../client/upload.engine.js';
-import { ExitCode, OperationError } from './cli-errors.js';
+import { ExitCode, OperationError, UsageError } from './cli-errors.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
 import type { CommandContext } from './step-command.base.js';
 import { TransferCommand, transferJson, transferTiming } from './transfer-command.base.js';
@@ -30,6 +30,7 @@ export class UploadCommand extends TransferCommand<UploadOptions> {
   }
 
   protected async execute(context: CommandContext, params: string[], options: UploadOptions): Promise<void> {
+    if (params.includes(STDIN_PATH) && context.settings.passwordStdin) throw new UsageError('"-" and --password-stdin both need standard input');
     const sources = await collectUploads(params, options);
     // One FILE keeps the original single-object --json output; several print {"uploads": [...]}.
     const single = sources.length === 1 && !options.recursive;
