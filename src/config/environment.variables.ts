@@ -14,6 +14,9 @@ function ByteSize(): PropertyDecorator {
   return Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? (parseByteSize(value) ?? value) : value));
 }
 
+/** The reference server's legacy token secret (spec A4): public, so it protects nothing. */
+export const REFERENCE_TOKEN_SECRET = 'kjh20)*(1';
+
 /** Log levels LOG_LEVEL accepts, most to least severe. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -24,7 +27,9 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
  */
 export class EnvironmentVariables {
   // --- listeners ---
-  @IsString() @MinLength(1) STEP_HOST = '0.0.0.0';
+  // Loopback by default: out of the box stepd speaks legacy auth with the reference secret, which
+  // it refuses to expose (see STEP_ALLOW_INSECURE_LEGACY); operators opt in to other addresses.
+  @IsString() @MinLength(1) STEP_HOST = '127.0.0.1';
   @Type(() => Number) @IsInt() @Min(0) @Max(65535) STEP_PORT = 1379;
   @IsString() @MinLength(1) HTTP_HOST = '127.0.0.1';
   @Type(() => Number) @IsInt() @Min(0) @Max(65535) HTTP_PORT = 8080;
@@ -55,7 +60,8 @@ export class EnvironmentVariables {
 
   // --- auth ---
   @IsIn(['legacy', 'accounts']) STEP_AUTH_MODE: 'legacy' | 'accounts' = 'legacy';
-  @IsString() @MinLength(1) STEP_TOKEN_SECRET = 'kjh20)*(1';
+  @IsString() @MinLength(1) STEP_TOKEN_SECRET = REFERENCE_TOKEN_SECRET;
+  @IsIn(['0', '1']) STEP_ALLOW_INSECURE_LEGACY: '0' | '1' = '0';
   @Type(() => Number) @IsInt() @Min(1) STEP_TOKEN_TTL_SECONDS = 86_400;
   @IsOptional() @IsString() STEP_TLS_CERT?: string;
   @IsOptional() @IsString() STEP_TLS_KEY?: string;

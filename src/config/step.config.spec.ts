@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './step.config.js';
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});
-    expect(config.step.host).toBe('0.0.0.0');
+    expect(config.step.host).toBe('127.0.0.1');
     expect(config.step.port).toBe(1379);
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.storage.dataDir.endsWith('/data')).toBe(true);
