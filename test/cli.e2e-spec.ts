@@ -75,7 +75,7 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
       [['upload', 'a', 'b', '--key', 'k'], /--key takes exactly one FILE/],
       [['upload', '-'], /needs --key/],
       [['upload', '--block-size', '4 parsecs', 'f'], /--block-size must be a size/],
-      [['ls', '--limit', '10001'], /--limit must be an integer from 1 to 10000/],
+      [['ls', '--limit', '1000001'], /--limit must be an integer from 1 to 1000000/],
       [['download', 'k', '-o', '-', '--json'], /--json cannot be used with -o -/],
       [['login', '--bogus'], /unknown option/],
       [['--json', 'login', '--bogus'], /unknown option/],

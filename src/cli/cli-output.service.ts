@@ -36,9 +36,10 @@ export class CliOutputService {
   /** A bytes/rate/ETA bar on stderr when it is a terminal and not switched off; nothing otherwise. */
   progress(label: string, off = false): ProgressDisplay {
     if (off || !process.stderr.isTTY) return NO_PROGRESS;
+    // {remaining}, not cli-progress's own {eta_formatted}: see eta() below.
     const bar = new SingleBar({
       stream: process.stderr,
-      format: `${label} {bar} {percentage}% | {done}/{all} | {rate} | ETA {eta}`,
+      format: `${label} {bar} {percentage}% | {done}/{all} | {rate} | ETA {remaining}`,
       // Not hidden: a Ctrl-C would leave the terminal without a cursor.
       hideCursor: false,
       fps: 5,
@@ -50,7 +51,7 @@ export class CliOutputService {
       update({ doneBytes, totalBytes }) {
         if (!running) firstDone = doneBytes;
         const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-        const payload = { done: formatBytes(doneBytes), all: formatBytes(totalBytes), rate: `${formatBytes(doneBytes / seconds)}/s`, eta: eta(doneBytes - firstDone, totalBytes - doneBytes, seconds) };
+        const payload = { done: formatBytes(doneBytes), all: formatBytes(totalBytes), rate: `${formatBytes(doneBytes / seconds)}/s`, remaining: eta(doneBytes - firstDone, totalBytes - doneBytes, seconds) };
         if (!running) {
           bar.start(totalBytes, doneBytes, payload);
           running = true;

@@ -43,3 +43,15 @@ describe('CLI settings', () => {
     expect(() => clientOptions(resolveSettings({}, {}))).toThrow(/no user/);
   });
 });
+
+describe('progress ETA', () => {
+  it('estimates from the average rate since the start, from the first update on', async () => {
+    const { eta } = await import('./cli-output.service.js');
+    // 1 % of 256 MiB moved in 0.5 s: about 50 s left, not "0s".
+    expect(eta(2.56 * 2 ** 20, 253.44 * 2 ** 20, 0.5)).toBe('50s');
+    expect(eta(0, 100, 1)).toBe('--');
+    expect(eta(100, 0, 1)).toBe('0s');
+    expect(eta(1, 600, 1)).toBe('10m00s');
+    expect(eta(1, 7200, 1)).toBe('2h00m');
+  });
+});

@@ -2,7 +2,7 @@ import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { StepOperation, StepType } from '../transport/step.constants.js';
 import { ExitCode, UsageError } from './cli-errors.js';
 import { CliOutputService } from './cli-output.service.js';
-import { listFields, MAX_LIST_LIMIT, parseListLimit, type ListOptions } from './list-options.js';
+import { listAll, MAX_LIST_LIMIT, parseListLimit, type ListOptions } from './list-options.js';
 import { StepCommand, type CommandContext } from './step-command.base.js';
 
 /** Fields the protocol owns: a DATA record cannot carry them as its own values. */
@@ -90,9 +90,18 @@ export class DataLsCommand extends StepCommand<ListOptions> {
   }
 
   protected async execute(context: CommandContext, _params: string[], options: ListOptions): Promise<void> {
-    const { json } = await context.client().call(StepType.DATA, StepOperation.LIST, listFields(options));
-    const keys = Array.isArray(json.keys) ? json.keys.map(String) : [];
-    context.print({ keys }, keys.join('\n'));
+    const keys: string[] = [];
+    const paging = {
+      type: StepType.DATA,
+      operation: StepOperation.LIST as const,
+      entries: (json: Record<string, unknown>) => (Array.isArray(json.keys) ? json.keys.map(String) : []),
+      key: (entry: string) => entry,
+    };
+    await listAll(context.client(), options, paging, (page) => {
+      if (context.settings.json) keys.push(...page);
+      else context.print({}, page.join('\n'));
+    });
+    if (context.settings.json) context.print({ keys }, '');
   }
 
   @Option({ flags: '--prefix <prefix>', description: 'only keys starting with this' })

@@ -2,6 +2,7 @@
 import { CommandFactory } from 'nest-commander';
 import { ExitCode, exitCodeOf, failureJson } from './cli-errors.js';
 import { CliModule } from './cli.module.js';
+import { StepCompletion } from './shell-completion.js';
 import { StepRootCommand, type CommanderFailure } from './root.command.js';
 
 /** Commander calls this instead of exiting: help/version exit 0, every other parse error is a usage error. */
@@ -16,6 +17,11 @@ function exitOnCommanderError(failure: CommanderFailure): never {
 }
 
 async function main(): Promise<void> {
+  const shell = StepCompletion.requestedScript(process.argv.slice(2));
+  if (shell) {
+    process.stdout.write(`${StepCompletion.script(shell)}\n`);
+    return;
+  }
   const app = await CommandFactory.createWithoutRunning(CliModule, {
     logger: false,
     cliName: 'step',

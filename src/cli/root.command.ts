@@ -2,6 +2,7 @@ import { CommandRunner, Option, RootCommand } from 'nest-commander';
 import { DEFAULT_SERVER } from './cli.config.js';
 import { packageVersion } from '../common/package-version.js';
 import { EXIT_CODES_HELP, ExitCode } from './cli-errors.js';
+import { StepCompletion } from './shell-completion.js';
 
 /** Commander's error object, as much of it as the exit-code mapping needs. */
 export interface CommanderFailure {
@@ -19,7 +20,8 @@ Examples:
   step upload -r photos/ --prefix 2026/
   step download isos/debian.iso -o downloads/
   tar c dir | step upload - --key dir.tar
-  step --json ls --prefix isos/`,
+  step --json ls --prefix isos/
+  step completion bash >> ~/.bashrc          (or: step completion zsh >> ~/.zshrc)`,
   upload: `
 Examples:
   step upload report.pdf
@@ -55,7 +57,10 @@ export class StepRootCommand extends CommandRunner {
    */
   configureTree(onError: (failure: CommanderFailure) => never): void {
     this.command.version(packageVersion(), '-V, --version', 'print the version');
+    StepCompletion.attach(this.command);
     const visit = (command: typeof this.command) => {
+      // nest-commander's completion commands take the words being completed as arguments.
+      if (command.name().startsWith('completion')) return;
       command.exitOverride((err) => onError(err));
       command.configureHelp({ showGlobalOptions: true });
       command.addHelpText('after', EXAMPLES[command.name()] ?? '');
