@@ -21,17 +21,8 @@ export async function serve(config: StepConfig): Promise<void> {
     process.exit(EXIT_CONFIG);
   }
   const stepd = await createStepApp(config);
-  const { stepAddress, httpAddress } = stepd;
-  const scheme = config.step.tlsCertPath ? 'STEP over TLS' : 'STEP';
-  logger.log(`stepd ${packageVersion()}: ${scheme} listening on ${stepAddress.address}:${stepAddress.port}`);
-  logger.log(`HTTP listening on http://${httpAddress.address}:${httpAddress.port}`);
-  logger.log(`data directory ${config.storage.dataDir}`);
-  logger.log(`auth mode ${config.auth.mode}`);
-  if (config.auth.allowInsecureLegacy && config.auth.mode === 'legacy' && config.auth.tokenSecret === REFERENCE_TOKEN_SECRET) {
-    logger.warn('STEP_ALLOW_INSECURE_LEGACY=1: legacy auth with the reference STEP_TOKEN_SECRET is served as asked');
-  }
-  const exposure = legacyExposureWarning(config, stepAddress.address);
-  if (exposure) logger.warn(exposure);
+  // Handlers before the 'listening' lines: whoever waits for those may signal at once, and a
+  // signal without a handler would kill the process instead of draining.
   const shutdown = (signal: string) => {
     logger.log(`${signal}: draining requests in flight, then stopping`);
     stepd.close().then(
@@ -44,4 +35,15 @@ export async function serve(config: StepConfig): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  const { stepAddress, httpAddress } = stepd;
+  const scheme = config.step.tlsCertPath ? 'STEP over TLS' : 'STEP';
+  logger.log(`stepd ${packageVersion()}: ${scheme} listening on ${stepAddress.address}:${stepAddress.port}`);
+  logger.log(`HTTP listening on http://${httpAddress.address}:${httpAddress.port}`);
+  logger.log(`data directory ${config.storage.dataDir}`);
+  logger.log(`auth mode ${config.auth.mode}`);
+  if (config.auth.allowInsecureLegacy && config.auth.mode === 'legacy' && config.auth.tokenSecret === REFERENCE_TOKEN_SECRET) {
+    logger.warn('STEP_ALLOW_INSECURE_LEGACY=1: legacy auth with the reference STEP_TOKEN_SECRET is served as asked');
+  }
+  const exposure = legacyExposureWarning(config, stepAddress.address);
+  if (exposure) logger.warn(exposure);
 }

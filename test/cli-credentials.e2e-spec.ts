@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsersService } from '../src/users/users.service.js';
 import { CLI_ENTRY, CLI_HOME, runCli, runCliPiped } from './helpers/cli-process.js';
@@ -72,15 +71,27 @@ describe('step credentials and profiles', { timeout: 120_000 }, () => {
   });
 
   it('prompts for the password without echo on a terminal', async () => {
-    // script(1) gives the CLI a pseudo-terminal; the password is typed into it.
+    // script(1) gives the CLI a pseudo-terminal; the password is typed once the prompt shows
+    // (typed earlier, the terminal would still echo it).
     const command = `${process.execPath} ${CLI_ENTRY} --server ${server} --user dave --json ls`;
-    const run = promisify(execFile)('script', ['-qec', command, '/dev/null'], {
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
       env: { PATH: process.env.PATH, HOME: CLI_HOME, XDG_STATE_HOME: join(CLI_HOME, 'state'), TERM: 'dumb' },
-      timeout: 30_000,
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    run.child.stdin!.write('');
-    setTimeout(() => run.child.stdin!.end('dave-password\r'), 1500);
-    const { stdout } = await run;
+    let stdout = '';
+    let typed = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (!typed && stdout.includes('Password:')) {
+        typed = true;
+        child.stdin.write('dave-password\r');
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    clearTimeout(timer);
+    child.stdin.end();
+    expect(code, stdout).toBe(0);
     expect(stdout).toMatch(/Password:/);
     expect(stdout).not.toContain('dave-password');
     expect(stdout).toContain('{"files":[]}');
