@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
+import { TokenService } from './auth/token.service.js';
 import { logLevels } from './config/log-levels.js';
 import type { StepConfig } from './config/step.config.js';
 import { StepTransportObserver } from './metrics/step-transport.observer.js';
@@ -20,7 +21,7 @@ export interface StepApp {
   close(): Promise<void>;
 }
 
-function stepServerOptions(config: StepConfig, observer: StepServerObserver): StepServerOptions {
+function stepServerOptions(config: StepConfig, observer: StepServerObserver, tokens: TokenService): StepServerOptions {
   const { step, storage } = config;
   return {
     host: step.host,
@@ -30,16 +31,21 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver): St
     maxBinaryBytes: storage.maxBlockSize,
     frameDeadlineMs: step.frameDeadlineMs,
     idleTimeoutMs: step.idleTimeoutMs,
+    unauthenticatedIdleTimeoutMs: step.unauthenticatedIdleTimeoutMs,
+    tlsHandshakeTimeoutMs: step.tlsHandshakeTimeoutMs,
     maxConnections: step.maxConnections,
     maxConnectionsPerAddress: step.maxConnectionsPerAddress,
     maxQueuedBytesPerConnection: step.maxQueuedBytesPerConnection,
     maxPreallocatedBytes: step.maxPreallocatedBytes,
+    maxPendingReplyBytes: step.maxPendingReplyBytes,
     shutdownGraceMs: step.shutdownGraceMs,
     tls:
       step.tlsCertPath && step.tlsKeyPath
         ? { cert: readFileSync(step.tlsCertPath), key: readFileSync(step.tlsKeyPath) }
         : undefined,
     observer,
+    // The token of an UPLOAD is checked before its block is read (the guard checks it again).
+    authenticate: (token) => tokens.authenticate(token),
   };
 }
 
@@ -53,7 +59,7 @@ export async function createStepApp(config: StepConfig): Promise<StepApp> {
   // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
   await app.init();
   // Metrics and the per-request log line come from the app's container; the transport only calls them.
-  const stepServer = new StepServer(stepServerOptions(config, app.get(StepTransportObserver)));
+  const stepServer = new StepServer(stepServerOptions(config, app.get(StepTransportObserver), app.get(TokenService)));
   // inheritAppConfig: without it, global pipes, guards and filters never reach STEP handlers.
   app.connectMicroservice({ strategy: stepServer }, { inheritAppConfig: true });
   app.get(StepListenerStatus).attach(stepServer);

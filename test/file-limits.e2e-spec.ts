@@ -70,9 +70,12 @@ describe('file-level limits and wrong types (issue 6, items 1-2)', () => {
     await savePlan(conn, token, 'no-binary', 100, { block_size: BLOCK });
     const missing = await conn.request(fileRequest(token, 'UPLOAD', { key: 'no-binary', block_index: 0 }));
     expect(missing.json).toMatchObject({ status: 406, status_msg: 'The "block_size" is wrong.' });
+    // A stray binary section is refused from the JSON alone, and that connection closed.
     for (const [type, operation] of [['FILE', 'SAVE'], ['FILE', 'STATUS'], ['FILE', 'GET'], ['DATA', 'SAVE'], ['DATA', 'GET']]) {
-      const reply = await conn.request(request({ type, operation, token, key: 'no-binary', size: 100 }), Buffer.from('stray bytes'));
+      const stray = await app.connect();
+      const reply = await stray.request(request({ type, operation, token, key: 'no-binary', size: 100 }), Buffer.from('stray bytes'));
       expect(reply.json, `${type} ${operation}`).toMatchObject({ status: 400, status_msg: 'This request takes no binary section.' });
+      await expect(stray.request(request({ direction: 'EARTH' }))).rejects.toThrow(/closed/);
     }
     expect(statusOf(await conn.request(fileRequest(token, 'DELETE', { key: 'no-binary' })))).toBe(200);
   });

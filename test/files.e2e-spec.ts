@@ -151,7 +151,10 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     expect((await req('DELETE', { key: 'partial' })).json.status).toBe(200);
     expect((await req('STATUS', { key: 'partial' })).json.status).toBe(404);
     expect(statusOf(await req('GET', { key: 'x', size: 1 }))).toBe(404);
-    expect(statusOf(await conn.request(fileRequest(token, 'GET', { key: 'x' }), Buffer.from('stray')))).toBe(400);
+    // A binary section where none belongs is refused from the JSON alone, and the connection closed.
+    const stray = await app.connect();
+    expect(statusOf(await stray.request(fileRequest(token, 'GET', { key: 'x' }), Buffer.from('stray')))).toBe(400);
+    await expect(stray.request(fileRequest(token, 'GET', { key: 'x' }))).rejects.toThrow(/closed/);
   });
 
   it('negotiates block sizes (C1), reports progress (C2), lists files (C3) and checks block MD5s (C4)', async () => {

@@ -37,9 +37,22 @@ function requestArbitrary(token: string): fc.Arbitrary<{ json: StepJson; binary:
       // BYE closes the connection by design; keep it out so that "open after" stays checkable.
       if (json.operation === 'BYE') json.operation = 'GET';
       if (withToken) json.token = token;
+      // LOGOUT with the shared token would revoke it for every later run, and whether an UPLOAD's
+      // binary section is read (or the connection closed) depends on the token being valid.
+      if (withToken && json.operation === 'LOGOUT') json.operation = 'LIST';
       return json;
     });
   return fc.record({ json, binary: fc.option(fc.uint8Array({ maxLength: 600 }), { freq: 3 }) });
+}
+
+/**
+ * True when the server refuses the request's binary section from its JSON alone (answer, then
+ * close): only a FILE UPLOAD with a valid token may carry one.
+ */
+function refusesBinary(r: { json: StepJson; binary: Uint8Array | null }, token: string): boolean {
+  if (!r.binary || r.binary.length === 0) return false;
+  const { json } = r;
+  return !(json.direction === 'REQUEST' && json.type === 'FILE' && json.operation === 'UPLOAD' && json.token === token);
 }
 
 function frameWith(jsonBytes: Uint8Array, binary: Uint8Array = new Uint8Array(0), declaredJson = jsonBytes.length): Buffer {
@@ -72,7 +85,8 @@ interface Outcome {
   closed: boolean;
 }
 
-async function exchange(port: number, pieces: Buffer[], expected: number): Promise<Outcome> {
+/** Sends the pieces, waits (bounded) for `expected` replies and, when `closing`, for the close that follows them. */
+async function exchange(port: number, pieces: Buffer[], expected: number, closing = false): Promise<Outcome> {
   const s = await openRawSocket(port);
   try {
     for (const piece of pieces) {
@@ -81,6 +95,7 @@ async function exchange(port: number, pieces: Buffer[], expected: number): Promi
       await new Promise((r) => setImmediate(r));
     }
     await s.waitForReplies(expected, EXCHANGE_TIMEOUT_MS);
+    if (closing) await s.waitForClose(EXCHANGE_TIMEOUT_MS);
     return { replies: [...s.replies], closed: s.closed };
   } finally {
     s.socket.destroy();
@@ -117,19 +132,22 @@ describe('protocol fuzzing (fast-check)', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(requestArbitrary(token), { minLength: 1, maxLength: 5 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }), async (requests, cuts) => {
         const wire = Buffer.concat(requests.map((r) => encodeFrame(r.json, r.binary ? Buffer.from(r.binary) : null)));
-        const { replies, closed } = await exchange(port, split(wire, cuts), requests.length);
-        expect(closed).toBe(false);
-        expect(replies).toHaveLength(requests.length);
+        // A refused binary section is answered, and ends the connection: nothing after it is.
+        const refused = requests.findIndex((r) => refusesBinary(r, token));
+        const { replies, closed } = await exchange(port, split(wire, cuts), requests.length, refused >= 0);
+        expect(closed).toBe(refused >= 0);
+        expect(replies).toHaveLength(refused >= 0 ? refused + 1 : requests.length);
         for (const reply of replies) {
           expectWellFormed(reply);
           expect(reply.status).not.toBe(500);
         }
+        if (refused >= 0) expect(replies[refused].status).toBeGreaterThanOrEqual(400);
       }),
       { numRuns: 200 },
     );
   });
 
-  it('answers valid headers with garbage or non-object JSON with a 4xx (or a reply) and keeps the connection', { timeout: 60_000 }, async () => {
+  it('answers valid headers with garbage or non-object JSON with a 4xx (or a reply), and keeps the connection unless it declared a binary section', { timeout: 60_000 }, async () => {
     const garbage = fc.oneof(
       fc.uint8Array({ maxLength: 200 }),
       fc.json().map((text) => new Uint8Array(Buffer.from(text))),
@@ -137,12 +155,21 @@ describe('protocol fuzzing (fast-check)', () => {
     );
     await fc.assert(
       fc.asyncProperty(garbage, fc.uint8Array({ maxLength: 100 }), async (json, binary) => {
-        const { replies, closed } = await exchange(port, [frameWith(json, binary), encodeFrame({ direction: 'EARTH' })], 2);
+        const { replies, closed } = await exchange(port, [frameWith(json, binary), encodeFrame({ direction: 'EARTH' })], 2, binary.length > 0);
         if (replies.length < 2 && mayBeCharCountedPrefix(json)) {
           // Spec A1 ambiguity: '{' plus non-ASCII text that does not parse may be the start of
           // an old client's character-counted frame, so the server reads on; the frame deadline
           // then closes the connection. Closing (not hanging) is the correct outcome here.
           expect(closed).toBe(true);
+          return;
+        }
+        if (binary.length > 0) {
+          // No such JSON is a FILE UPLOAD with a token: its binary section is refused, then the connection closed.
+          expect(closed).toBe(true);
+          expect(replies).toHaveLength(1);
+          expectWellFormed(replies[0]);
+          expect(replies[0].status).toBeGreaterThanOrEqual(400);
+          expect(replies[0].status).toBeLessThan(500);
           return;
         }
         expect(closed).toBe(false);
@@ -156,13 +183,16 @@ describe('protocol fuzzing (fast-check)', () => {
     );
   });
 
-  it('closes a connection whose frame is truncated, without a reply for it', { timeout: 60_000 }, async () => {
+  it('closes a connection whose frame is truncated, without a reply for it (but the refusal of a binary section)', { timeout: 60_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(requestArbitrary(token), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), async (r, at) => {
         const frame = encodeFrame(r.json, r.binary ? Buffer.from(r.binary) : null);
         const cut = Math.max(1, Math.floor(at * frame.length));
-        const { replies, closed } = await exchange(port, [frame.subarray(0, cut)], 1);
-        expect(replies).toEqual([]);
+        const { replies, closed } = await exchange(port, [frame.subarray(0, cut)], 1, true);
+        // A refused binary section is answered as soon as the JSON section is complete.
+        const jsonEnd = HEADER_BYTES + frame.readUInt32BE(0);
+        if (refusesBinary(r, token) && cut >= jsonEnd) expect(replies.map((reply) => Number(reply.status) >= 400)).toEqual([true]);
+        else expect(replies).toEqual([]);
         expect(closed).toBe(true);
       }),
       { numRuns: 40 },

@@ -1,4 +1,6 @@
+import { rm } from 'node:fs/promises';
 import { DataSource } from 'typeorm';
+import { ADMIN_TOKEN } from './helpers/accounts.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { http } from './helpers/http.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -23,6 +25,12 @@ describe('GET /health', () => {
       expect(reply.status).toBe(200);
       expect(reply.json.status).toBe('ok');
       expect(reply.json.details).toMatchObject({ database: { status: 'up' }, step: { status: 'up' }, disk: { status: 'up' } });
+    });
+
+    it('does not show the data directory to unauthenticated callers (issue 13 item 11)', async () => {
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.json.details).toHaveProperty('disk.status', 'up');
+      expect(reply.text).not.toContain(app.dataDir);
     });
 
     it('answers liveness on /health/live', async () => {
@@ -57,6 +65,21 @@ describe('GET /health', () => {
       expect(reply.status).toBe(503);
       expect(reply.json.error).toHaveProperty('disk.status', 'down');
       expect(reply.json.info).toHaveProperty('database.status', 'up');
+    });
+
+    it('keeps the path and the OS error of a failing disk check for /admin/health (issue 13 item 11)', async () => {
+      app = await startTestApp({ STEP_ADMIN_TOKEN: ADMIN_TOKEN });
+      await rm(app.dataDir, { recursive: true, force: true });
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.status).toBe(503);
+      expect(reply.json.error).toHaveProperty('disk.status', 'down');
+      expect(reply.text).not.toContain(app.dataDir);
+      expect(reply.text).not.toMatch(/ENOENT/);
+      expect((await http(app.httpAddress, '/admin/health')).status).toBe(401);
+      const detailed = await http<HealthBody>(app.httpAddress, '/admin/health', { token: ADMIN_TOKEN });
+      expect(detailed.status).toBe(503);
+      expect(detailed.json.error).toMatchObject({ disk: { status: 'down', path: app.dataDir } });
+      expect(detailed.text).toMatch(/ENOENT/);
     });
 
     it('answers 503 naming the STEP listener once it stopped accepting', async () => {

@@ -3,6 +3,7 @@ import type { StepClientConnection } from '../src/client/step-client.connection.
 import { md5Hex } from '../src/common/md5.js';
 import { encodeFrame, HEADER_BYTES } from '../src/transport/step.codec.js';
 import { rawExchange, rawFrame } from './helpers/raw-exchange.js';
+import { openRawSocket } from './helpers/raw-socket.js';
 import { login, request, startTestApp, statusOf, type TestApp } from './helpers/test-app.js';
 
 /** Wrong types and malformed input at the transport and LOGIN level (issue 6, item 2). */
@@ -86,13 +87,29 @@ describe('hostile input gets a 4xx, never silence or a crash', () => {
     expect(reply.json.status_msg).toMatch(/"password"/);
   });
 
-  it('answers a binary section on a request that takes none with 400 and keeps the connection', async () => {
+  it('answers a binary section on a request that takes none with 400 from the JSON alone, then closes', async () => {
     const token = await login(conn, 'binary-sender');
-    const loginWithBinary = await conn.request(request({ operation: 'LOGIN', type: 'AUTH', username: 'bob', password: md5Hex('bob') }), Buffer.from('stray'));
-    expect(loginWithBinary.json).toMatchObject({ status: 400, status_msg: 'This request takes no binary section.', operation: 'LOGIN' });
-    const dataSave = await conn.request(request({ operation: 'SAVE', type: 'DATA', token }), Buffer.alloc(10));
-    expect(dataSave.json).toMatchObject({ status: 400, status_msg: 'This request takes no binary section.' });
-    expect(statusOf(await conn.request({ direction: 'EARTH' }))).toBe(333);
+    // The section is declared but never sent: the answer must not wait for it.
+    const header = (json: Buffer, binaryLength: number) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(json.length, 0);
+      head.writeUInt32BE(binaryLength, 4);
+      return Buffer.concat([head, json]);
+    };
+    const cases = [
+      [request({ operation: 'LOGIN', type: 'AUTH', username: 'bob', password: md5Hex('bob') }), { status: 400, status_msg: 'This request takes no binary section.', operation: 'LOGIN', type: 'AUTH' }],
+      [request({ operation: 'SAVE', type: 'DATA', token }), { status: 400, status_msg: 'This request takes no binary section.', operation: 'SAVE' }],
+      [request({ operation: 'UPLOAD', type: 'FILE', key: 'k', block_index: 0 }), { status: 403, operation: 'UPLOAD' }],
+      [request({ operation: 'UPLOAD', type: 'FILE', key: 'k', block_index: 0, token: 'forged' }), { status: 403, operation: 'UPLOAD' }],
+      [{ direction: 'EARTH' }, { status: 333 }],
+    ] as const;
+    for (const [json, expected] of cases) {
+      const raw = await openRawSocket(app.stepAddress.port);
+      raw.socket.write(header(Buffer.from(JSON.stringify(json)), 1024 * 1024));
+      const replies = await raw.waitForReplies(1);
+      expect(replies[0]).toMatchObject(expected);
+      expect(await raw.waitForClose()).toBe(true);
+    }
   });
 
   it('keeps prototype-shaped keys as plain data', async () => {

@@ -1,27 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepClientConnection, StepConnectionError } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
 import { encodeFrame } from '../src/transport/step.codec.js';
+import { makeCertificate } from './helpers/certificate.js';
 import { request, startTestApp, type TestApp } from './helpers/test-app.js';
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl for this run only. */
-async function makeCertificate(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  await promisify(execFile)(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert],
-    { timeout: 30_000 },
-  );
-  return { cert, key };
-}
 
 /**
  * Sends a plain (unencrypted) STEP frame to `port` and collects whatever comes back until the
@@ -120,6 +107,69 @@ describe('STEP over TLS (spec C6)', () => {
       expect((await conn.request(LOGIN)).json.status).toBe(200);
     } finally {
       conn.close();
+    }
+  });
+});
+
+describe('TLS handshakes and the connection limits (issue 13)', () => {
+  let dir: string;
+  let ca: Buffer;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepd-tls-limits-'));
+    const { cert, key } = await makeCertificate(dir);
+    ca = await readFile(cert);
+    app = await startTestApp({ STEP_TLS_CERT: cert, STEP_TLS_KEY: key, STEP_MAX_CONNECTIONS_PER_ADDRESS: '2', STEP_TLS_HANDSHAKE_TIMEOUT_MS: '1000' });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A plain TCP connection to the TLS port; resolves once connected, with a promise of its close. */
+  async function rawTcp(localAddress = '127.0.0.1') {
+    const socket = connect({ port: app.stepAddress.port, host: '127.0.0.1', localAddress });
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => {
+      const started = Date.now();
+      socket.once('close', () => resolve(Date.now() - started));
+    });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    return { socket, closed };
+  }
+
+  it('counts connections still in their handshake against the per-address limit, from TCP accept', async () => {
+    const first = await rawTcp();
+    const second = await rawTcp();
+    const third = await rawTcp();
+    // The third from the same address is over the limit at once, handshake or not.
+    expect(await Promise.race([third.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))])).toBe(true);
+    // Another address is not affected.
+    const other = connectTls({ socket: connect({ port: app.stepAddress.port, host: '127.0.0.1', localAddress: '127.0.0.2' }), ca, servername: 'localhost' });
+    other.on('error', () => undefined);
+    try {
+      expect(await new Promise((resolve) => other.once('secureConnect', () => resolve(true)).once('close', () => resolve(false)))).toBe(true);
+    } finally {
+      other.destroy();
+    }
+    first.socket.destroy();
+    second.socket.destroy();
+  });
+
+  it('closes a connection that trickles its handshake past STEP_TLS_HANDSHAKE_TIMEOUT_MS', async () => {
+    const { socket, closed } = await rawTcp('127.0.0.3');
+    // The start of a ClientHello record, one byte every 200 ms: never complete, never idle.
+    const hello = Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, ...Array<number>(40).fill(7)]);
+    let at = 0;
+    const trickle = setInterval(() => at < hello.length && !socket.destroyed && socket.write(hello.subarray(at, ++at)), 200);
+    try {
+      // Without a deadline of its own the trickle (10 s) would keep it open past this bound.
+      const lasted = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 6000))]);
+      expect(lasted).toBeGreaterThan(0);
+    } finally {
+      clearInterval(trickle);
+      socket.destroy();
     }
   });
 });

@@ -242,3 +242,22 @@ describe('connection flood (issue 6: hundreds of sockets)', () => {
     expect(statusOf(await conn.request({ direction: 'EARTH' }))).toBe(333);
   });
 });
+
+describe('connections that have not logged in (issue 13)', () => {
+  let app: TestApp;
+  afterAll(async () => app?.stop());
+
+  it('closes them after STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS, and a logged-in one only after STEP_IDLE_TIMEOUT_MS', async () => {
+    app = await startTestApp({ STEP_IDLE_TIMEOUT_MS: '60000', STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS: '300' });
+    const anonymous = await openRawSocket(app.stepAddress.port);
+    // A request that needs no login does not count as logging in.
+    anonymous.socket.write(encodeFrame({ direction: 'EARTH' }));
+    const member = await openRawSocket(app.stepAddress.port);
+    member.socket.write(encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username: 'member', password: md5Hex('member') })));
+    expect((await member.waitForReplies(1))[0]?.status).toBe(200);
+    expect(await anonymous.waitForClose(5000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(member.closed).toBe(false);
+    member.socket.destroy();
+  });
+});

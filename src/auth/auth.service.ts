@@ -8,6 +8,9 @@ import type { LoginDto } from './login.dto.js';
 import { LoginRateLimiter } from './login-rate-limiter.js';
 import { TokenService } from './token.service.js';
 
+/** Legacy mode has no stored credential that could change under a LOGIN. */
+const LEGACY_CREDENTIAL = 'legacy';
+
 /** The rules of LOGIN (spec A4, C5) and LOGOUT. */
 @Injectable()
 export class AuthService {
@@ -26,11 +29,19 @@ export class AuthService {
     }
     if (!dto.username) throw StepError.fieldMissing('username', 'LOGIN');
     if (!dto.password) throw StepError.fieldMissing('password', 'LOGIN');
-    if (!(await this.passwordMatches(dto.username, dto.password))) {
-      // One message for an unknown user and a wrong password: LOGIN does not reveal which names exist.
-      throw new StepError(StepStatus.PASSWORD_ERROR, 'Password error for login.');
+    const credential = await this.verifiedCredential(dto.username, dto.password);
+    // One message for an unknown user and a wrong password: LOGIN does not reveal which names exist.
+    if (credential === null) throw passwordError();
+    const { token, sessionId } = await this.tokens.issue(dto.username, peer.remoteAddress);
+    // The password check and the session insert are two awaits apart: a password change or
+    // removal in between has already revoked the user's sessions, so the new one would escape
+    // it. Accounts change the row first and revoke second, so re-reading the row after the
+    // insert catches every interleaving: either the change is visible here, or its revocation
+    // comes later and includes this session.
+    if (credential !== LEGACY_CREDENTIAL && !(await this.users.isCurrentCredential(dto.username, credential))) {
+      await this.tokens.revoke(sessionId);
+      throw passwordError();
     }
-    const token = await this.tokens.issue(dto.username, peer.remoteAddress);
     return StepReply.ok('Login successfully', { token });
   }
 
@@ -40,9 +51,14 @@ export class AuthService {
     return StepReply.ok('Logout successfully');
   }
 
-  private passwordMatches(username: string, password: string): Promise<boolean> {
+  /** The credential LOGIN checked (the stored hash in accounts mode), or null when refused. */
+  private async verifiedCredential(username: string, password: string): Promise<string | null> {
     if (this.config.auth.mode === 'accounts') return this.users.verifyCredentials(username, password);
     // Legacy mode: the password is the MD5 hex of the user name, compared case-insensitively.
-    return Promise.resolve(password.toLowerCase() === md5Hex(username));
+    return password.toLowerCase() === md5Hex(username) ? LEGACY_CREDENTIAL : null;
   }
+}
+
+function passwordError(): StepError {
+  return new StepError(StepStatus.PASSWORD_ERROR, 'Password error for login.');
 }

@@ -25,6 +25,15 @@ const PURGE_INTERVAL_MS = 3600 * 1000;
 /** Most sessions one admin listing returns. */
 export const SESSION_LIST_LIMIT = 1000;
 
+/** Later seconds tried for a legacy token before giving up (each collision needs another user). */
+const LEGACY_STAMP_ATTEMPTS = 16;
+
+/** A token just issued and the session it opened. */
+export interface IssuedSession {
+  token: string;
+  sessionId: string;
+}
+
 interface CachedSession {
   session: SessionEntity;
   checkedAt: number;
@@ -65,32 +74,52 @@ export class TokenService {
     this.kind = config.auth.mode === 'accounts' ? 'random' : 'legacy';
   }
 
-  /** Opens a session for `username` and returns its token. */
-  async issue(username: string, remoteAddress: string | null): Promise<string> {
+  /** Opens a session for `username` and returns its token and session id. */
+  async issue(username: string, remoteAddress: string | null): Promise<IssuedSession> {
     const now = this.clock.now();
-    const token = this.kind === 'random' ? issueRandomToken() : issueLegacyToken(username, now, this.config.auth.tokenSecret);
-    const tokenHash = sha256Hex(token);
     const expiresAt = now + this.config.auth.tokenTtlSeconds * 1000;
-    // Two legacy LOGINs of one user within one second get the same token: renew that session.
-    const existing = this.kind === 'legacy' ? await this.sessions.findOneBy({ tokenHash }) : null;
-    if (existing) {
-      await this.sessions.update({ id: existing.id }, { expiresAt, lastSeenAt: now, revokedAt: null });
-    } else {
-      await this.sessions.insert({
-        id: randomUUID(),
-        username,
-        tokenHash,
-        kind: this.kind,
-        remoteAddress,
-        createdAt: now,
-        lastSeenAt: now,
-        expiresAt,
-        revokedAt: null,
-      });
+    for (let attempt = 0; attempt < LEGACY_STAMP_ATTEMPTS; attempt++) {
+      // A spec A4 token is a function of the user name (`.` mapped to `_`) and the second, so
+      // `a.b` and `a_b`, or a user who logged out, can meet a token already in use: then the
+      // token of a later second is issued (legacy tokens are checked by signature, not clock).
+      const token = this.kind === 'random' ? issueRandomToken() : issueLegacyToken(username, now + attempt * 1000, this.config.auth.tokenSecret);
+      const tokenHash = sha256Hex(token);
+      const existing = this.kind === 'legacy' ? await this.sessions.findOneBy({ tokenHash }) : null;
+      let sessionId: string | null;
+      if (existing) {
+        sessionId = await this.renew(existing, username, now, expiresAt);
+      } else {
+        sessionId = randomUUID();
+        if (!(await this.insert({ id: sessionId, username, tokenHash, kind: this.kind, remoteAddress, createdAt: now, lastSeenAt: now, expiresAt, revokedAt: null }))) sessionId = null;
+      }
+      if (sessionId === null) continue;
+      this.cache.delete(token);
+      await this.purgeIfDue(now);
+      return { token, sessionId };
     }
-    this.cache.delete(token);
-    await this.purgeIfDue(now);
-    return token;
+    throw new StepError(StepStatus.INTERNAL, 'No session could be opened; try again.');
+  }
+
+  /**
+   * Two legacy LOGINs of one user within one second get the same token: the open session is
+   * renewed. A session of another user, or one that was revoked, is never handed out (null).
+   */
+  private async renew(existing: SessionEntity, username: string, now: number, expiresAt: number): Promise<string | null> {
+    if (existing.username !== username || existing.kind !== this.kind || existing.revokedAt !== null) return null;
+    // Conditional on still being open: a revocation between the read and this write wins.
+    const result = await this.sessions.update({ id: existing.id, revokedAt: IsNull() }, { expiresAt, lastSeenAt: now });
+    return result.affected === 1 ? existing.id : null;
+  }
+
+  /** Inserts a session; false when a concurrent LOGIN took the same token hash first. */
+  private async insert(session: SessionEntity): Promise<boolean> {
+    try {
+      await this.sessions.insert(session);
+      return true;
+    } catch (err) {
+      if (/UNIQUE constraint failed/.test((err as Error)?.message ?? '')) return false;
+      throw err;
+    }
   }
 
   /** Resolves a request's token to its session, or throws the 403 of spec A3.6. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,6 +53,29 @@ describe('DownloadEngine', () => {
     const result = await downloadFile(client, { key: 'k', out, blockSize: 4096, retry: FAST_RETRY });
     expect(result).toMatchObject({ md5: md5Hex(data), verified: true, resumedBlocks: 4 });
     expect((await readFile(out)).equals(data)).toBe(true);
+  });
+
+  it('never writes through a symlink planted as the partial file (issue 13 item 11)', async () => {
+    const data = randomBytes(3 * 4096);
+    const client = await setup({}, data);
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'precious');
+    for (const resume of [false, true]) {
+      const out = join(dir, `out-${resume}.bin`);
+      const partial = out + PARTIAL_SUFFIX;
+      await symlink(victim, partial);
+      if (resume) {
+        // A state that lists blocks makes the client reopen the partial file instead of creating it.
+        const state = await DownloadState.load(`${partial}.state`, 'k', { size: data.length, blockSize: 4096, totalBlocks: 3 }, md5Hex(data));
+        state.received.fill(1, 0, 1);
+        await state.save();
+      }
+      const result = await downloadFile(client, { key: 'k', out, blockSize: 4096, retry: FAST_RETRY });
+      expect(result).toMatchObject({ md5: md5Hex(data), verified: true });
+      expect(await readFile(victim, 'utf8')).toBe('precious');
+      expect((await lstat(out)).isSymbolicLink()).toBe(false);
+      expect((await readFile(out)).equals(data)).toBe(true);
+    }
   });
 
   it('refuses blocks that fail their block_md5 and gives up after the bounded retries', async () => {

@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { md5Hex } from '../common/md5.js';
 import { StepOperation, StepType } from '../transport/step.constants.js';
@@ -172,16 +173,21 @@ export class DownloadEngine {
   }
 }
 
-/** Opens the partial file: kept when the state lists blocks in it, else (re)created empty. */
+/**
+ * Opens the partial file: kept when the state lists blocks in it, else (re)created empty. Never
+ * through a symlink: one planted in its place would have the download overwrite its target.
+ */
 async function openPartial(path: string, state: DownloadState): Promise<FileHandle> {
   if (state.count() > 0) {
     try {
-      return await open(path, 'r+');
+      return await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
     } catch {
       state.received.fill(0);
     }
   }
-  return open(path, 'w+');
+  // rm removes a link itself, not its target; O_EXCL then refuses anything planted in between.
+  await rm(path, { force: true });
+  return open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
 }
 
 /** Positional write of the whole buffer (a write may take fewer bytes). */

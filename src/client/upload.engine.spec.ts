@@ -49,6 +49,17 @@ describe('UploadEngine', () => {
     expect(server.uploadRequests).toBe(5);
   });
 
+  it('resumes from a truncated STATUS: blocks past the listed ranges count as missing (issue 13 item 10)', async () => {
+    const { client, path, data } = await setup({ statusRangeLimit: 2 }, 12 * 4096);
+    const kept = [0, 2, 4, 6, 8, 10];
+    const partial = Buffer.alloc(data.length);
+    for (const i of kept) data.copy(partial, i * 4096, i * 4096, (i + 1) * 4096);
+    server.seed('k', partial, 4096, kept);
+    const result = await uploadFile(client, { path, key: 'k', retry: FAST_RETRY });
+    expect(result).toMatchObject({ md5: md5Hex(data), verified: true });
+    expect(server.uploads.get('k')!.data.equals(data)).toBe(true);
+  });
+
   it('retries blocks on a new connection when one dies mid-upload', async () => {
     const { client, path, data } = await setup({ dropOnUpload: 4 }, 20 * 4096);
     const result = await uploadFile(client, { path, key: 'k', blockSize: 4096, connections: 2, retry: FAST_RETRY });

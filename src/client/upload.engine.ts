@@ -102,7 +102,7 @@ export class UploadEngine {
       const plan = readBlockPlan(status, size);
       const present = new Uint8Array(plan.totalBlocks);
       if (status.complete === true) present.fill(1);
-      else markPresent(present, status.missing_ranges);
+      else markPresent(present, status.missing_ranges, status.missing_ranges_truncated === true);
       const serverMd5 = typeof status.md5 === 'string' ? status.md5 : null;
       return { ...plan, present, serverMd5 };
     }
@@ -216,19 +216,26 @@ export class UploadEngine {
   }
 }
 
-/** Marks every block outside the server's missing ranges as present; ignores malformed ranges. */
-function markPresent(present: Uint8Array, missingRanges: unknown): void {
+/**
+ * Marks every block outside the server's missing ranges as present; ignores malformed ranges.
+ * A truncated list (spec C2 `missing_ranges_truncated`) says nothing about the blocks past its
+ * last range: they are sent again (the server accepts duplicates), or the upload never completes.
+ */
+function markPresent(present: Uint8Array, missingRanges: unknown, truncated: boolean): void {
   present.fill(1);
   if (!Array.isArray(missingRanges)) {
     present.fill(0);
     return;
   }
+  let listedUpTo = -1;
   for (const range of missingRanges) {
     if (!Array.isArray(range) || range.length !== 2) continue;
     const [first, last] = range as unknown[];
     if (typeof first !== 'number' || typeof last !== 'number') continue;
     present.fill(0, Math.max(0, first), Math.min(present.length, last + 1));
+    listedUpTo = Math.max(listedUpTo, last);
   }
+  if (truncated) present.fill(0, Math.max(0, listedUpTo + 1));
 }
 
 /** Positional read of exactly `target.length` bytes (a read may return fewer). */

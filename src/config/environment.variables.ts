@@ -5,6 +5,8 @@ import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } fro
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
+/** Node fires timers longer than this (2^31-1 ms, ~24.8 days) at once: every delay stays below it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A size variable: `64GiB`, `4MiB`, `500MB` or plain bytes. Text that is no size stays as it is,
@@ -40,10 +42,10 @@ export class EnvironmentVariables {
   @ByteSize() @IsInt() @Min(0) STEP_USER_QUOTA_BYTES = 0;
   @ByteSize() @IsInt() @Min(0) STEP_MIN_FREE_BYTES = 64 * MiB;
   @Type(() => Number) @IsInt() @Min(1) STEP_UPLOAD_TTL_SECONDS = 7 * 24 * 3600;
-  @Type(() => Number) @IsInt() @Min(1) STEP_EXPIRY_INTERVAL_SECONDS = 3600;
+  @Type(() => Number) @IsInt() @Min(1) @Max(Math.floor(MAX_TIMER_MS / 1000)) STEP_EXPIRY_INTERVAL_SECONDS = 3600;
   @ByteSize() @IsInt() @Min(512) @Max(1 * GiB) STEP_MIN_BLOCK_SIZE = 4 * KiB;
   @ByteSize() @IsInt() @Min(512) @Max(1 * GiB) STEP_MAX_BLOCK_SIZE = 64 * MiB;
-  @Type(() => Number) @IsInt() @Min(1) @Max(65536) STEP_MAX_KEY_BYTES = 1024;
+  @ByteSize() @IsInt() @Min(1) @Max(65536) STEP_MAX_KEY_BYTES = 1024;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_UPLOADS_PER_USER = 64;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_DATA_RECORDS_PER_USER = 100_000;
 
@@ -52,11 +54,14 @@ export class EnvironmentVariables {
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_CONNECTIONS = 1024;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_CONNECTIONS_PER_ADDRESS = 256;
   @Type(() => Number) @IsInt() @Min(1) STEP_LOGIN_ATTEMPTS_PER_MINUTE = 120;
-  @Type(() => Number) @IsInt() @Min(100) STEP_FRAME_DEADLINE_MS = 30_000;
-  @Type(() => Number) @IsInt() @Min(100) STEP_IDLE_TIMEOUT_MS = 300_000;
-  @Type(() => Number) @IsInt() @Min(0) STEP_SHUTDOWN_GRACE_MS = 10_000;
+  @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_FRAME_DEADLINE_MS = 30_000;
+  @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_IDLE_TIMEOUT_MS = 300_000;
+  @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS = 30_000;
+  @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+  @Type(() => Number) @IsInt() @Min(0) @Max(MAX_TIMER_MS) STEP_SHUTDOWN_GRACE_MS = 10_000;
   @ByteSize() @IsInt() @Min(64 * KiB) STEP_MAX_QUEUED_BYTES_PER_CONNECTION = 16 * MiB;
   @ByteSize() @IsInt() @Min(0) STEP_MAX_PREALLOCATED_BYTES = 256 * MiB;
+  @ByteSize() @IsInt() @Min(0) STEP_MAX_PENDING_REPLY_BYTES = 256 * MiB;
 
   // --- auth ---
   @IsIn(['legacy', 'accounts']) STEP_AUTH_MODE: 'legacy' | 'accounts' = 'legacy';

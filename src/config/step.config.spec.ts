@@ -35,4 +35,31 @@ describe('loadConfig', () => {
     expect(config.storage.userQuotaBytes).toBe(4096);
     expect(() => loadConfig({ STEP_MAX_FILE_BYTES: '64 parsecs' })).toThrow(/STEP_MAX_FILE_BYTES="64 parsecs"/);
   });
+
+  it('refuses timer settings Node would fire at once (above 2^31-1 ms)', () => {
+    const tooLong = {
+      STEP_EXPIRY_INTERVAL_SECONDS: String(2 ** 31 / 1000 + 1),
+      STEP_FRAME_DEADLINE_MS: String(2 ** 31),
+      STEP_SHUTDOWN_GRACE_MS: String(2 ** 31),
+      STEP_IDLE_TIMEOUT_MS: String(2 ** 31),
+      STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS: String(2 ** 31),
+      STEP_TLS_HANDSHAKE_TIMEOUT_MS: String(2 ** 31),
+    };
+    let message = '';
+    try {
+      loadConfig(tooLong);
+    } catch (err) {
+      message = (err as ConfigError).message;
+    }
+    for (const name of Object.keys(tooLong)) expect(message).toContain(`${name}=`);
+    const longest = loadConfig({ STEP_FRAME_DEADLINE_MS: String(2 ** 31 - 1), STEP_EXPIRY_INTERVAL_SECONDS: String(Math.floor((2 ** 31 - 1) / 1000)) });
+    expect(longest.step.frameDeadlineMs).toBe(2 ** 31 - 1);
+  });
+
+  it('reads the transport limits added for hostile clients, with their defaults', () => {
+    const defaults = loadConfig({});
+    expect(defaults.step).toMatchObject({ unauthenticatedIdleTimeoutMs: 30_000, tlsHandshakeTimeoutMs: 10_000, maxPendingReplyBytes: 256 * 1024 * 1024 });
+    const set = loadConfig({ STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS: '5000', STEP_TLS_HANDSHAKE_TIMEOUT_MS: '2000', STEP_MAX_PENDING_REPLY_BYTES: '1048576' });
+    expect(set.step).toMatchObject({ unauthenticatedIdleTimeoutMs: 5000, tlsHandshakeTimeoutMs: 2000, maxPendingReplyBytes: 1048576 });
+  });
 });

@@ -16,10 +16,15 @@ export interface StepConfig {
     loginAttemptsPerMinute: number;
     frameDeadlineMs: number;
     idleTimeoutMs: number;
+    /** Idle timeout of a connection that has not logged in yet. */
+    unauthenticatedIdleTimeoutMs: number;
+    tlsHandshakeTimeoutMs: number;
     shutdownGraceMs: number;
     maxQueuedBytesPerConnection: number;
-    /** Block-buffer bytes granted for blocks still arriving but not sent yet, over all connections. */
+    /** Block-buffer bytes, over all connections, for binary sections arriving or not yet answered. */
     maxPreallocatedBytes: number;
+    /** DOWNLOAD reply bytes, over all connections, not yet taken by the kernel. */
+    maxPendingReplyBytes: number;
     tlsCertPath?: string;
     tlsKeyPath?: string;
   };
@@ -104,9 +109,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       loginAttemptsPerMinute: vars.STEP_LOGIN_ATTEMPTS_PER_MINUTE,
       frameDeadlineMs: vars.STEP_FRAME_DEADLINE_MS,
       idleTimeoutMs: vars.STEP_IDLE_TIMEOUT_MS,
+      unauthenticatedIdleTimeoutMs: vars.STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS,
+      tlsHandshakeTimeoutMs: vars.STEP_TLS_HANDSHAKE_TIMEOUT_MS,
       shutdownGraceMs: vars.STEP_SHUTDOWN_GRACE_MS,
       maxQueuedBytesPerConnection: vars.STEP_MAX_QUEUED_BYTES_PER_CONNECTION,
       maxPreallocatedBytes: vars.STEP_MAX_PREALLOCATED_BYTES,
+      maxPendingReplyBytes: vars.STEP_MAX_PENDING_REPLY_BYTES,
       tlsCertPath: vars.STEP_TLS_CERT,
       tlsKeyPath: vars.STEP_TLS_KEY,
     },

@@ -10,7 +10,8 @@ export const DATABASE_FILE = 'stepd.sqlite';
 /**
  * DataSource options shared by the app and the TypeORM CLI (ormconfig.ts): better-sqlite3 in WAL
  * mode with synchronous=NORMAL (durable across process crashes, which is what an acknowledged
- * block needs; fsync at checkpoints), schema by migrations only.
+ * block needs; fsync at checkpoints), schema by migrations only. Commits that must survive a
+ * power cut (a completed upload) wait for SqliteWriter.durable().
  */
 export function buildDataSourceOptions(dataDir: string): DataSourceOptions {
   mkdirSync(dataDir, { recursive: true });

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { open } from 'node:fs/promises';
 import type { DataSource } from 'typeorm';
+import { GroupCommit } from '../common/group-commit.js';
 
 /** The parts of a better-sqlite3 database handle stepd uses. */
 export interface SqliteHandle {
@@ -24,8 +26,36 @@ export interface SqliteStatement {
 @Injectable()
 export class SqliteWriter {
   private readonly statements = new Map<string, SqliteStatement>();
+  /**
+   * With synchronous=NORMAL a WAL commit is only written, not synced: it survives a crash of
+   * the process but not a power cut. Syncing the WAL file makes every commit before it durable,
+   * which is what FULL does per commit, but off the event loop (better-sqlite3 would block it
+   * for each fsync) and shared by the callers that wait together. SQLite holds no POSIX lock
+   * on the -wal file (WAL locks live in -shm), so opening and closing it here releases none.
+   * A checkpoint that reset the WAL synced the database file first, so a missing or restarted
+   * WAL holds nothing unsynced of what was committed before it.
+   */
+  private readonly walSync = new GroupCommit(async () => {
+    let wal;
+    try {
+      wal = await open(`${this.dataSource.options.database as string}-wal`, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      await wal.datasync();
+    } finally {
+      await wal.close();
+    }
+  });
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Resolves once every commit made before the call would survive a power cut. */
+  durable(): Promise<void> {
+    return this.walSync.run();
+  }
 
   /** The raw handle (better-sqlite3 `Database`) behind TypeORM's driver. */
   private get handle(): SqliteHandle {

@@ -16,7 +16,10 @@ export class ActiveUpload {
   completion: Promise<string> | null = null;
   /** Set while blocks are read back from disk to extend the prefix MD5. */
   advancing: Promise<void> | null = null;
-  readonly pendingBlockMd5s = new Map<number, string>();
+  /** Block MD5s (spec C4) to persist; null forgets the MD5 of a block re-sent without one. */
+  readonly pendingBlockMd5s = new Map<number, string | null>();
+  /** When a block last arrived (epoch ms): the expiry job spares uploads in use. */
+  lastActivityAt = 0;
   /** When the row's counters (received_count, updated_at) were last written. */
   countersWrittenAt = 0;
   private readonly inflight = new Map<number, number>();
@@ -68,8 +71,16 @@ export class ActiveUpload {
     while (this.writes.size > 0) await Promise.allSettled([...this.writes]);
   }
 
-  /** Block MD5s verified since the last persist. */
-  takePendingBlockMd5s(): Array<[number, string]> {
+  /** Waits for the writes and read-backs in flight, then closes the partial file. */
+  async close(): Promise<void> {
+    await this.writesDrained();
+    while (this.advancing) await this.advancing;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = null;
+  }
+
+  /** Block MD5s verified (or to forget) since the last persist. */
+  takePendingBlockMd5s(): Array<[number, string | null]> {
     const entries = [...this.pendingBlockMd5s];
     this.pendingBlockMd5s.clear();
     return entries;

@@ -14,6 +14,39 @@ describe('BlockBitmap', () => {
     expect(bitmap.missingRanges(1)).toEqual([[0, 2]]);
   });
 
+  it('lists the same ranges and count as a bit-by-bit walk, whatever the pattern (issue 13 item 10)', () => {
+    const naive = (bitmap: BlockBitmap, limit: number) => {
+      const ranges: Array<[number, number]> = [];
+      let start = -1;
+      for (let i = 0; i <= bitmap.total && ranges.length < limit; i++) {
+        const missing = i < bitmap.total && !bitmap.has(i);
+        if (missing && start < 0) start = i;
+        if (!missing && start >= 0) {
+          ranges.push([start, i - 1]);
+          start = -1;
+        }
+      }
+      return ranges;
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (const total of [1, 7, 8, 9, 64, 1000, 40_000, 300_003]) {
+      for (const density of [0, 0.001, 0.5, 0.999, 1]) {
+        const bitmap = new BlockBitmap(total);
+        // Runs as well as scattered bits, so whole pages of set and clear bits occur.
+        let on = random() < density;
+        for (let i = 0; i < total; i++) {
+          if (random() < 0.0005) on = !on;
+          if (on ? random() < Math.max(density, 0.999) : random() < density) bitmap.set(i);
+        }
+        for (const limit of [1, 3, 10_000]) expect(bitmap.missingRanges(limit), `${total}/${density}/${limit}`).toEqual(naive(bitmap, limit));
+        const restored = BlockBitmap.fromChunks(total, bitmap.takeDirtyChunks().map((c) => ({ chunk: c.chunk, bits: Buffer.from(c.bits) })));
+        expect(restored.count).toBe(bitmap.count);
+        expect(restored.missingRanges(10_000)).toEqual(bitmap.missingRanges(10_000));
+      }
+    }
+  });
+
   it('round-trips through its dirty chunks', () => {
     const total = BITMAP_CHUNK_BITS * 2 + 5;
     const bitmap = new BlockBitmap(total);

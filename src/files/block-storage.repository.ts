@@ -34,6 +34,8 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
   private readonly partialDir: string;
   private readonly filesDir: string;
   private readonly readHandles = new Map<string, CachedHandle>();
+  /** Partial files created whose row may not be written yet: the orphan sweep leaves them. */
+  private readonly unsettled = new Set<string>();
   private readonly filesDirSync = new GroupCommit(async () => {
     const dir = await open(this.filesDir, 'r');
     try {
@@ -58,16 +60,35 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
     this.readHandles.clear();
   }
 
-  /** Creates (or truncates) the partial file of an upload, preallocated to its final size. */
+  /**
+   * Creates (or truncates) the partial file of an upload, preallocated to its final size. The
+   * name counts as unsettled (see isUnsettled) until settlePartial.
+   */
   async createPartial(name: string, size: number): Promise<FileHandle> {
-    const handle = await open(this.partialPath(name), 'w+');
+    this.unsettled.add(name);
     try {
-      await handle.truncate(size);
-      return handle;
+      const handle = await open(this.partialPath(name), 'w+');
+      try {
+        await handle.truncate(size);
+        return handle;
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
     } catch (err) {
-      await handle.close();
+      this.unsettled.delete(name);
       throw err;
     }
+  }
+
+  /** The row of a created partial file was written (or the file removed). */
+  settlePartial(name: string): void {
+    this.unsettled.delete(name);
+  }
+
+  /** True while a partial file was created in this process and its row is not written yet. */
+  isUnsettled(name: string): boolean {
+    return this.unsettled.has(name);
   }
 
   /** Opens an existing partial file for more blocks (after a restart). */

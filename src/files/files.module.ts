@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SqliteWriter } from '../database/sqlite-writer.js';
+import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockStorage } from './block-storage.repository.js';
 import { DataController } from './data.controller.js';
 import { DataRecordsService } from './data-records.service.js';
@@ -11,6 +12,7 @@ import { UploadEntity } from './entities/upload.entity.js';
 import { FileController } from './file.controller.js';
 import { FilesService } from './files.service.js';
 import { StoredFilesService } from './stored-files.service.js';
+import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 import { UploadRecoveryService } from './upload-recovery.service.js';
@@ -25,6 +27,8 @@ import { UploadsService } from './uploads.service.js';
     BlockStorage,
     UploadLedger,
     UploadProgressWriter,
+    ActiveUploadRegistry,
+    UploadFinisher,
     UploadsService,
     StoredFilesService,
     UploadRecoveryService,

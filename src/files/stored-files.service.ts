@@ -49,7 +49,14 @@ export class StoredFilesService {
     if (index < 0 || index >= total) throw FilesErrors.downloadIndexOutOfRange(index, total);
     const offset = index * blockSize;
     const length = Math.min(blockSize, file.size - offset);
-    const data = await this.storage.readFileBlock(file.storage_name, offset, length);
+    let data: Buffer;
+    try {
+      data = await this.storage.readFileBlock(file.storage_name, offset, length);
+    } catch (err) {
+      // A DELETE between the row lookup and the open: the key is gone, as a 404 says.
+      if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') throw FilesErrors.keyNotFound(key);
+      throw err;
+    }
     const fields: Record<string, unknown> = { key, block_index: index, size: length };
     // C4: a block MD5 is known only for blocks the uploader declared, in the upload's block size.
     if (blockSize === file.block_size) {

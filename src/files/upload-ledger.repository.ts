@@ -52,6 +52,11 @@ export class UploadLedger {
     return this.uploads.findOneBy(state ? { username, key, state } : { username, key });
   }
 
+  /** The row with this id. */
+  findById(id: string): Promise<UploadEntity | null> {
+    return this.uploads.findOneBy({ id });
+  }
+
   /** The row of a user's key for the download path (synchronous, prepared). */
   findStored(username: string, key: string): StoredFileRow | undefined {
     return this.sqlite
@@ -99,9 +104,10 @@ export class UploadLedger {
     return this.uploads.find({ where: { state: 'uploading', updatedAt: LessThan(cutoff) } });
   }
 
-  /** Storage names and states of every row (for the orphan sweep). */
-  listStorageNames(): Promise<Array<Pick<UploadEntity, 'storageName' | 'state'>>> {
-    return this.uploads.find({ select: { storageName: true, state: true } });
+  /** Storage names of every row, whatever its state (for the orphan sweep). */
+  async listStorageNames(): Promise<Set<string>> {
+    const rows = this.sqlite.statement(`SELECT storage_name FROM uploads`).all() as Array<{ storage_name: string }>;
+    return new Set(rows.map((row) => row.storage_name));
   }
 
   /** Complete files of a user under a key prefix, in key order from after `after`. */
@@ -166,6 +172,11 @@ export class UploadLedger {
   /** Makes a `completing` upload resumable again (its file was not renamed). */
   revertCompleting(id: string): void {
     this.sqlite.statement(`UPDATE uploads SET state = 'uploading', md5 = NULL WHERE id = ? AND state = 'completing'`).run(id);
+  }
+
+  /** Deletes an unfinished upload's row by id; false when no such unfinished row was there. */
+  deleteUnfinished(id: string): boolean {
+    return this.sqlite.statement(`DELETE FROM uploads WHERE id = ? AND state IN ('uploading', 'completing')`).run(id).changes === 1;
   }
 
   /** Deletes a row (its bitmap and block MD5s cascade). */

@@ -17,6 +17,7 @@ const UPSERT_BLOCK_MD5 = `
   INSERT INTO upload_block_md5s (upload_id, block_index, md5)
   SELECT @id, @index, @md5 WHERE EXISTS (SELECT 1 FROM uploads WHERE id = @id)
   ON CONFLICT (upload_id, block_index) DO UPDATE SET md5 = excluded.md5`;
+const DELETE_BLOCK_MD5 = `DELETE FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`;
 const UPDATE_PROGRESS = `UPDATE uploads SET received_count = ?, updated_at = ? WHERE id = ? AND state = 'uploading'`;
 /**
  * The row's counters are for people and the expiry job (last activity); the bitmap is what
@@ -77,7 +78,8 @@ export class UploadProgressWriter {
             this.sqlite.statement(UPSERT_CHUNK).run({ id: upload.id, chunk, bits });
           }
           for (const [index, md5] of upload.takePendingBlockMd5s()) {
-            this.sqlite.statement(UPSERT_BLOCK_MD5).run({ id: upload.id, index, md5 });
+            if (md5 === null) this.sqlite.statement(DELETE_BLOCK_MD5).run(upload.id, index);
+            else this.sqlite.statement(UPSERT_BLOCK_MD5).run({ id: upload.id, index, md5 });
           }
           if (now - upload.countersWrittenAt >= COUNTERS_INTERVAL_MS) {
             this.sqlite.statement(UPDATE_PROGRESS).run(upload.bitmap.count, now, upload.id);

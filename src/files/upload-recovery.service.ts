@@ -2,12 +2,16 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { SqliteWriter } from '../database/sqlite-writer.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { UploadEntity } from './entities/upload.entity.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadsService } from './uploads.service.js';
 
-/** Files younger than this are never swept: their row may be about to be written. */
+/**
+ * Unreferenced files younger than this are not swept either: besides the partial files this
+ * process is creating (BlockStorage.isUnsettled), another process may be about to write a row.
+ */
 const SWEEP_GRACE_MS = 60_000;
 const EXPIRY_JOB = 'upload-expiry';
 
@@ -28,6 +32,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     private readonly uploadsService: UploadsService,
     private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
+    private readonly sqlite: SqliteWriter,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -66,7 +71,10 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     const rows = await this.ledger.listUnfinished();
     for (const row of rows) {
       try {
-        if (row.state === 'completing') await this.finishCompletion(row);
+        // A power cut can take back the `completing` commit (synchronous=NORMAL) while the
+        // rename survived: an `uploading` row whose partial file is gone but whose file is in
+        // place was completing, and its file must not be thrown away.
+        if (row.state === 'completing' || (await this.wasRenamed(row))) await this.finishCompletion(row);
         else if ((await this.ledger.loadBitmap(row)).complete) {
           // Every block was acknowledged but the process died before completing: complete now.
           const upload = await this.uploadsService.resume(row);
@@ -76,6 +84,8 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
         this.logger.error(`recovering upload ${row.id} failed`, (err as Error)?.stack);
       }
     }
+    // Files made visible here are as final as acknowledged ones: their commits must be on disk.
+    if (rows.length > 0) await this.sqlite.durable();
   }
 
   /**
@@ -102,32 +112,41 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     await this.uploadsService.discard(row);
   }
 
+  private async wasRenamed(row: UploadEntity): Promise<boolean> {
+    return !(await this.storage.exists(row.storageName, false)) && (await this.storage.exists(row.storageName, true));
+  }
+
   /** Drops uploads with no activity for STEP_UPLOAD_TTL_SECONDS. */
   private async expire(): Promise<void> {
     const cutoff = this.clock.now() - this.config.storage.uploadTtlSeconds * 1000;
     const stale = await this.ledger.listIdleSince(cutoff);
     for (const row of stale) {
-      if (await this.uploadsService.cancel(row.username, row.key)) {
-        this.logger.log(`expired upload user=${row.username} key=${JSON.stringify(row.key)} (idle since ${new Date(row.updatedAt).toISOString()})`);
+      if (await this.uploadsService.expireIfIdle(row, cutoff)) {
+        this.logger.log(`expired upload user=${JSON.stringify(row.username)} key=${JSON.stringify(row.key)} (idle since ${new Date(row.updatedAt).toISOString()})`);
       }
     }
   }
 
-  /** Removes files on disk that no row accounts for (left by a crash between file and row). */
+  /**
+   * Removes files on disk that no row accounts for (left by a crash between file and row). A
+   * name any row references stays, in either directory and whatever the row's state: a power
+   * cut can leave a row's state behind its file's place.
+   */
   private async sweep(): Promise<void> {
-    const rows = await this.ledger.listStorageNames();
-    const partials = new Set(rows.filter((r) => r.state === 'uploading').map((r) => r.storageName));
-    const files = new Set(rows.filter((r) => r.state !== 'uploading').map((r) => r.storageName));
+    // Disk first, rows second: a file listed here whose row was committed meanwhile is seen.
     const stored = await this.storage.listStored();
+    const referenced = await this.ledger.listStorageNames();
     const cutoff = this.clock.now() - SWEEP_GRACE_MS;
+    const orphan = (entry: { name: string; mtimeMs: number }) =>
+      !referenced.has(entry.name) && !this.storage.isUnsettled(entry.name) && entry.mtimeMs < cutoff;
     for (const partial of stored.partials) {
-      if (!partials.has(partial.name) && partial.mtimeMs < cutoff) {
+      if (orphan(partial)) {
         await this.storage.removePartial(partial.name);
         this.logger.log(`removed orphan partial file ${partial.name}`);
       }
     }
     for (const file of stored.files) {
-      if (!files.has(file.name) && file.mtimeMs < cutoff) {
+      if (orphan(file)) {
         await this.storage.removeFile(file.name);
         this.logger.log(`removed orphan file ${file.name}`);
       }

@@ -1,19 +1,18 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
 import { Clock } from '../common/clock.js';
-import { KeyedMutex } from '../common/keyed-mutex.js';
 import { md5Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { blockBufferPool } from '../transport/buffer-pool.js';
 import { STEP_DEFAULT_BLOCK_SIZE, StepReply } from '../transport/index.js';
 import { ActiveUpload } from './active-upload.js';
+import { ActiveUploadRegistry, type UploadStats } from './active-upload-registry.js';
 import { BlockBitmap } from './block-bitmap.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { UploadEntity } from './entities/upload.entity.js';
 import { checkKeyLength, FilesErrors, requireKey } from './files.errors.js';
 import type { FileRequestDto } from './dto/file-request.dto.js';
 import { PrefixHasher } from './prefix-hasher.js';
+import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 
@@ -24,21 +23,10 @@ import { UploadProgressWriter } from './upload-progress.writer.js';
  * with the nearest blocks kept and the catch-up done in slices, few blocks are read back.
  */
 const HASH_WINDOW_BYTES = 16 * 1024 * 1024;
-/** How long the prefix MD5 may catch up from disk before letting other requests run. */
-const CATCH_UP_SLICE_MS = 25;
 /** Missing ranges a STATUS reply lists at most. */
 const MAX_STATUS_RANGES = 10_000;
 
-/** Counters for metrics. */
-export interface UploadStats {
-  started: number;
-  completed: number;
-  failed: number;
-}
-
-function userKey(username: string, key: string): string {
-  return `${username}\n${key}`;
-}
+export type { UploadStats } from './active-upload-registry.js';
 
 /**
  * The upload rules of spec A6, C1, C2 and C4: upload plans, blocks in any order on any
@@ -47,10 +35,8 @@ function userKey(username: string, key: string): string {
 @Injectable()
 export class UploadsService implements OnModuleDestroy {
   private readonly logger = new Logger('Uploads');
-  private readonly active = new Map<string, ActiveUpload>();
-  private readonly loading = new Map<string, Promise<ActiveUpload | null>>();
-  private readonly locks = new KeyedMutex();
-  readonly stats: UploadStats = { started: 0, completed: 0, failed: 0 };
+  /** Loads in progress, so concurrent first requests for one key share one. */
+  private readonly pending = new Map<string, Promise<ActiveUpload | null>>();
 
   constructor(
     private readonly ledger: UploadLedger,
@@ -58,21 +44,24 @@ export class UploadsService implements OnModuleDestroy {
     private readonly storage: BlockStorage,
     private readonly progress: UploadProgressWriter,
     private readonly clock: Clock,
+    private readonly registry: ActiveUploadRegistry,
+    private readonly finisher: UploadFinisher,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
-    this.progress.flushNow(this.active.values());
-    for (const upload of this.active.values()) {
-      await upload.writesDrained();
-      await upload.handle?.close().catch(() => undefined);
-      upload.handle = null;
-    }
-    this.active.clear();
+    this.progress.flushNow(this.registry.values());
+    for (const upload of this.registry.values()) await upload.close();
+    this.registry.clear();
+  }
+
+  /** Counters for metrics. */
+  get stats(): UploadStats {
+    return this.registry.stats;
   }
 
   /** Number of uploads with an open partial file in memory. */
   get activeCount(): number {
-    return this.active.size;
+    return this.registry.size;
   }
 
   /** The block size granted for a requested one (spec C1): absent means 20480, else clamped. */
@@ -90,7 +79,7 @@ export class UploadsService implements OnModuleDestroy {
     const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, storage.maxKeyBytes);
     // The user's lock too: the upload-count and quota checks below must see every plan granted
     // before them, or parallel SAVEs of different keys all pass the limits at once.
-    return this.locks.run(userKey(username, key), () => this.locks.run(userKey(username, ''), async () => {
+    return this.registry.withKey(username, key, () => this.registry.withUser(username, async () => {
       const existing = await this.ledger.find(username, key);
       if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
       if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
@@ -135,14 +124,16 @@ export class UploadsService implements OnModuleDestroy {
         await handle.close();
         await this.storage.removePartial(row.storageName);
         throw err;
+      } finally {
+        this.storage.settlePartial(row.storageName);
       }
       const upload = this.activate(row, handle, new BlockBitmap(totalBlock));
-      this.active.set(userKey(username, key), upload);
+      this.registry.add(upload);
       this.stats.started++;
-      this.logger.log(`upload started: user=${username} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
+      this.logger.log(`upload started: user=${JSON.stringify(username)} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
       const plan = { key, size, block_size: blockSize, total_block: totalBlock };
       // C7: an empty file has no block whose reply could carry the MD5, so it completes right here.
-      if (totalBlock === 0) return StepReply.ok('This is the upload plan.', { ...plan, md5: await this.complete(upload) });
+      if (totalBlock === 0) return StepReply.ok('This is the upload plan.', { ...plan, md5: await this.finisher.complete(upload) });
       return StepReply.ok('This is the upload plan.', plan);
     }));
   }
@@ -161,6 +152,7 @@ export class UploadsService implements OnModuleDestroy {
     if (index >= upload.row.totalBlock) throw FilesErrors.blockIndexTooHigh(index, upload.row.totalBlock);
     if (index < 0) throw FilesErrors.blockIndexNegative(index);
     if (!binary || binary.length !== upload.blockLength(index)) throw FilesErrors.blockSizeWrong();
+    upload.lastActivityAt = this.clock.now();
     let blockMd5: string | undefined;
     if (dto.block_md5) {
       blockMd5 = md5Hex(binary);
@@ -168,7 +160,8 @@ export class UploadsService implements OnModuleDestroy {
     }
 
     // A block written twice may differ from what was hashed: the final MD5 then comes from disk.
-    if (upload.isDuplicate(index)) upload.hasher.taint();
+    const duplicate = upload.isDuplicate(index);
+    if (duplicate) upload.hasher.taint();
     try {
       await upload.trackWrite(index, this.storage.writeBlock(upload.handle!, binary, index * upload.row.blockSize));
     } catch (err) {
@@ -176,14 +169,17 @@ export class UploadsService implements OnModuleDestroy {
     }
     if (upload.cancelled) throw FilesErrors.notAccepted(key);
     if (upload.bitmap.set(index)) upload.hasher.offer(index, binary);
+    // C4: the MD5 kept for a block must be of the bytes stored last; one re-sent without an MD5
+    // forgets the earlier one (DOWNLOAD would otherwise vouch for bytes no longer there).
     if (blockMd5) upload.pendingBlockMd5s.set(index, blockMd5);
+    else if (duplicate) upload.pendingBlockMd5s.set(index, null);
     // Acknowledge only once the receipt is committed (coalesced with other blocks).
     await this.progress.record(upload);
-    if (upload.bitmap.has(upload.hasher.next)) void this.advancePrefix(upload);
+    if (upload.bitmap.has(upload.hasher.next)) void this.finisher.advancePrefix(upload);
     const fields: Record<string, unknown> = { key, block_index: index };
     if (upload.bitmap.complete) {
       if (upload.cancelled) throw FilesErrors.notAccepted(key);
-      fields.md5 = await this.complete(upload);
+      fields.md5 = await this.finisher.complete(upload);
     }
     return StepReply.ok(`The block ${index} is uploaded.`, fields);
   }
@@ -211,12 +207,25 @@ export class UploadsService implements OnModuleDestroy {
 
   /** Cancels an unfinished upload (FILE DELETE of an incomplete key, admin API). False if none. */
   async cancel(username: string, key: string): Promise<boolean> {
-    return this.locks.run(userKey(username, key), async () => {
+    return this.registry.withKey(username, key, async () => {
       const row = await this.ledger.find(username, key);
-      if (!row || row.state !== 'uploading') return false;
-      await this.discard(row);
-      this.logger.log(`upload cancelled: user=${username} key=${JSON.stringify(key)}`);
+      if (!row || row.state !== 'uploading' || !(await this.discard(row))) return false;
+      this.logger.log(`upload cancelled: user=${JSON.stringify(username)} key=${JSON.stringify(key)}`);
       return true;
+    });
+  }
+
+  /**
+   * Cancels the upload `row` (by id) if it is still idle since before `cutoff`: the expiry job's
+   * list is read without the lock, and meanwhile the key may have been planned anew or resumed.
+   */
+  async expireIfIdle(row: UploadEntity, cutoff: number): Promise<boolean> {
+    return this.registry.withKey(row.username, row.key, async () => {
+      const current = await this.ledger.findById(row.id);
+      if (!current || current.state !== 'uploading' || current.updatedAt >= cutoff) return false;
+      const live = this.registry.get(row.username, row.key);
+      if (live?.id === row.id && live.lastActivityAt >= cutoff) return false;
+      return this.discard(current);
     });
   }
 
@@ -224,90 +233,42 @@ export class UploadsService implements OnModuleDestroy {
   async listInProgress(): Promise<UploadEntity[]> {
     const rows = await this.ledger.listInProgress();
     for (const row of rows) {
-      const live = this.active.get(userKey(row.username, row.key));
-      if (live) row.receivedCount = live.bitmap.count;
+      const live = this.registry.get(row.username, row.key);
+      if (live?.id === row.id) row.receivedCount = live.bitmap.count;
     }
     return rows;
   }
 
-  /**
-   * Finishes an upload whose every block is stored: final MD5 (incremental, or from disk when a
-   * block was written twice), fsync, state `completing` with the MD5, atomic rename, `complete`.
-   * A crash anywhere in between is repaired at startup (UploadRecovery).
-   */
+  /** Finishes an upload whose every block is stored (see UploadFinisher); resolves to its MD5. */
   complete(upload: ActiveUpload): Promise<string> {
-    upload.completion ??= this.finish(upload).catch(async (err: unknown) => {
-      this.stats.failed++;
-      this.logger.error(`completing upload ${upload.id} failed`, (err as Error)?.stack);
-      await this.abandonCompletion(upload);
-      throw FilesErrors.blockWriteFailed(upload.row.totalBlock - 1);
-    });
-    return upload.completion;
+    return this.finisher.complete(upload);
   }
 
   /**
-   * After a failed completion: forget the in-memory state so the next request reloads it, and
-   * if the file was not renamed yet, make the upload resumable again (a retried block finishes it).
+   * Drops an unfinished upload: memory, row (cascading to its bitmap) and partial file. Callers
+   * hold the key's lock. False when the row was already gone or no longer unfinished.
    */
-  private async abandonCompletion(upload: ActiveUpload): Promise<void> {
-    this.active.delete(userKey(upload.row.username, upload.row.key));
-    await upload.handle?.close().catch(() => undefined);
-    upload.handle = null;
-    if (await this.storage.exists(upload.row.storageName, false)) {
-      this.ledger.revertCompleting(upload.id);
-    }
-  }
-
-  private async finish(upload: ActiveUpload): Promise<string> {
-    const started = this.clock.now();
-    upload.state = 'completing';
-    await upload.writesDrained();
-    while (upload.advancing) await upload.advancing;
-    let md5: string;
-    if (upload.hasher.isTainted) {
-      md5 = await this.storage.hashFile(upload.row.storageName, upload.row.size, false);
-    } else {
-      await this.advancePrefix(upload);
-      md5 = upload.hasher.digest();
-    }
-    const handle = upload.handle!;
-    await this.storage.sync(handle);
-    await handle.close();
-    upload.handle = null;
-    this.progress.flushNow();
-    this.ledger.markCompleting(upload.id, md5, this.clock.now());
-    await this.storage.promote(upload.row.storageName);
-    this.ledger.markComplete(upload.id, this.clock.now());
-    upload.state = 'complete';
-    this.active.delete(userKey(upload.row.username, upload.row.key));
-    this.stats.completed++;
-    const { username, key, size, createdAt } = upload.row;
-    this.logger.log(
-      `upload finished: user=${username} key=${JSON.stringify(key)} size=${size} md5=${md5} ` +
-        `seconds=${((this.clock.now() - createdAt) / 1000).toFixed(3)} finalise_ms=${this.clock.now() - started}`,
-    );
-    return md5;
-  }
-
-  /** Drops an unfinished upload: memory, row (cascading to its bitmap) and partial file. */
-  async discard(row: UploadEntity): Promise<void> {
-    const live = this.active.get(userKey(row.username, row.key));
+  async discard(row: UploadEntity): Promise<boolean> {
+    const live = this.registry.get(row.username, row.key);
     if (live && live.id === row.id) {
       live.state = 'cancelled';
-      this.active.delete(userKey(row.username, row.key));
-      await live.writesDrained();
-      while (live.advancing) await live.advancing;
-      await live.handle?.close().catch(() => undefined);
-      live.handle = null;
+      this.registry.remove(live);
+      await live.close();
     }
-    this.ledger.delete(row.id);
+    // By id and state: exactly this upload, and never one that completed meanwhile.
+    if (!this.ledger.deleteUnfinished(row.id)) return false;
     await this.storage.removePartial(row.storageName);
+    return true;
   }
 
-  /** Loads an upload row's state into memory (after a restart) and finishes it if complete. */
-  async resume(row: UploadEntity): Promise<ActiveUpload | null> {
-    const live = this.active.get(userKey(row.username, row.key));
-    if (live) return live;
+  /** Loads an upload row's state into memory (after a restart), under the key's lock. */
+  resume(row: UploadEntity): Promise<ActiveUpload | null> {
+    return this.registry.withKey(row.username, row.key, () => this.resumeLocked(row));
+  }
+
+  private async resumeLocked(row: UploadEntity): Promise<ActiveUpload | null> {
+    const live = this.registry.get(row.username, row.key);
+    if (live) return live.id === row.id ? live : null;
     const bitmap = await this.ledger.loadBitmap(row);
     let handle;
     try {
@@ -319,7 +280,7 @@ export class UploadsService implements OnModuleDestroy {
       return null;
     }
     const upload = this.activate(row, handle, bitmap);
-    this.active.set(userKey(row.username, row.key), upload);
+    this.registry.add(upload);
     return upload;
   }
 
@@ -327,62 +288,23 @@ export class UploadsService implements OnModuleDestroy {
     return new ActiveUpload(row, handle, bitmap, new PrefixHasher(HASH_WINDOW_BYTES));
   }
 
-  private async find(username: string, key: string): Promise<ActiveUpload | null> {
-    const id = userKey(username, key);
-    const live = this.active.get(id);
-    if (live) return live;
-    let loading = this.loading.get(id);
+  private find(username: string, key: string): Promise<ActiveUpload | null> {
+    const live = this.registry.get(username, key);
+    if (live) return Promise.resolve(live);
+    const id = JSON.stringify([username, key]);
+    let loading = this.pending.get(id);
     if (!loading) {
-      loading = (async () => {
-        const row = await this.ledger.find(username, key, 'uploading');
-        return row ? this.resume(row) : null;
-      })().finally(() => this.loading.delete(id));
-      this.loading.set(id, loading);
+      // Read and load under the lock: a cancel between the two left a loaded upload whose row
+      // was gone, and its blocks were acknowledged.
+      loading = this.registry
+        .withKey(username, key, async () => {
+          const row = await this.ledger.find(username, key, 'uploading');
+          return row ? this.resumeLocked(row) : null;
+        })
+        .finally(() => this.pending.delete(id));
+      this.pending.set(id, loading);
     }
     return loading;
-  }
-
-  /** Extends the prefix MD5 with blocks that arrived out of order but were not kept in memory. */
-  private advancePrefix(upload: ActiveUpload): Promise<void> {
-    if (upload.advancing) return upload.advancing;
-    const run = this.readPrefixFromDisk(upload);
-    upload.advancing = run;
-    // Cleared only after the assignment above: the run may finish without ever awaiting.
-    void run.finally(() => {
-      if (upload.advancing === run) upload.advancing = null;
-    });
-    return run;
-  }
-
-  private async readPrefixFromDisk(upload: ActiveUpload): Promise<void> {
-    const { hasher, bitmap } = upload;
-    try {
-      let sliceStart = performance.now();
-      while (!hasher.isTainted && upload.handle && hasher.next < upload.row.totalBlock && bitmap.has(hasher.next)) {
-        const index = hasher.next;
-        const length = upload.blockLength(index);
-        const block = blockBufferPool.acquire(length);
-        try {
-          // Synchronous, so that catching up outpaces arriving blocks: a thread-pool read queued
-          // behind their writes, and the prefix then fell ever further behind (the bench saw 224
-          // of a 1 GiB upload's 256 blocks read back, and its final block waited for the rest).
-          hasher.feedFromDisk(this.storage.readAtSync(upload.handle, index * upload.row.blockSize, length, block));
-        } finally {
-          blockBufferPool.release(block);
-        }
-        // Other requests run between slices. One block per slice was not enough: each turn of
-        // the event loop also takes in about a block, so after a stalled block the prefix never
-        // caught up again.
-        if (performance.now() - sliceStart >= CATCH_UP_SLICE_MS) {
-          await setImmediate();
-          sliceStart = performance.now();
-        }
-      }
-    } catch (err) {
-      // Reading back failed: fall back to hashing the whole file at completion.
-      this.logger.warn(`prefix hash of upload ${upload.id} fell back to a full read: ${(err as Error).message}`);
-      hasher.taint();
-    }
   }
 
   private writeError(err: unknown, index: number, upload: ActiveUpload) {

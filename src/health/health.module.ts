@@ -3,10 +3,12 @@ import { TerminusModule } from '@nestjs/terminus';
 import { STEP_CONFIG, type StepConfig } from '../config/step.config.js';
 import { TransportModule } from '../transport/transport.module.js';
 import { DiskSpaceHealthIndicator } from './disk-space.health.js';
+import { HealthAdminController } from './health-admin.controller.js';
 import { HealthController } from './health.controller.js';
+import { ReadinessService } from './readiness.service.js';
 import { StepListenerHealthIndicator } from './step-listener.health.js';
 
-/** GET /health (readiness) and GET /health/live (liveness). */
+/** GET /health (readiness), GET /health/live (liveness) and GET /admin/health (readiness with details). */
 @Module({
   imports: [
     TerminusModule.forRootAsync({
@@ -16,7 +18,7 @@ import { StepListenerHealthIndicator } from './step-listener.health.js';
     }),
     TransportModule,
   ],
-  controllers: [HealthController],
-  providers: [DiskSpaceHealthIndicator, StepListenerHealthIndicator],
+  controllers: [HealthController, HealthAdminController],
+  providers: [DiskSpaceHealthIndicator, StepListenerHealthIndicator, ReadinessService],
 })
 export class HealthModule {}

@@ -62,4 +62,24 @@ describe('adoptWithReadBuffer', () => {
     expect(await sendAndRead(port, Buffer.from('x'))).toBe('plain');
     expect(result).toBeNull();
   });
+
+  it('falls back to normal reads when the adopted socket cannot be built (it crashed the server)', async () => {
+    let result: Socket | null | undefined;
+    const { port } = await listen(true, (socket) => {
+      // A handle that looks adoptable but lacks what the onread option needs: constructing the
+      // new socket throws, as it would on a Node whose internals changed.
+      const shell = socket as Socket & { _handle: object };
+      const real = shell._handle;
+      shell._handle = { readStart: () => 0, reading: false };
+      try {
+        result = adoptWithReadBuffer(socket, Buffer.alloc(1024), () => undefined);
+      } finally {
+        shell._handle = real;
+      }
+      socket.on('data', (chunk: Buffer) => socket.end(`echo ${chunk.toString()}`));
+      socket.resume();
+    });
+    expect(await sendAndRead(port, Buffer.from('x'))).toBe('echo x');
+    expect(result).toBeNull();
+  });
 });

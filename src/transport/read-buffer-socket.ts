@@ -11,18 +11,35 @@ import { Socket } from 'node:net';
  * GC threads) and the fresh pages cost ~1.3 s of page faults per GiB.
  *
  * The view is only valid during the call: `onChunk` must copy whatever it keeps (FrameDecoder
- * with `transientChunks`). One buffer can serve every socket of a process, since Node reads and
+ * with ChunkOwnership.Transient). One buffer can serve every socket of a process, since Node reads and
  * delivers one socket at a time on the main thread. Returns null when the socket is not one
- * this can adopt (a TLS socket, a socket already reading), which then keeps working as it was.
+ * this can adopt (a TLS socket, a socket already reading, a Node where adopting throws), which
+ * then keeps working as it was.
  */
 export function adoptWithReadBuffer(socket: Socket, buffer: Buffer, onChunk: (chunk: Buffer) => void): Socket | null {
   // `_handle` is net's private field; checked at run time so that another Node just falls back.
   const shell = socket as Socket & { _handle?: { readStart?: unknown; reading?: boolean } | null };
   const handle = shell._handle;
   if (!handle || typeof handle.readStart !== 'function' || handle.reading) return null;
-  const adopted = new Socket({
+  let adopted: Socket;
+  try {
+    adopted = adoptHandle(handle, socket.allowHalfOpen, buffer, onChunk);
+  } catch {
+    // Node's internals differ from what this expects: keep the socket as it is, reading normally.
+    return null;
+  }
+  // The shell gives up the handle, so destroying it (which keeps net.Server's count right)
+  // leaves the connection open under its new owner.
+  shell._handle = null;
+  socket.destroy();
+  return adopted;
+}
+
+/** A new Socket owning `handle`, reading into `buffer` (throws if this Node does not allow it). */
+function adoptHandle(handle: object, allowHalfOpen: boolean, buffer: Buffer, onChunk: (chunk: Buffer) => void): Socket {
+  return new Socket({
     handle,
-    allowHalfOpen: socket.allowHalfOpen,
+    allowHalfOpen,
     readable: true,
     writable: true,
     onread: {
@@ -32,9 +49,4 @@ export function adoptWithReadBuffer(socket: Socket, buffer: Buffer, onChunk: (ch
       },
     },
   } as ConstructorParameters<typeof Socket>[0] & { handle: unknown });
-  // The shell gives up the handle, so destroying it (which keeps net.Server's count right)
-  // leaves the connection open under its new owner.
-  shell._handle = null;
-  socket.destroy();
-  return adopted;
 }

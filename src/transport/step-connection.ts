@@ -1,28 +1,22 @@
 import { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
-import { encodeFrameParts, FrameDecoder, type StepFrame, type StepJson } from './step.codec.js';
+import { ChunkOwnership } from './block-allocator.js';
+import { BudgetedBlockAllocator } from './budgeted-block-allocator.js';
+import { encodeFrameParts, DecoderHalt, FrameDecoder, type FrameHead, type StepFrame } from './step.codec.js';
 import type { StepPeer } from './step.context.js';
 import { StepError } from './step.error.js';
 import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
 import { blockBufferPool } from './buffer-pool.js';
-import type { ByteBudget } from './byte-budget.js';
 import { adoptWithReadBuffer } from './read-buffer-socket.js';
+import { ReplyCredits } from './reply-credits.js';
+import { ReadState, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.contracts.js';
+import { TrickleDamper } from './trickle-damper.js';
+
+export { ReadState, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.contracts.js';
 import { waitForDrain } from './wait-for-drain.js';
 
-/** A reply ready to be written as one frame. */
-export interface OutgoingReply {
-  json: StepJson;
-  binary: Buffer | null;
-  /** Close the connection once this reply is written (BYE, broken framing). */
-  close: boolean;
-}
-
-/** Turns a queued frame (or a framing error) into a reply; never rejects. */
-export interface StepDispatcher {
-  dispatch(item: StepFrame | StepError, peer: StepPeer): Promise<OutgoingReply>;
-}
 
 /**
  * What a queued frame is charged on top of its wire bytes: the decoded JSON object and queue
@@ -38,20 +32,18 @@ const FRAME_OVERHEAD_BYTES = 512;
  */
 const STOPPED_READ_ALLOWANCE_BYTES = 64 * 1024;
 
+/**
+ * How long a connection closing after its last reply (a refusal, BYE) reads and drops what the
+ * peer still sends, so that the reply is not reset away, before it is destroyed.
+ */
+const CLOSING_LINGER_MS = 2000;
+
+
 function queueCost(item: StepFrame | StepError): number {
   return item instanceof StepError ? 0 : item.wireBytes + FRAME_OVERHEAD_BYTES;
 }
 
-/** What all connections of one server share. */
-export interface StepConnectionShared {
-  /**
-   * Bounds, across the connections, the bytes of block buffers taken for binary sections that
-   * the peers have not sent yet (see FrameDecoderLimits.reserve).
-   */
-  preallocation: ByteBudget;
-  /** The buffer plain-TCP sockets read into (see adoptWithReadBuffer); null to use 'data' events. */
-  readBuffer: Buffer | null;
-}
+
 
 /**
  * One client connection: incremental decoding, a FIFO queue so replies leave in request order
@@ -60,15 +52,23 @@ export interface StepConnectionShared {
 export class StepConnection {
   private static readonly logger = new Logger('StepConnection');
   private readonly decoder: FrameDecoder;
+  private readonly allocator: BudgetedBlockAllocator;
   private readonly socket: Socket;
   /** True when reads arrive through `receive` as views of the shared read buffer. */
   private readonly readBuffered: boolean;
   private readonly queue: Array<StepFrame | StepError> = [];
+  private readonly credits: ReplyCredits;
   private queuedBytes = 0;
+  private state = ReadState.Reading;
+  /** Whether the socket is paused (it is read while Reading, and until bytes arrive while awaiting admission). */
+  private paused = false;
+  private waitingForBuffer = false;
+  private readonly trickle = new TrickleDamper(() => this.updateReadState());
   private busy = false;
-  private readPaused = false;
-  private stopped = false;
+  private authenticated = false;
   private droppedAfterStop = 0;
+  /** Closing after a last reply: whatever arrives is dropped, without limit, until the linger ends. */
+  private lingering = false;
   private awaitingDrain = false;
   private frameTimer: NodeJS.Timeout | null = null;
   private idleWaiters: Array<() => void> = [];
@@ -86,19 +86,16 @@ export class StepConnection {
     const adopted = shared.readBuffer ? adoptWithReadBuffer(socket, shared.readBuffer, (chunk) => this.receive(chunk)) : null;
     this.socket = adopted ?? socket;
     this.readBuffered = adopted !== null;
-    const { preallocation } = shared;
+    this.allocator = new BudgetedBlockAllocator(blockBufferPool, shared.preallocation);
+    this.credits = new ReplyCredits(shared.replies);
     this.decoder = new FrameDecoder(
-      {
-        maxJsonBytes: options.maxJsonBytes,
-        maxBinaryBytes: options.maxBinaryBytes,
-        allocate: (size) => blockBufferPool.acquire(size),
-        // A block is copied into its buffer as it arrives rather than held as socket chunks.
-        reserve: (size) => (preallocation.tryTake(size) ? blockBufferPool.acquire(size) : null),
-        settle: (bytes) => preallocation.give(bytes),
-        discard: (buffer) => blockBufferPool.release(buffer),
-        transientChunks: this.readBuffered,
-      },
+      { maxJsonBytes: options.maxJsonBytes, maxBinaryBytes: options.maxBinaryBytes },
       (frame) => this.enqueue(frame),
+      {
+        allocator: this.allocator,
+        chunks: this.readBuffered ? ChunkOwnership.Transient : ChunkOwnership.Owned,
+        admitBinary: (head) => this.admitBinary(head),
+      },
     );
   }
 
@@ -110,7 +107,8 @@ export class StepConnection {
   /** Starts reading. */
   start(): void {
     this.socket.setNoDelay(true);
-    this.socket.setTimeout(this.options.idleTimeoutMs);
+    // Until it logs in, a connection gets the shorter idle timeout: it has no business idling.
+    this.socket.setTimeout(Math.min(this.options.idleTimeoutMs, this.options.unauthenticatedIdleTimeoutMs));
     if (!this.readBuffered) {
       this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
       this.socket.resume();
@@ -126,9 +124,12 @@ export class StepConnection {
     this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
     this.socket.on('close', () => {
       this.clearFrameTimer();
+      this.trickle.dispose();
+      this.state = ReadState.Stopped;
       this.decoder.dispose();
-      this.stopped = true;
-      this.queue.length = 0;
+      this.allocator.dispose();
+      this.credits.giveBackAll();
+      this.dropQueue();
       this.notifyIdle();
     });
   }
@@ -152,11 +153,13 @@ export class StepConnection {
 
   /** Bytes read from the socket (a view that may be reused once this returns, see readBuffered). */
   private receive(chunk: Buffer): void {
-    if (this.stopped) {
+    if (this.state === ReadState.Stopped) {
       this.droppedAfterStop += chunk.length;
-      if (this.droppedAfterStop > STOPPED_READ_ALLOWANCE_BYTES) this.socket.pause();
+      if (!this.lingering && this.droppedAfterStop > STOPPED_READ_ALLOWANCE_BYTES) this.setPaused(true);
       return;
     }
+    // Bytes that arrive while a binary section awaits admission are held, and no more are read.
+    if (this.state === ReadState.AwaitingAdmission) this.setPaused(true);
     try {
       this.decoder.push(chunk);
     } catch (err) {
@@ -168,26 +171,51 @@ export class StepConnection {
       }
       // The header alone refused the frame: answer 413, then close, since the bytes that
       // follow can no longer be framed (spec B, limits).
-      this.stopReading();
-      this.enqueue(
-        new StepError(StepStatus.TOO_LARGE, err.message, { closeConnection: true }),
-      );
+      this.refuse(new StepError(StepStatus.TOO_LARGE, err.message, { closeConnection: true }));
       return;
     }
-    this.armFrameTimer();
+    this.trickle.read(chunk.length, this.decoder.midFrame);
+    this.updateReadState();
+  }
+
+  /** Called by the decoder once a frame's JSON says a binary section follows. */
+  private admitBinary(head: FrameHead): boolean {
+    const verdict = this.dispatcher.admitBinary(head, this.peer);
+    if (verdict === null) return true;
+    if (verdict instanceof StepError) {
+      this.refuse(verdict);
+      return false;
+    }
+    // The check is asynchronous (a token lookup): the decoder holds what arrives meanwhile, and
+    // the socket is paused if anything does (updateReadState), so nothing more is read.
+    verdict.then(
+      (error) => {
+        if (this.state === ReadState.Stopped) return;
+        if (error) return this.refuse(error);
+        this.decoder.resume();
+        this.updateReadState();
+      },
+      (err: unknown) => {
+        StepConnection.logger.error(`connection ${this.peer.connectionId}: admission failed`, (err as Error).stack);
+        this.refuse(StepError.internal());
+      },
+    );
+    return false;
+  }
+
+  /** Answers `error` after the requests queued before it, reads nothing more, then closes. */
+  private refuse(error: StepError): void {
+    this.stopReading();
+    this.enqueue(error.options.closeConnection ? error : new StepError(error.status, error.message, { ...error.options, closeConnection: true }));
   }
 
   private enqueue(item: StepFrame | StepError): void {
     // The deadline is per frame: a completed frame restarts it for the next one.
     this.clearFrameTimer();
+    this.trickle.frameDone();
     this.queue.push(item);
     this.queuedBytes += queueCost(item);
-    if (!this.readPaused && this.queuedBytes > this.options.maxQueuedBytesPerConnection) {
-      // A client pipelining faster than we store must wait in its TCP window, not in our heap.
-      this.readPaused = true;
-      this.socket.pause();
-      this.clearFrameTimer();
-    }
+    this.updateReadState();
     if (!this.busy) void this.run();
   }
 
@@ -197,16 +225,26 @@ export class StepConnection {
       while (this.queue.length > 0 && !this.socket.destroyed) {
         const item = this.queue.shift()!;
         this.queuedBytes -= queueCost(item);
-        this.maybeResume();
+        this.updateReadState();
+        // A DOWNLOAD waits for reply budget before its block is read: peers that do not read
+        // their replies must not make the server hold one block per connection.
+        const reserved = !(item instanceof StepError) && this.dispatcher.repliesWithBlock(item) ? this.options.maxBinaryBytes : 0;
+        if (reserved > 0 && !(await this.credits.reserve(reserved, this.socket))) break;
         const reply = await this.dispatcher.dispatch(item, this.peer);
-        // Handlers never keep a request's binary section past their reply: reuse it.
-        if (!(item instanceof StepError)) blockBufferPool.release(item.binary);
-        if (this.socket.destroyed) break;
-        const flushed = this.write(reply);
+        // Handlers never keep a request's binary section past their reply: its buffer goes back.
+        if (!(item instanceof StepError)) item.lease?.release();
+        if (reply.authenticated && !this.authenticated) {
+          this.authenticated = true;
+          this.socket.setTimeout(this.options.idleTimeoutMs);
+        }
+        const credit = this.credits.settle(reserved, reply.binary?.length ?? 0);
+        if (this.socket.destroyed) {
+          credit();
+          break;
+        }
+        const flushed = this.write(reply, credit);
         if (reply.close) {
-          this.stopReading();
-          this.queue.length = 0;
-          this.socket.end();
+          this.closeAfterReply();
           break;
         }
         // Write backpressure: a slow reader must not make us buffer its DOWNLOAD replies.
@@ -225,34 +263,93 @@ export class StepConnection {
     }
   }
 
-  private write(reply: OutgoingReply): boolean {
+  /** Writes one reply; `written` runs once the socket is done with its block. */
+  private write(reply: OutgoingReply, written: () => void): boolean {
     const [head, body] = encodeFrameParts(reply.json, reply.binary);
     // Corked so header, JSON and block leave as one write: some clients read a reply with one recv.
     this.socket.cork();
     let flushed = this.socket.write(head);
     // A pooled reply block (DOWNLOAD) goes back to the pool once the socket is done with it.
-    if (body) flushed = this.socket.write(body, () => blockBufferPool.release(body));
+    if (body) {
+      flushed = this.socket.write(body, () => {
+        blockBufferPool.release(body);
+        written();
+      });
+    } else {
+      written();
+    }
     this.socket.uncork();
     return flushed;
   }
 
-  private maybeResume(): void {
-    if (this.readPaused && !this.stopped && this.queuedBytes <= this.options.maxQueuedBytesPerConnection / 2) {
-      this.readPaused = false;
-      this.socket.resume();
-      this.armFrameTimer();
+  /** Derives the read state from the queue and the decoder, and pauses or resumes the socket. */
+  private updateReadState(): void {
+    if (this.state === ReadState.Stopped) return;
+    const limit = this.options.maxQueuedBytesPerConnection;
+    if (this.decoder.halted === DecoderHalt.Admission) this.state = ReadState.AwaitingAdmission;
+    else if (this.decoder.halted === DecoderHalt.Buffer) this.state = ReadState.AwaitingBuffer;
+    // A client pipelining faster than we store must wait in its TCP window, not in our heap.
+    else if (this.queuedBytes > limit || (this.state === ReadState.QueueFull && this.queuedBytes > limit / 2)) this.state = ReadState.QueueFull;
+    else if (this.trickle.pausing) this.state = ReadState.Throttled;
+    else this.state = ReadState.Reading;
+    if (this.state === ReadState.AwaitingBuffer && !this.waitingForBuffer) {
+      this.waitingForBuffer = true;
+      this.allocator.waitFor(this.decoder.pendingBinaryLength, () => {
+        this.waitingForBuffer = false;
+        this.decoder.resume();
+        this.updateReadState();
+      });
     }
+    if (this.state === ReadState.Reading) {
+      this.setPaused(false);
+      this.armFrameTimer();
+      return;
+    }
+    // Waiting for admission pauses only once bytes arrive meanwhile (see receive): the verdict
+    // is usually in before the next read.
+    if (this.state !== ReadState.AwaitingAdmission) this.setPaused(true);
+    // A throttled trickle is the peer's delay and stays under the frame deadline; waiting on the server is not.
+    if (this.state !== ReadState.Throttled) this.clearFrameTimer();
+  }
+
+  private setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /**
+   * Ends the connection once its last reply is out. A peer still sending (the block of a refused
+   * frame) is read and dropped for a short linger, not paused: a paused socket never sees the
+   * peer's close, and closing with unread bytes would reset the reply away.
+   */
+  private closeAfterReply(): void {
+    this.stopReading();
+    this.dropQueue();
+    this.lingering = true;
+    this.setPaused(false);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), CLOSING_LINGER_MS).unref();
+  }
+
+  /** Forgets queued requests (the connection ends), giving their block buffers back. */
+  private dropQueue(): void {
+    for (const item of this.queue.splice(0)) if (!(item instanceof StepError)) item.lease?.release();
+    this.queuedBytes = 0;
   }
 
   private stopReading(): void {
-    this.stopped = true;
+    this.state = ReadState.Stopped;
+    this.allocator.dispose();
     this.clearFrameTimer();
-    if (!this.readBuffered) this.socket.pause();
-    else if (this.readPaused) this.socket.resume();
+    // A stopped 'data' socket stays paused; a read-buffered one keeps reading (and dropping) up
+    // to STOPPED_READ_ALLOWANCE_BYTES so that it sees the peer's close.
+    this.setPaused(!this.readBuffered);
   }
 
   private armFrameTimer(): void {
-    if (this.stopped || this.readPaused || !this.decoder.midFrame) {
+    if (this.state !== ReadState.Reading || !this.decoder.midFrame) {
       this.clearFrameTimer();
       return;
     }

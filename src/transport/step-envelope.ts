@@ -53,6 +53,11 @@ export function replyJson(
   };
 }
 
+/** The `operation` and `type` a reply to `request` echoes (for errors built outside a handler). */
+export function echoEnvelope(request: StepJson | null): { operation: string; type: string } {
+  return { operation: asText(request?.operation, REPLY_ERROR), type: asText(request?.type, REPLY_ERROR) };
+}
+
 /**
  * A request value as text for a reply or message. JSON text, not String(): a JSON object such as
  * `{"toString":1}` makes String() throw, and the reply to hostile input must never fail.

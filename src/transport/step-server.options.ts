@@ -28,17 +28,30 @@ export interface StepServerOptions {
   frameDeadlineMs: number;
   /** A connection with no traffic and no work for this long is closed. */
   idleTimeoutMs: number;
+  /** The same, for a connection that has not logged in yet (shorter: it has no business idling). */
+  unauthenticatedIdleTimeoutMs: number;
+  /** A TLS connection that has not finished its handshake within this time is closed. */
+  tlsHandshakeTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
   /** Binary bytes a connection may have queued (pipelined) before the server stops reading it. */
   maxQueuedBytesPerConnection: number;
   /**
-   * Bytes of block buffers, across all connections, taken for binary sections that the peers
-   * have not sent yet. A buffer is taken as soon as a block starts arriving (so its bytes are
-   * copied in as they come), which lets a peer make the server hold memory it never fills until
-   * the frame deadline; past this total, connections hold what has arrived and allocate at the end.
+   * Bytes of block buffers, across all connections, for binary sections from the moment they
+   * start arriving until their request is answered. A hard cap: past it, connections that want
+   * a buffer stop reading (their peers wait in TCP) until one is given back.
    */
   maxPreallocatedBytes: number;
+  /**
+   * DOWNLOAD reply bytes, across all connections, read from disk but not yet taken by the kernel
+   * (peers not reading). Past it, DOWNLOADs wait before their block is read.
+   */
+  maxPendingReplyBytes: number;
+  /**
+   * Checks a request's token before its binary section is read; rejects with the StepError to
+   * answer. Unset: every FILE UPLOAD's section is read (the guard still checks the token).
+   */
+  authenticate?: (token: unknown) => Promise<unknown>;
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
   /** When set, STEP is spoken inside TLS 1.2+ with this certificate and key (spec C6). */

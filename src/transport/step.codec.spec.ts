@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
-import { encodeFrame, FrameDecoder, HEADER_BYTES, MAX_JSON_DEPTH, toAsciiJson, type StepFrame } from './step.codec.js';
+import { ChunkOwnership, type BlockAllocator, type BlockLease } from './block-allocator.js';
+import { DecoderHalt, encodeFrame, FrameDecoder, HEADER_BYTES, MAX_JSON_DEPTH, toAsciiJson, type FrameHead, type StepFrame } from './step.codec.js';
 
 const LIMITS = { maxJsonBytes: 1024, maxBinaryBytes: 1 << 20 };
 
@@ -154,77 +155,92 @@ describe('STEP codec', () => {
       expect(frames[2].binary?.toString()).toBe('tail');
     }
 
-    it('fills a reserved buffer as pieces arrive and settles each byte once, for every piece size', () => {
+    /** An allocator recording its leases; `grant` says whether reserve may hand one out now. */
+    function recordingAllocator(grant: () => boolean = () => true) {
+      const reserved: Buffer[] = [];
+      const released: Buffer[] = [];
+      const lease = (n: number): BlockLease => {
+        const buffer = Buffer.alloc(n);
+        return { buffer, release: () => released.push(buffer) };
+      };
+      const allocator: BlockAllocator = {
+        allocate: lease,
+        reserve: (n) => {
+          if (!grant()) return null;
+          const l = lease(n);
+          reserved.push(l.buffer);
+          return l;
+        },
+      };
+      return { allocator, reserved, released };
+    }
+
+    it('fills a reserved lease as pieces arrive and hands it out with the frame, for every piece size', () => {
       for (const size of [1, 7, 64, 333, wire.length]) {
-        const reserved: Buffer[] = [];
-        const settled: number[] = [];
+        const { allocator, reserved } = recordingAllocator();
         const frames: StepFrame[] = [];
-        const decoder = new FrameDecoder(
-          {
-            ...LIMITS,
-            reserve: (n) => {
-              const b = Buffer.alloc(n);
-              reserved.push(b);
-              return b;
-            },
-            settle: (n) => settled.push(n),
-          },
-          (f) => frames.push(f),
-        );
+        const decoder = new FrameDecoder(LIMITS, (f) => frames.push(f), { allocator });
         for (let at = 0; at < wire.length; at += size) decoder.push(wire.subarray(at, at + size));
         checkFrames(frames);
-        // Only sections that did not arrive whole are reserved, and each is the frame's buffer.
-        for (const b of reserved) expect(frames.some((f) => f.binary === b)).toBe(true);
-        const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
-        expect(sum(settled)).toBe(sum(reserved.map((b) => b.length)));
-        if (size === 7) expect(settled.length).toBeGreaterThan(reserved.length);
+        // Only sections that did not arrive whole are reserved, and each is its frame's lease.
+        for (const b of reserved) expect(frames.some((f) => f.binary === b && f.lease?.buffer === b)).toBe(true);
         if (size < 300) expect(reserved[0]).toBe(frames[0].binary);
       }
     });
 
-    it('holds the pieces and allocates at the end when reserve says no', () => {
-      const allocated: number[] = [];
+    it('halts when the allocator has no buffer, holds what arrives, and goes on once resumed', () => {
+      let granting = false;
+      const { allocator } = recordingAllocator(() => granting);
       const frames: StepFrame[] = [];
-      const decoder = new FrameDecoder(
-        { ...LIMITS, reserve: () => null, allocate: (n) => (allocated.push(n), Buffer.alloc(n)) },
-        (f) => frames.push(f),
-      );
-      for (let at = 0; at < wire.length; at += 5) decoder.push(wire.subarray(at, at + 5));
+      const decoder = new FrameDecoder(LIMITS, (f) => frames.push(f), { allocator, chunks: ChunkOwnership.Transient });
+      feedTransient(decoder, 5);
+      expect(frames).toHaveLength(0);
+      expect(decoder.halted).toBe(DecoderHalt.Buffer);
+      expect(decoder.pendingBinaryLength).toBe(300);
+      granting = true;
+      decoder.resume();
       checkFrames(frames);
-      expect(allocated).toEqual([300, 4]);
+      expect(decoder.halted).toBe(DecoderHalt.None);
     });
 
-    it('copies what it keeps from transient chunks, with and without a reserved buffer', () => {
-      for (const reserve of [undefined, (n: number) => Buffer.alloc(n), () => null]) {
-        for (const size of [1, 3, 17, 100, 1000]) {
-          const frames: StepFrame[] = [];
-          feedTransient(new FrameDecoder({ ...LIMITS, transientChunks: true, reserve }, (f) => frames.push(f)), size);
-          checkFrames(frames);
-        }
+    it('asks before reading a binary section, and reads nothing of it until admitted', () => {
+      const heads: FrameHead[] = [];
+      const frames: StepFrame[] = [];
+      const decoder = new FrameDecoder(LIMITS, (f) => frames.push(f), {
+        chunks: ChunkOwnership.Transient,
+        admitBinary: (head) => (heads.push(head), false),
+      });
+      feedTransient(decoder, 64);
+      expect(heads).toEqual([{ json: { a: 1 }, error: null, binaryLength: 300 }]);
+      expect(decoder.halted).toBe(DecoderHalt.Admission);
+      expect(frames).toHaveLength(0);
+      decoder.resume();
+      // The second frame has no binary section; the third is asked about again (and refused).
+      expect(frames.map((f) => f.json)).toEqual([{ a: 1 }, { b: 'é' }]);
+      expect(heads).toHaveLength(2);
+      expect(decoder.halted).toBe(DecoderHalt.Admission);
+      decoder.resume();
+      checkFrames(frames);
+    });
+
+    it('copies what it keeps from transient chunks, whether the section is reserved or arrives whole', () => {
+      for (const size of [1, 3, 17, 100, 1000]) {
+        const frames: StepFrame[] = [];
+        feedTransient(new FrameDecoder(LIMITS, (f) => frames.push(f), { chunks: ChunkOwnership.Transient }), size);
+        checkFrames(frames);
       }
     });
 
-    it('gives an abandoned reserved buffer back on dispose', () => {
-      const discarded: Buffer[] = [];
-      const settled: number[] = [];
-      let reserved: Buffer | null = null;
-      const decoder = new FrameDecoder(
-        {
-          ...LIMITS,
-          reserve: (n) => (reserved = Buffer.alloc(n)),
-          settle: (n) => settled.push(n),
-          discard: (b) => discarded.push(b),
-        },
-        () => expect.unreachable('no frame is complete'),
-      );
+    it('releases the lease of an abandoned section on dispose', () => {
+      const { allocator, reserved, released } = recordingAllocator();
+      const decoder = new FrameDecoder(LIMITS, () => expect.unreachable('no frame is complete'), { allocator });
       decoder.push(wire.subarray(0, 40));
       expect(decoder.midFrame).toBe(true);
       decoder.dispose();
-      expect(discarded).toEqual([reserved]);
-      // 25 bytes of the section arrived before the dispose, the other 275 never did.
-      expect(settled).toEqual([25, 275]);
+      expect(released).toEqual(reserved);
+      expect(released).toHaveLength(1);
       decoder.dispose();
-      expect(discarded).toHaveLength(1);
+      expect(released).toHaveLength(1);
     });
   });
 });

@@ -3,20 +3,19 @@ import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microse
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Observable } from 'rxjs';
-import { STEP_BINARY_PATTERNS, StepOperation, StepType, stepPatternKey } from './step.constants.js';
-import { encodeFrame, type StepFrame, type StepJson } from './step.codec.js';
+import { STEP_BINARY_PATTERNS, STEP_BLOCK_REPLY_PATTERNS, StepOperation, StepType, stepPatternKey } from './step.constants.js';
+import type { FrameHead, StepFrame, StepJson } from './step.codec.js';
 import { StepConnection, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.js';
 import { StepContext, type StepPeer } from './step.context.js';
-import { checkEnvelope, replyJson } from './step-envelope.js';
+import { checkEnvelope, echoEnvelope, replyJson } from './step-envelope.js';
 import { StepError } from './step.error.js';
 import { StepReply } from './step.reply.js';
 import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
 import { ByteBudget } from './byte-budget.js';
+import { ConnectionGate } from './connection-gate.js';
 
-/** How long a refused connection may take to read its 429 before it is destroyed. */
-const REFUSED_LINGER_MS = 2000;
 /** Size of the one buffer every plain-TCP connection reads into (libuv reads up to 64 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
 
@@ -28,10 +27,8 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   protected override readonly logger = new Logger('StepServer');
   private listener: NetServer | null = null;
   private readonly connections = new Set<StepConnection>();
-  private readonly perAddress = new Map<string, number>();
+  private readonly gate: ConnectionGate;
   private nextConnectionId = 1;
-  /** Refused sockets still flushing their 429 reply. */
-  private refusing = 0;
   private closing = false;
   private readonly shared: StepConnectionShared;
 
@@ -39,22 +36,30 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     super();
     this.shared = {
       preallocation: new ByteBudget(options.maxPreallocatedBytes),
+      replies: new ByteBudget(options.maxPendingReplyBytes),
       // One buffer for every plain-TCP connection: Node reads and delivers one socket at a time.
       readBuffer: options.tls ? null : Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
     };
+    this.gate = new ConnectionGate(options.maxConnections, options.maxConnectionsPerAddress, options.tlsHandshakeTimeoutMs);
   }
 
   /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
   listen(callback: (err?: unknown) => void): void {
-    const onSocket = (socket: Socket) => this.accept(socket);
+    const tls = this.options.tls;
     // allowHalfOpen (plain TCP): a peer that shuts down its sending side still gets its replies
     // (StepConnection). Not for TLS, whose close_notify ends both directions: a half-open TLS
     // socket never finished closing and held shutdown up.
-    this.listener = this.options.tls
-      ? createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' }, onSocket)
+    this.listener = tls
+      ? createTlsServer(
+          // handshakeTimeout closes a peer that sends nothing; the deadline in acceptTcp one that trickles.
+          { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', handshakeTimeout: this.options.tlsHandshakeTimeoutMs },
+          (socket) => this.acceptSecure(socket),
+        )
       : // pauseOnConnect: nothing is read before StepConnection has given the socket its read buffer.
-        createServer({ allowHalfOpen: true, pauseOnConnect: true }, onSocket);
-    // A TLS handshake failure (plain TCP client, bad cert) concerns one peer, not the server.
+        createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.acceptPlain(socket));
+    // Connections count from TCP accept, before any handshake, so handshakes cannot dodge the limits.
+    if (tls) this.listener.on('connection', (raw: Socket) => (this.closing ? raw.destroy() : this.gate.admitTcp(raw)));
+    // A TLS handshake failure (plain TCP client, bad cert, timeout) concerns one peer, not the server.
     this.listener.on('tlsClientError', (err: Error, socket: Socket) => {
       this.logger.debug(`TLS handshake failed: ${err.message}`);
       socket.destroy();
@@ -110,6 +115,34 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     return this.listener as T;
   }
 
+  /**
+   * Spec A6: only FILE UPLOAD carries a binary section, and only with a valid token. Anything else
+   * is refused from its JSON section alone, so a peer that never logged in cannot make the
+   * server read (or hold) up to a block of bytes per connection.
+   */
+  admitBinary(head: FrameHead): StepError | null | Promise<StepError | null> {
+    const refuse = (error: StepError) =>
+      new StepError(error.status, error.message, { envelope: echoEnvelope(head.json), ...error.options, closeConnection: true });
+    if (!head.json) return refuse(StepError.badField(head.error?.message ?? 'The JSON section is unusable.'));
+    const invalid = checkEnvelope(head.json);
+    if (invalid) return refuse(invalid);
+    if (!STEP_BINARY_PATTERNS.has(stepPatternKey(head.json.type as string, head.json.operation as string))) {
+      return refuse(StepError.badField('This request takes no binary section.'));
+    }
+    const authenticate = this.options.authenticate;
+    if (!authenticate) return null;
+    return authenticate(head.json.token).then(
+      () => null,
+      (err: unknown) => refuse(this.asStepError(err)),
+    );
+  }
+
+  /** True for requests whose reply carries a block (DOWNLOAD). */
+  repliesWithBlock(frame: StepFrame): boolean {
+    const json = frame.json;
+    return json !== null && typeof json.type === 'string' && typeof json.operation === 'string' && STEP_BLOCK_REPLY_PATTERNS.has(stepPatternKey(json.type, json.operation));
+  }
+
   /** Answers one queued frame (or framing error). Never rejects: every failure becomes a reply. */
   async dispatch(item: StepFrame | StepError, peer: StepPeer): Promise<OutgoingReply> {
     const started = performance.now();
@@ -160,7 +193,8 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     const context = new StepContext(peer, request, binary);
     try {
       const result = await this.invoke(handler, request, context);
-      return this.successReply(request, result);
+      // A served request with a session, or a LOGIN that succeeded, puts the connection past login.
+      return { ...this.successReply(request, result), authenticated: context.session !== null || request.operation === StepOperation.LOGIN };
     } catch (err) {
       return this.errorReply(request, this.asStepError(err));
     }
@@ -212,48 +246,32 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     return StepError.internal();
   }
 
-  /**
-   * Spec B: too many connections gets 429, said once, then the connection closes. The refused
-   * socket is drained (so closing it does not reset away the reply) and destroyed after a short
-   * linger, and only so many may linger at once: a flood cannot pile up sockets this way either.
-   */
-  private refuse(socket: Socket): void {
-    socket.on('error', () => undefined);
-    if (this.refusing >= this.options.maxConnections) {
-      socket.destroy();
-      return;
-    }
-    this.refusing++;
-    const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-      this.refusing--;
-    });
-    socket.resume();
-    socket.end(encodeFrame(replyJson(null, StepStatus.TOO_MANY, 'Too many connections. Try again later.')));
-  }
-
-  private accept(socket: Socket): void {
+  /** A plain-TCP connection: counted, then served (or refused with 429). */
+  private acceptPlain(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
-    const address = socket.remoteAddress ?? 'unknown';
-    const fromAddress = this.perAddress.get(address) ?? 0;
-    if (this.connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
-      this.refuse(socket);
+    const release = this.gate.admitPlain(socket);
+    if (release) this.serve(socket, release);
+  }
+
+  /** A TLS connection whose handshake finished (counted from TCP accept by the gate). */
+  private acceptSecure(socket: Socket): void {
+    if (!this.gate.secured(socket) || this.closing) {
+      socket.destroy();
       return;
     }
+    this.serve(socket, () => undefined);
+  }
+
+  private serve(socket: Socket, release: () => void): void {
     const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this, this.shared);
     this.connections.add(connection);
-    this.perAddress.set(address, fromAddress + 1);
     this.options.observer?.connections?.(this.connections.size);
     connection.onClose(() => {
       this.connections.delete(connection);
-      const left = (this.perAddress.get(address) ?? 1) - 1;
-      if (left <= 0) this.perAddress.delete(address);
-      else this.perAddress.set(address, left);
+      release();
       this.options.observer?.connections?.(this.connections.size);
     });
     connection.start();

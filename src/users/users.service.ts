@@ -74,13 +74,19 @@ export class UsersService implements OnModuleInit {
   }
 
   /**
-   * True when `name` exists and `password` is its password. An unknown name is hashed against a
-   * dummy hash, so both refusals cost one scrypt and cannot be told apart by timing.
+   * The stored hash when `name` exists and `password` is its password, else null. An unknown
+   * name is hashed against a dummy hash, so both refusals cost one scrypt and cannot be told
+   * apart by timing. The hash identifies the credential checked (see isCurrentCredential).
    */
-  async verifyCredentials(name: string, password: string): Promise<boolean> {
+  async verifyCredentials(name: string, password: string): Promise<string | null> {
     const user = await this.users.findOneBy({ name });
     const matches = await this.hasher.verify(password, user?.passwordHash ?? (await this.dummy()));
-    return user !== null && matches;
+    return user !== null && matches ? user.passwordHash : null;
+  }
+
+  /** True while `name` still exists with the password hash `passwordHash` (a fresh salt per change). */
+  isCurrentCredential(name: string, passwordHash: string): Promise<boolean> {
+    return this.users.existsBy({ name, passwordHash });
   }
 
   private dummy(): Promise<string> {

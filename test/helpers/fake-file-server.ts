@@ -10,6 +10,8 @@ export interface FakeServerOptions {
   dropOnUpload?: number;
   /** Flip a byte of every DOWNLOAD reply while keeping the true block_md5. */
   corruptDownloads?: boolean;
+  /** List at most this many STATUS missing ranges, with `missing_ranges_truncated` (spec C2). */
+  statusRangeLimit?: number;
 }
 
 interface FakeUpload {
@@ -84,7 +86,9 @@ export class FakeFileServer {
         });
         const fields = { key, size: upload.data.length, block_size: upload.blockSize, total_block: upload.received.length };
         const received_count = upload.received.reduce((a, b) => a + b, 0);
-        return ok({ ...fields, received_count, missing_ranges: missing, complete: upload.complete, ...(upload.complete ? { md5: md5Hex(upload.data) } : {}) });
+        const limit = this.options.statusRangeLimit ?? Infinity;
+        const listed = { missing_ranges: missing.slice(0, limit), missing_ranges_truncated: missing.length > limit };
+        return ok({ ...fields, received_count, ...listed, complete: upload.complete, ...(upload.complete ? { md5: md5Hex(upload.data) } : {}) });
       }
       case 'SAVE': {
         if (upload?.complete) return fail(402, `This "key" ${key} is existing.`);

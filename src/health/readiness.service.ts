@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { DiskSpaceHealthIndicator } from './disk-space.health.js';
+import { StepListenerHealthIndicator } from './step-listener.health.js';
+
+/** How long the database ping may take before the database counts as unreachable. */
+const DATABASE_PING_TIMEOUT_MS = 1500;
+
+/** The readiness checks behind GET /health and GET /admin/health. */
+@Injectable()
+export class ReadinessService {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly listener: StepListenerHealthIndicator,
+    private readonly disk: DiskSpaceHealthIndicator,
+  ) {}
+
+  /** Database reachable, STEP listener up, enough free disk; `detailed` adds what only administrators may see. */
+  check(detailed: boolean) {
+    return this.health.check([
+      () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
+      () => this.listener.isListening('step'),
+      () => this.disk.isFree('disk', detailed),
+    ]);
+  }
+}

@@ -1,0 +1,51 @@
+import type { ByteBudget } from './byte-budget.js';
+import type { FrameHead, StepFrame, StepJson } from './step.codec.js';
+import type { StepPeer } from './step.context.js';
+import type { StepError } from './step.error.js';
+
+/** A reply ready to be written as one frame. */
+export interface OutgoingReply {
+  json: StepJson;
+  binary: Buffer | null;
+  /** Close the connection once this reply is written (BYE, broken framing). */
+  close: boolean;
+  /** The request was served for a logged-in user (or logged one in): the connection is past login. */
+  authenticated?: boolean;
+}
+
+/** Turns a queued frame (or a framing error) into a reply; never rejects. */
+export interface StepDispatcher {
+  dispatch(item: StepFrame | StepError, peer: StepPeer): Promise<OutgoingReply>;
+  /**
+   * Decides, from a frame's JSON section, whether its binary section may be read at all: null
+   * to read it, or the error to answer before closing (the section is never read or held).
+   */
+  admitBinary(head: FrameHead, peer: StepPeer): StepError | null | Promise<StepError | null>;
+  /** True when the reply to `frame` may carry a block (it waits for reply budget first). */
+  repliesWithBlock(frame: StepFrame): boolean;
+}
+
+/** What all connections of one server share. */
+export interface StepConnectionShared {
+  /** Block buffers for binary sections still arriving or queued (STEP_MAX_PREALLOCATED_BYTES). */
+  preallocation: ByteBudget;
+  /** DOWNLOAD reply bytes written but not yet taken by the kernel (STEP_MAX_PENDING_REPLY_BYTES). */
+  replies: ByteBudget;
+  /** The buffer plain-TCP sockets read into (see adoptWithReadBuffer); null to use 'data' events. */
+  readBuffer: Buffer | null;
+}
+
+/** Why a connection reads, or does not read, its socket. */
+export enum ReadState {
+  Reading = 'reading',
+  /** Too many request bytes queued: paused until the queue drains to half the limit. */
+  QueueFull = 'queue-full',
+  /** A binary section waits for the dispatcher to admit it (token check). */
+  AwaitingAdmission = 'awaiting-admission',
+  /** A binary section waits for block-buffer budget. */
+  AwaitingBuffer = 'awaiting-buffer',
+  /** The peer trickles one frame in tiny pieces: reads are spaced out so that bytes batch up. */
+  Throttled = 'throttled',
+  /** No more requests are read (refused frame, peer shut down, server shutting down, closed). */
+  Stopped = 'stopped',
+}
