@@ -43,37 +43,44 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ user: 'bob' });
       const wrong = await runCli(['login'], { STEP_SERVER: server, STEP_USER: 'bob', STEP_PASSWORD: 'not-it' });
-      expect(wrong.code).toBe(1);
+      expect(wrong.code).toBe(4);
     });
 
-    it('exits 1 naming status 401 for a wrong --password, with nothing on stdout', async () => {
+    it('exits 4 naming status 401 for a wrong --password, with one JSON error object on stdout', async () => {
       const run = await step(['--password', 'wrong', '--json', 'login']);
-      expect(run.code).toBe(1);
-      expect(run.stdout).toBe('');
+      expect(run.code).toBe(4);
+      expect(JSON.parse(run.stdout)).toEqual({ error: { message: expect.stringMatching(/^401 /) as unknown, status: 401, retryable: false } });
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(/^step: login failed: 401 /);
     });
 
-    it('exits 1 with a clear message when the server is unreachable', async () => {
+    it('exits 5 (retryable) with a clear message when the server is unreachable', async () => {
       const port = await freePort();
       const path = join(dir, 'unsent.bin');
       await writeFile(path, randomBytes(10));
       const run = await runCli(['--server', `127.0.0.1:${port}`, '--user', 'alice', '--timeout', '5', 'upload', path]);
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(5);
       expect(run.stderr).toMatch(/^step: upload failed: Cannot connect to .*ECONNREFUSED/);
-      const login = await runCli(['--server', `127.0.0.1:${port}`, '--user', 'alice', 'login']);
-      expect(login.code).toBe(1);
+      const login = await runCli(['--server', `127.0.0.1:${port}`, '--user', 'alice', '--json', 'login']);
+      expect(login.code).toBe(5);
+      expect(JSON.parse(login.stdout)).toMatchObject({ error: { retryable: true } });
       expect(login.stderr).toMatch(new RegExp(`step: login failed: Cannot connect to 127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
     });
 
     it.each([
       [[] as string[], /missing command/],
       [['fly'], /too many arguments|unknown command/],
-      [['upload'], /missing required argument/],
-      [['upload', 'a', 'b'], /too many arguments/],
+      [['upload'], /missing FILE/],
+      [['upload', tmpdir(), '--prefix', 'p/'], /is a directory: pass -r/],
+      [['upload', 'a', 'b', '--key', 'k'], /--key takes exactly one FILE/],
+      [['upload', '-'], /needs --key/],
+      [['upload', '--block-size', '4 parsecs', 'f'], /--block-size must be a size/],
+      [['ls', '--limit', '1000001'], /--limit must be an integer from 1 to 1000000/],
+      [['download', 'k', '-o', '-', '--json'], /--json cannot be used with -o -/],
       [['login', '--bogus'], /unknown option/],
+      [['--json', 'login', '--bogus'], /unknown option/],
       [['upload', 'f', '--connections', '0'], /--connections must be an integer/],
-      [['upload', 'f', '--block-size', 'big'], /--block-size must be a number/],
+      [['upload', 'f', '--block-size', 'big'], /--block-size must be a size/],
       [['--timeout', '-1', 'login'], /--timeout/],
       [['--server', 'host:99999', 'login'], /--server port/],
       [['data', 'put', 'k', '[1,2]'], /JSON object/],
@@ -82,7 +89,9 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
     ])('exits 2 for the usage error %j', async (args, message) => {
       const run = await step(args);
       expect(run.code).toBe(2);
-      expect(run.stdout).toBe('');
+      // --json: the error object on stdout; otherwise stdout stays empty.
+      if (args.includes('--json')) expect(JSON.parse(run.stdout)).toMatchObject({ error: { retryable: false } });
+      else expect(run.stdout).toBe('');
       expect(run.stderr).toMatch(message);
     });
 
@@ -152,16 +161,16 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
       expect(del.code).toBe(0);
       expect(JSON.parse(del.stdout)).toEqual({ key: 'doomed.bin', deleted: true });
       const again = await step(['delete', 'doomed.bin']);
-      expect(again.code).toBe(1);
+      expect(again.code).toBe(3);
       expect(again.stderr).toMatch(/^step: delete failed: 404 /);
     });
 
-    it('exits 1 naming 404 for an unknown key', async () => {
+    it('exits 3 naming 404 for an unknown key', async () => {
       const down = await step(['download', 'no-such-key', '-o', join(dir, 'never')]);
-      expect(down.code).toBe(1);
+      expect(down.code).toBe(3);
       expect(down.stderr).toBe('step: download failed: 404 The key no-such-key is not existing.\n');
       const status = await step(['status', 'no-such-key']);
-      expect(status.code).toBe(1);
+      expect(status.code).toBe(3);
       expect(status.stderr).toMatch(/^step: status failed: 404 /);
     });
 
@@ -173,7 +182,7 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
       expect((await step(['upload', a, '--key', 'taken'])).code).toBe(0);
       const run = await step(['upload', b, '--key', 'taken']);
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/^step: upload failed: 402 /);
+      expect(run.stderr).toMatch(/^step: upload failed: 402 .*Pass --force to replace it/);
     });
   });
 
@@ -190,7 +199,7 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
       expect(JSON.parse(ls.stdout)).toMatchObject({ keys: expect.arrayContaining(['cfg']) as unknown });
       expect((await step(['data', 'delete', 'cfg'])).code).toBe(0);
       const gone = await step(['data', 'get', 'cfg']);
-      expect(gone.code).toBe(1);
+      expect(gone.code).toBe(3);
       expect(gone.stderr).toMatch(/^step: data get failed: 404 /);
     });
   });

@@ -82,12 +82,22 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     expect(list.json.files).toHaveLength(1);
   });
 
+  it('completes an empty file at SAVE (spec C7): plan with the MD5 of nothing, GET, STATUS and LIST see it', async () => {
+    const empty = 'd41d8cd98f00b204e9800998ecf8427e';
+    const plan = await conn.request(fileRequest(token, 'SAVE', { key: 'zero', size: 0 }));
+    expect(plan.json).toMatchObject({ status: 200, key: 'zero', size: 0, total_block: 0, md5: empty });
+    expect((await conn.request(fileRequest(token, 'GET', { key: 'zero' }))).json).toMatchObject({ status: 200, size: 0, total_block: 0, md5: empty });
+    expect((await conn.request(fileRequest(token, 'STATUS', { key: 'zero' }))).json).toMatchObject({ status: 200, complete: true, md5: empty });
+    expect((await conn.request(fileRequest(token, 'LIST', { prefix: 'zero' }))).json.files).toMatchObject([{ key: 'zero', size: 0, md5: empty }]);
+    expect((await conn.request(fileRequest(token, 'SAVE', { key: 'zero', size: 0 }))).json).toMatchObject({ status: 402 });
+    expect((await conn.request(fileRequest(token, 'DOWNLOAD', { key: 'zero', block_index: 0 }))).json).toMatchObject({ status: 410 });
+  });
+
   it('answers every SAVE and UPLOAD status of A6 in order', async () => {
     const data = randomBytes(50_000);
     await roundTrip('done', 10, inOrder);
     expect((await conn.request(fileRequest(token, 'SAVE', { key: 'done', size: 5 }))).json).toMatchObject({ status: 402, status_msg: 'This "key" done is existing.' });
     expect((await conn.request(fileRequest(token, 'SAVE', { key: 'nosize' }))).json).toMatchObject({ status: 402, status_msg: 'This file "size" has to be included' });
-    expect(statusOf(await conn.request(fileRequest(token, 'SAVE', { key: 'zero', size: 0 })))).toBe(400);
     expect(statusOf(await conn.request(fileRequest(token, 'SAVE', { key: 'neg', size: -5 })))).toBe(400);
     expect(statusOf(await conn.request(fileRequest(token, 'SAVE', { key: 'str', size: '10' })))).toBe(400);
     const generated = await conn.request(fileRequest(token, 'SAVE', { size: 10 }));

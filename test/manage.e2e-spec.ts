@@ -21,7 +21,7 @@ interface Run {
 function stepd(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [STEPD, ...args], {
-      env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, ...env },
+      env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdin.end();
@@ -45,7 +45,7 @@ function stepdOnTerminal(dataDir: string, args: string[], answers: string[]): Pr
   return new Promise((resolve, reject) => {
     const command = [process.execPath, STEPD, ...args].map((a) => `'${a}'`).join(' ');
     const child = spawn('script', ['-qec', command, '/dev/null'], {
-      env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, TERM: 'dumb' },
+      env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', TERM: 'dumb' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -80,7 +80,7 @@ describe('stepd users (management binary)', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'stepd-manage-'));
     // Migrate once up front, so the parallel runs below never race to create the schema.
-    expect((await stepd(dataDir, ['users', 'ls'])).code).toBe(0);
+    expect((await stepd(dataDir, ['users', 'ls', '--init'])).code).toBe(0);
   }, 60_000);
   afterAll(async () => rm(dataDir, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/step.config.js';
-import { isLoopbackHost, legacyExposureWarning } from './exposure-warning.js';
+import { insecureLegacyRefusal, isLoopbackHost, legacyExposureWarning } from './exposure-warning.js';
 
 describe('legacy exposure warning', () => {
   it('tells loopback addresses from reachable ones', () => {
@@ -19,5 +19,13 @@ describe('legacy exposure warning', () => {
     expect(legacyExposureWarning(legacy, '::')).not.toBeNull();
     expect(legacyExposureWarning(legacy, '127.0.0.1')).toBeNull();
     expect(legacyExposureWarning(accounts, '0.0.0.0')).toBeNull();
+  });
+
+  it('refuses legacy mode with the reference secret on a reachable address unless STEP_ALLOW_INSECURE_LEGACY=1', () => {
+    expect(insecureLegacyRefusal(loadConfig({ STEP_HOST: '0.0.0.0' }))).toMatch(/reference STEP_TOKEN_SECRET on 0\.0\.0\.0/);
+    expect(insecureLegacyRefusal(loadConfig({}))).toBeNull();
+    expect(insecureLegacyRefusal(loadConfig({ STEP_HOST: '0.0.0.0', STEP_ALLOW_INSECURE_LEGACY: '1' }))).toBeNull();
+    expect(insecureLegacyRefusal(loadConfig({ STEP_HOST: '0.0.0.0', STEP_TOKEN_SECRET: 'not-the-reference' }))).toBeNull();
+    expect(insecureLegacyRefusal(loadConfig({ STEP_HOST: '0.0.0.0', STEP_AUTH_MODE: 'accounts' }))).toBeNull();
   });
 });

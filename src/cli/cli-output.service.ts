@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SingleBar } from 'cli-progress';
 import type { TransferProgress } from '../client/transfer.types.js';
-import { describeFailure, ExitCode, UsageError } from './cli-errors.js';
+import { describeFailure, exitCodeOf, failureJson, UsageError } from './cli-errors.js';
 
 /** A progress display; a no-op when stderr is not a terminal. */
 export interface ProgressDisplay {
@@ -22,34 +22,36 @@ export class CliOutputService {
     process.stdout.write(json ? `${JSON.stringify(value)}\n` : text.endsWith('\n') || text === '' ? text : `${text}\n`);
   }
 
-  /** Reports a failure on one stderr line and sets the exit code (2 for usage errors, else 1). */
-  fail(command: string, err: unknown): void {
-    if (err instanceof UsageError) {
-      process.stderr.write(`step: ${err.message}\n`);
-      process.exitCode = ExitCode.USAGE;
-      return;
-    }
-    process.stderr.write(`step: ${command} failed: ${describeFailure(err).replace(/\s+/g, ' ')}\n`);
-    process.exitCode = ExitCode.FAILED;
+  /**
+   * Reports a failure: one stderr line, with --json also one `{"error": ...}` object on stdout
+   * (scripts parse stdout only), and the exit code of its kind.
+   */
+  fail(command: string, err: unknown, json: boolean): void {
+    const line = err instanceof UsageError ? err.message : `${command} failed: ${describeFailure(err).replace(/\s+/g, ' ')}`;
+    process.stderr.write(`step: ${line}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(failureJson(err))}\n`);
+    process.exitCode = exitCodeOf(err);
   }
 
-  /** A bytes/rate/ETA bar on stderr when it is a terminal; nothing otherwise. */
-  progress(label: string): ProgressDisplay {
-    if (!process.stderr.isTTY) return NO_PROGRESS;
+  /** A bytes/rate/ETA bar on stderr when it is a terminal and not switched off; nothing otherwise. */
+  progress(label: string, off = false): ProgressDisplay {
+    if (off || !process.stderr.isTTY) return NO_PROGRESS;
+    // {remaining}, not cli-progress's own {eta_formatted}: see eta() below.
     const bar = new SingleBar({
       stream: process.stderr,
-      format: `${label} {bar} {percentage}% | {done}/{all} | {rate} | ETA {eta_formatted}`,
+      format: `${label} {bar} {percentage}% | {done}/{all} | {rate} | ETA {remaining}`,
       // Not hidden: a Ctrl-C would leave the terminal without a cursor.
       hideCursor: false,
-      etaBuffer: 50,
       fps: 5,
     });
     const started = Date.now();
     let running = false;
+    let firstDone = 0;
     return {
       update({ doneBytes, totalBytes }) {
+        if (!running) firstDone = doneBytes;
         const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-        const payload = { done: formatBytes(doneBytes), all: formatBytes(totalBytes), rate: `${formatBytes(doneBytes / seconds)}/s` };
+        const payload = { done: formatBytes(doneBytes), all: formatBytes(totalBytes), rate: `${formatBytes(doneBytes / seconds)}/s`, remaining: eta(doneBytes - firstDone, totalBytes - doneBytes, seconds) };
         if (!running) {
           bar.start(totalBytes, doneBytes, payload);
           running = true;
@@ -60,6 +62,20 @@ export class CliOutputService {
       },
     };
   }
+}
+
+/**
+ * Remaining time at the average rate since the start, counting only bytes moved in this run
+ * (resumed bytes would make it look fast). cli-progress's own estimate averages its last updates
+ * and read "0s" during the first seconds of a large upload.
+ */
+export function eta(movedBytes: number, remainingBytes: number, seconds: number): string {
+  if (remainingBytes <= 0) return '0s';
+  if (movedBytes <= 0) return '--';
+  const left = Math.ceil((remainingBytes / movedBytes) * seconds);
+  if (left < 60) return `${left}s`;
+  if (left < 3600) return `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s`;
+  return `${Math.floor(left / 3600)}h${String(Math.floor((left % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** 1536 -> "1.5 KiB". */

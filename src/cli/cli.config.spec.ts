@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './cli-errors.js';
-import { clientOptions, parseInteger, parseServer, resolveSettings } from './cli.config.js';
+import { clientOptions, parseInteger, parseSize, parseServer, resolveSettings } from './cli.config.js';
 
 describe('CLI settings', () => {
   it('parses HOST:PORT, HOST and [IPv6]:PORT', () => {
@@ -35,9 +35,23 @@ describe('CLI settings', () => {
     expect(() => resolveSettings({ timeout: '0' }, {})).toThrow(UsageError);
     expect(() => resolveSettings({ timeout: 'soon' }, {})).toThrow(UsageError);
     expect(parseInteger('--n', '7', 1, 10)).toBe(7);
-    expect(parseInteger('--n', undefined, 1, 10)).toBeUndefined();
+    expect(parseSize('--b', '4MiB', 512, 2 ** 28)).toBe(4 * 2 ** 20);
+    expect(() => parseSize('--b', '1GiB', 512, 2 ** 28)).toThrow(/from 512 to/);
+    expect(() => parseSize('--b', 'big', 512, 2 ** 28)).toThrow(UsageError);
     expect(() => parseInteger('--n', '11', 1, 10)).toThrow(/from 1 to 10/);
     expect(() => parseInteger('--n', '2.5', 1, 10)).toThrow(UsageError);
     expect(() => clientOptions(resolveSettings({}, {}))).toThrow(/no user/);
+  });
+});
+
+describe('progress ETA', () => {
+  it('estimates from the average rate since the start, from the first update on', async () => {
+    const { eta } = await import('./cli-output.service.js');
+    // 1 % of 256 MiB moved in 0.5 s: about 50 s left, not "0s".
+    expect(eta(2.56 * 2 ** 20, 253.44 * 2 ** 20, 0.5)).toBe('50s');
+    expect(eta(0, 100, 1)).toBe('--');
+    expect(eta(100, 0, 1)).toBe('0s');
+    expect(eta(1, 600, 1)).toBe('10m00s');
+    expect(eta(1, 7200, 1)).toBe('2h00m');
   });
 });

@@ -3,7 +3,9 @@ import { CliOutputService } from './cli-output.service.js';
 import { DataCommand } from './data.command.js';
 import { DeleteCommand } from './delete.command.js';
 import { DownloadCommand } from './download.command.js';
+import { CredentialsService, LoginPasswordQuestions } from './credentials.service.js';
 import { LoginCommand } from './login.command.js';
+import { LogoutCommand } from './logout.command.js';
 import { LsCommand } from './ls.command.js';
 import { StepRootCommand } from './root.command.js';
 import { StatusCommand } from './status.command.js';
@@ -13,8 +15,11 @@ import { UploadCommand } from './upload.command.js';
 @Module({
   providers: [
     CliOutputService,
+    CredentialsService,
+    LoginPasswordQuestions,
     StepRootCommand,
     LoginCommand,
+    LogoutCommand,
     UploadCommand,
     DownloadCommand,
     StatusCommand,

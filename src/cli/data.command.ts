@@ -1,8 +1,8 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { StepOperation, StepType } from '../transport/step.constants.js';
-import { UsageError } from './cli-errors.js';
+import { ExitCode, UsageError } from './cli-errors.js';
 import { CliOutputService } from './cli-output.service.js';
-import { listFields } from './ls.command.js';
+import { listAll, MAX_LIST_LIMIT, parseListLimit, type ListOptions } from './list-options.js';
 import { StepCommand, type CommandContext } from './step-command.base.js';
 
 /** Fields the protocol owns: a DATA record cannot carry them as its own values. */
@@ -82,17 +82,26 @@ export class DataDeleteCommand extends StepCommand {
 
 /** `step data ls`. */
 @SubCommand({ name: 'ls', description: 'list your record keys' })
-export class DataLsCommand extends StepCommand {
+export class DataLsCommand extends StepCommand<ListOptions> {
   protected readonly label = 'data ls';
 
   constructor(output: CliOutputService) {
     super(output);
   }
 
-  protected async execute(context: CommandContext, _params: string[], options: Record<string, string | boolean | undefined>): Promise<void> {
-    const { json } = await context.client().call(StepType.DATA, StepOperation.LIST, listFields(options));
-    const keys = Array.isArray(json.keys) ? json.keys.map(String) : [];
-    context.print({ keys }, keys.join('\n'));
+  protected async execute(context: CommandContext, _params: string[], options: ListOptions): Promise<void> {
+    const keys: string[] = [];
+    const paging = {
+      type: StepType.DATA,
+      operation: StepOperation.LIST as const,
+      entries: (json: Record<string, unknown>) => (Array.isArray(json.keys) ? json.keys.map(String) : []),
+      key: (entry: string) => entry,
+    };
+    await listAll(context.client(), options, paging, (page) => {
+      if (context.settings.json) keys.push(...page);
+      else context.print({}, page.join('\n'));
+    });
+    if (context.settings.json) context.print({ keys }, '');
   }
 
   @Option({ flags: '--prefix <prefix>', description: 'only keys starting with this' })
@@ -100,9 +109,9 @@ export class DataLsCommand extends StepCommand {
     return value;
   }
 
-  @Option({ flags: '--limit <n>', description: 'at most this many keys' })
-  limit(value: string): string {
-    return value;
+  @Option({ flags: '--limit <n>', description: `at most this many keys (1-${MAX_LIST_LIMIT})` })
+  limit(value: string): number {
+    return parseListLimit(value);
   }
 }
 
@@ -113,7 +122,7 @@ export class DataCommand extends CommandRunner {
   async run(params: string[]): Promise<void> {
     process.stderr.write(params.length > 0 ? `step: unknown data command "${params[0]}"\n` : 'step: missing data command\n');
     process.stderr.write(this.command.helpInformation());
-    process.exitCode = 2;
+    process.exitCode = ExitCode.USAGE;
     await Promise.resolve();
   }
 }

@@ -1,12 +1,41 @@
 import { CommandRunner, Option, RootCommand } from 'nest-commander';
 import { DEFAULT_SERVER } from './cli.config.js';
-import { ExitCode } from './cli-errors.js';
+import { packageVersion } from '../common/package-version.js';
+import { EXIT_CODES_HELP, ExitCode } from './cli-errors.js';
+import { StepCompletion } from './shell-completion.js';
 
 /** Commander's error object, as much of it as the exit-code mapping needs. */
 export interface CommanderFailure {
   exitCode: number;
   code: string;
+  message: string;
 }
+
+/** Examples shown under `--help`, by command name. */
+const EXAMPLES: Record<string, string> = {
+  step: `
+Examples:
+  step --server files.example:1379 --user alice login
+  step upload *.iso --prefix isos/
+  step upload -r photos/ --prefix 2026/
+  step download isos/debian.iso -o downloads/
+  tar c dir | step upload - --key dir.tar
+  step --json ls --prefix isos/
+  step completion bash >> ~/.bashrc          (or: step completion zsh >> ~/.zshrc)`,
+  upload: `
+Examples:
+  step upload report.pdf
+  step upload a.bin b.bin --prefix backup/
+  step upload -r photos/ --prefix 2026/      (keys 2026/<path under photos/>)
+  tar c dir | step upload - --key dir.tar    (standard input is spooled to $TMPDIR first)
+  step upload big.iso --block-size 16MiB --connections 8 --force`,
+  download: `
+Examples:
+  step download report.pdf
+  step download isos/debian.iso -o downloads/
+  step download dir.tar -o - | tar x
+  step download report.pdf -o copy.pdf --no-clobber`,
+};
 
 /**
  * `step` itself: holds the global options (recognised before or after the command name) and
@@ -27,8 +56,15 @@ export class StepRootCommand extends CommandRunner {
    * on the root only) and refuse surplus arguments.
    */
   configureTree(onError: (failure: CommanderFailure) => never): void {
+    this.command.version(packageVersion(), '-V, --version', 'print the version');
+    StepCompletion.attach(this.command);
     const visit = (command: typeof this.command) => {
+      // nest-commander's completion commands take the words being completed as arguments.
+      if (command.name().startsWith('completion')) return;
       command.exitOverride((err) => onError(err));
+      command.configureHelp({ showGlobalOptions: true });
+      command.addHelpText('after', EXAMPLES[command.name()] ?? '');
+      command.addHelpText('after', EXIT_CODES_HELP);
       command.allowExcessArguments(false);
       command.commands.forEach(visit);
     };
@@ -45,13 +81,31 @@ export class StepRootCommand extends CommandRunner {
     return value;
   }
 
-  @Option({ flags: '--password <password>', description: 'password (env STEP_PASSWORD; default: the legacy MD5 of the user name)' })
+  @Option({
+    flags: '--password <password>',
+    description: 'password (env STEP_PASSWORD; visible in ps, prefer --password-stdin or the prompt; default: a token from `step login`, else the legacy MD5 of the user name, else a prompt on a terminal)',
+  })
   password(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--password-stdin', description: 'read the password from the first line of standard input' })
+  passwordStdin(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--profile <name>', description: 'take server, user, tls, ca, connections and block_size from this profile of ~/.config/step/config.json (env STEP_PROFILE)' })
+  profile(value: string): string {
     return value;
   }
 
   @Option({ flags: '--json', description: 'print one JSON object on stdout at the end, nothing else' })
   json(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '-q, --quiet', description: 'print nothing on stderr but errors (no progress bar)' })
+  quiet(): boolean {
     return true;
   }
 

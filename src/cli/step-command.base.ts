@@ -1,13 +1,15 @@
+import { Inject } from '@nestjs/common';
 import { CommandRunner } from 'nest-commander';
 import { StepClient } from '../client/step-client.js';
 import { UsageError } from './cli-errors.js';
 import { CliOutputService } from './cli-output.service.js';
-import { clientOptions, resolveSettings, type CliSettings, type GlobalOptionValues } from './cli.config.js';
+import { resolveSettings, type CliSettings, type GlobalOptionValues } from './cli.config.js';
+import { CredentialsService } from './credentials.service.js';
 
 /** What a command body gets: merged settings, a lazily connected client, the output service. */
 export interface CommandContext {
   settings: CliSettings;
-  /** The STEP client (created on first use, closed after the command). */
+  /** The STEP client (created before the command runs, connected on first use, closed after it). */
   client(): StepClient;
   /** Prints the result: `value` as JSON with --json, `text` otherwise. */
   print(value: object, text: string): void;
@@ -15,11 +17,17 @@ export interface CommandContext {
 
 /**
  * Base of every `step` command: merges global options with the environment, runs the body,
- * turns any failure into one stderr line and the exit code, and always closes the client.
+ * turns any failure into one stderr line (and the --json error object) with the exit code of its
+ * kind, and always closes the client. `O` is the command's own options, already parsed by its
+ * `@Option` methods.
  */
-export abstract class StepCommand extends CommandRunner {
+export abstract class StepCommand<O extends object = object> extends CommandRunner {
   /** Name used in failure messages (`step: <name> failed: ...`). */
   protected abstract readonly label: string;
+  /** False for commands that must not reuse the stored token (`login` makes a new one). */
+  protected readonly useStoredToken: boolean = true;
+  // Property injection: every command gets credentials without repeating it in each constructor.
+  @Inject(CredentialsService) protected readonly credentials!: CredentialsService;
 
   constructor(protected readonly output: CliOutputService) {
     super();
@@ -28,24 +36,26 @@ export abstract class StepCommand extends CommandRunner {
   /** Entry point called by nest-commander. */
   async run(params: string[]): Promise<void> {
     let client: StepClient | null = null;
+    const options = this.command.optsWithGlobals<GlobalOptionValues & O>();
     try {
-      const options = this.command.optsWithGlobals<GlobalOptionValues & Record<string, string | boolean | undefined>>();
       const settings = resolveSettings(options);
+      const ready = await this.credentials.client(settings, this.useStoredToken);
+      client = ready;
       const context: CommandContext = {
         settings,
-        client: () => (client ??= new StepClient(clientOptions(settings))),
+        client: () => ready,
         print: (value, text) => this.output.result(settings.json, value, text),
       };
       await this.execute(context, params, options);
     } catch (err) {
-      this.output.fail(this.label, err);
+      this.output.fail(this.label, err, options.json === true);
     } finally {
       (client as StepClient | null)?.close();
     }
   }
 
-  /** The command's work. `options` holds its own and the global options as given. */
-  protected abstract execute(context: CommandContext, params: string[], options: Record<string, string | boolean | undefined>): Promise<void>;
+  /** The command's work. `options` holds its own and the global options. */
+  protected abstract execute(context: CommandContext, params: string[], options: GlobalOptionValues & O): Promise<void>;
 
   /** The positional argument at `index`, or a usage error naming it. */
   protected argument(params: string[], index: number, name: string): string {

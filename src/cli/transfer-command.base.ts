@@ -1,18 +1,25 @@
 import { Option } from 'nest-commander';
-import type { TransferResult } from '../client/transfer.types.js';
+import { MAX_ACCEPTED_BLOCK_SIZE, type TransferResult } from '../client/transfer.types.js';
+import { parseInteger, parseSize } from './cli.config.js';
 import { formatBytes } from './cli-output.service.js';
 import { StepCommand } from './step-command.base.js';
+import { MAX_CONNECTIONS, MIN_BLOCK_SIZE, type TransferOptions } from './transfer-options.js';
 
 /** Base of `upload` and `download`: the tuning options both transfers take. */
-export abstract class TransferCommand extends StepCommand {
+export abstract class TransferCommand<O extends TransferOptions> extends StepCommand<O> {
   @Option({ flags: '--connections <n>', description: 'parallel connections (default 4; 8 against an old server)' })
-  connections(value: string): string {
-    return value;
+  connections(value: string): number {
+    return parseInteger('--connections', value, 1, MAX_CONNECTIONS);
   }
 
-  @Option({ flags: '--block-size <bytes>', description: 'block size to ask for (default: adaptive, 32 KiB growing to 4 MiB as the link allows; the server may grant less)' })
-  blockSize(value: string): string {
-    return value;
+  @Option({ flags: '--block-size <size>', description: 'block size to ask for, e.g. 4MiB or 65536 (default: adaptive, 32 KiB growing to 4 MiB as the link allows; the server may grant less)' })
+  blockSize(value: string): number {
+    return parseSize('--block-size', value, MIN_BLOCK_SIZE, MAX_ACCEPTED_BLOCK_SIZE);
+  }
+
+  @Option({ flags: '--no-progress', description: 'no progress bar (errors and the result are still printed)' })
+  progress(): boolean {
+    return false;
   }
 }
 

@@ -8,6 +8,10 @@ export interface StepClientOptions extends StepConnectOptions {
   username: string;
   /** Absent: the legacy password, MD5 of the user name (spec A4). */
   password?: string;
+  /** A token from an earlier LOGIN, used until the server refuses it (then LOGIN again). */
+  token?: string | null;
+  /** Asked once when LOGIN without a password is refused (e.g. a prompt on a terminal). */
+  askPassword?: () => Promise<string>;
 }
 
 /** The server answered a request with a status other than 200. */
@@ -41,11 +45,20 @@ export function hasStatus(err: unknown, status: number): err is StepStatusError 
  * become StepStatusError. A 403 (token lost, e.g. after a server restart) triggers one re-login.
  */
 export class StepClient {
-  private token: string | null = null;
+  private token: string | null;
+  private password: string | undefined;
   private control: Promise<StepClientConnection> | null = null;
   private readonly opened = new Set<StepClientConnection>();
 
-  constructor(readonly options: StepClientOptions) {}
+  constructor(readonly options: StepClientOptions) {
+    this.token = options.token ?? null;
+    this.password = options.password;
+  }
+
+  /** The token in use (null before the first LOGIN). */
+  get currentToken(): string | null {
+    return this.token;
+  }
 
   /** `host:port` as given, for messages. */
   get address(): string {
@@ -60,20 +73,49 @@ export class StepClient {
     return connection;
   }
 
-  /** Logs in and returns the token. */
+  /**
+   * Logs in and returns the token. Without a password the legacy one is tried first (spec A4);
+   * when that is refused and `askPassword` is set, the password is asked for once.
+   */
   async login(): Promise<string> {
-    const { username, password } = this.options;
-    const reply = await this.send(await this.controlConnection(), {
-      type: StepType.AUTH,
-      operation: StepOperation.LOGIN,
-      direction: StepDirection.REQUEST,
-      username,
-      password: password ?? md5Hex(username),
-    });
+    let reply: StepResponse;
+    try {
+      reply = await this.sendLogin();
+    } catch (err) {
+      if (!hasStatus(err, 401) || this.password !== undefined || !this.options.askPassword) throw err;
+      this.password = await this.options.askPassword();
+      reply = await this.sendLogin();
+    }
     const token = reply.json.token;
     if (typeof token !== 'string' || token.length === 0) throw new StepConnectionError('LOGIN reply carries no token', 'EPROTO');
     this.token = token;
     return token;
+  }
+
+  /** Revokes the current token (LOGOUT); true when the server still knew it. */
+  async logout(): Promise<boolean> {
+    if (this.token === null) return false;
+    try {
+      await this.send(await this.controlConnection(), this.envelope(StepType.AUTH, StepOperation.LOGOUT, {}));
+      return true;
+    } catch (err) {
+      // 403: expired or already revoked, which is what logging out wants.
+      if (hasStatus(err, 403)) return false;
+      throw err;
+    } finally {
+      this.token = null;
+    }
+  }
+
+  private async sendLogin(): Promise<StepResponse> {
+    const { username } = this.options;
+    return this.send(await this.controlConnection(), {
+      type: StepType.AUTH,
+      operation: StepOperation.LOGIN,
+      direction: StepDirection.REQUEST,
+      username,
+      password: this.password ?? md5Hex(username),
+    });
   }
 
   /**

@@ -31,6 +31,8 @@ const REGROW_WINDOW_MS = 3000;
 export interface UploadRequest extends TransferTuning {
   path: string;
   key: string;
+  /** Replace a completed file under the same key (DELETE first) instead of failing with 402. */
+  replace?: boolean;
 }
 
 /** The outcome of an upload (`resumedBlocks`: blocks the server already had). */
@@ -114,7 +116,11 @@ export class UploadEngine {
    * A6), so only SAVE when there is nothing to resume. Old servers answer STATUS with 408.
    */
   private async plan(size: number, status: StepJson | null, oldServer: boolean): Promise<UploadPlan> {
-    const { blockSize } = this.request;
+    const { key, blockSize } = this.request;
+    if (status?.complete === true && this.request.replace) {
+      await this.client.call(StepType.FILE, StepOperation.DELETE, { key });
+      status = null;
+    }
     if (status && status.size === size && (blockSize === undefined || status.block_size === blockSize)) {
       const plan = readBlockPlan(status, size);
       const present = new Uint8Array(plan.totalBlocks);
@@ -132,7 +138,9 @@ export class UploadEngine {
   private async save(size: number, blockSize: number): Promise<UploadPlan> {
     const reply = await this.client.call(StepType.FILE, StepOperation.SAVE, { key: this.request.key, size, block_size: blockSize });
     const plan = readBlockPlan(reply.json, size);
-    return { ...plan, present: new Uint8Array(plan.totalBlocks), serverMd5: null, mayRegrow: false };
+    // C7: an empty file is complete at SAVE, whose reply then carries the MD5.
+    const serverMd5 = typeof reply.json.md5 === 'string' ? reply.json.md5 : null;
+    return { ...plan, present: new Uint8Array(plan.totalBlocks), serverMd5, mayRegrow: false };
   }
 
   /** One sequential pass over the file; stops early (regrowTo set) when the plan should be replaced. */

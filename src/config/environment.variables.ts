@@ -1,4 +1,5 @@
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
+import { parseByteSize } from '../common/byte-size.js';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 const KiB = 1024;
@@ -6,6 +7,17 @@ const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 /** Node fires timers longer than this (2^31-1 ms, ~24.8 days) at once: every delay stays below it. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A size variable: `64GiB`, `4MiB`, `500MB` or plain bytes. Text that is no size stays as it is,
+ * so @IsInt reports it with the variable's name.
+ */
+function ByteSize(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? (parseByteSize(value) ?? value) : value));
+}
+
+/** The reference server's legacy token secret (spec A4): public, so it protects nothing. */
+export const REFERENCE_TOKEN_SECRET = 'kjh20)*(1';
 
 /** Log levels LOG_LEVEL accepts, most to least severe. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -17,26 +29,28 @@ export type LogLevelName = (typeof LOG_LEVELS)[number];
  */
 export class EnvironmentVariables {
   // --- listeners ---
-  @IsString() @MinLength(1) STEP_HOST = '0.0.0.0';
+  // Loopback by default: out of the box stepd speaks legacy auth with the reference secret, which
+  // it refuses to expose (see STEP_ALLOW_INSECURE_LEGACY); operators opt in to other addresses.
+  @IsString() @MinLength(1) STEP_HOST = '127.0.0.1';
   @Type(() => Number) @IsInt() @Min(0) @Max(65535) STEP_PORT = 1379;
   @IsString() @MinLength(1) HTTP_HOST = '127.0.0.1';
   @Type(() => Number) @IsInt() @Min(0) @Max(65535) HTTP_PORT = 8080;
 
   // --- storage ---
   @IsString() @MinLength(1) STEP_DATA_DIR = './data';
-  @Type(() => Number) @IsInt() @Min(1) STEP_MAX_FILE_BYTES = 64 * GiB;
-  @Type(() => Number) @IsInt() @Min(0) STEP_USER_QUOTA_BYTES = 0;
-  @Type(() => Number) @IsInt() @Min(0) STEP_MIN_FREE_BYTES = 64 * MiB;
+  @ByteSize() @IsInt() @Min(1) STEP_MAX_FILE_BYTES = 64 * GiB;
+  @ByteSize() @IsInt() @Min(0) STEP_USER_QUOTA_BYTES = 0;
+  @ByteSize() @IsInt() @Min(0) STEP_MIN_FREE_BYTES = 64 * MiB;
   @Type(() => Number) @IsInt() @Min(1) STEP_UPLOAD_TTL_SECONDS = 7 * 24 * 3600;
   @Type(() => Number) @IsInt() @Min(1) @Max(Math.floor(MAX_TIMER_MS / 1000)) STEP_EXPIRY_INTERVAL_SECONDS = 3600;
-  @Type(() => Number) @IsInt() @Min(512) @Max(1 * GiB) STEP_MIN_BLOCK_SIZE = 4 * KiB;
-  @Type(() => Number) @IsInt() @Min(512) @Max(1 * GiB) STEP_MAX_BLOCK_SIZE = 64 * MiB;
-  @Type(() => Number) @IsInt() @Min(1) @Max(65536) STEP_MAX_KEY_BYTES = 1024;
+  @ByteSize() @IsInt() @Min(512) @Max(1 * GiB) STEP_MIN_BLOCK_SIZE = 4 * KiB;
+  @ByteSize() @IsInt() @Min(512) @Max(1 * GiB) STEP_MAX_BLOCK_SIZE = 64 * MiB;
+  @ByteSize() @IsInt() @Min(1) @Max(65536) STEP_MAX_KEY_BYTES = 1024;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_UPLOADS_PER_USER = 64;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_DATA_RECORDS_PER_USER = 100_000;
 
   // --- protocol limits ---
-  @Type(() => Number) @IsInt() @Min(256) @Max(16 * MiB) STEP_MAX_JSON_BYTES = 64 * KiB;
+  @ByteSize() @IsInt() @Min(256) @Max(16 * MiB) STEP_MAX_JSON_BYTES = 64 * KiB;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_CONNECTIONS = 1024;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_CONNECTIONS_PER_ADDRESS = 256;
   @Type(() => Number) @IsInt() @Min(1) STEP_LOGIN_ATTEMPTS_PER_MINUTE = 120;
@@ -47,13 +61,14 @@ export class EnvironmentVariables {
   @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS = 30_000;
   @Type(() => Number) @IsInt() @Min(100) @Max(MAX_TIMER_MS) STEP_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
   @Type(() => Number) @IsInt() @Min(0) @Max(MAX_TIMER_MS) STEP_SHUTDOWN_GRACE_MS = 10_000;
-  @Type(() => Number) @IsInt() @Min(64 * KiB) STEP_MAX_QUEUED_BYTES_PER_CONNECTION = 16 * MiB;
-  @Type(() => Number) @IsInt() @Min(0) STEP_MAX_PREALLOCATED_BYTES = 256 * MiB;
-  @Type(() => Number) @IsInt() @Min(0) STEP_MAX_PENDING_REPLY_BYTES = 256 * MiB;
+  @ByteSize() @IsInt() @Min(64 * KiB) STEP_MAX_QUEUED_BYTES_PER_CONNECTION = 16 * MiB;
+  @ByteSize() @IsInt() @Min(0) STEP_MAX_PREALLOCATED_BYTES = 256 * MiB;
+  @ByteSize() @IsInt() @Min(0) STEP_MAX_PENDING_REPLY_BYTES = 256 * MiB;
 
   // --- auth ---
   @IsIn(['legacy', 'accounts']) STEP_AUTH_MODE: 'legacy' | 'accounts' = 'legacy';
-  @IsString() @MinLength(1) STEP_TOKEN_SECRET = 'kjh20)*(1';
+  @IsString() @MinLength(1) STEP_TOKEN_SECRET = REFERENCE_TOKEN_SECRET;
+  @IsIn(['0', '1']) STEP_ALLOW_INSECURE_LEGACY: '0' | '1' = '0';
   @Type(() => Number) @IsInt() @Min(1) STEP_TOKEN_TTL_SECONDS = 86_400;
   @IsOptional() @IsString() STEP_TLS_CERT?: string;
   @IsOptional() @IsString() STEP_TLS_KEY?: string;

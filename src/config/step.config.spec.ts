@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './step.config.js';
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});
-    expect(config.step.host).toBe('0.0.0.0');
+    expect(config.step.host).toBe('127.0.0.1');
     expect(config.step.port).toBe(1379);
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.storage.dataDir.endsWith('/data')).toBe(true);
@@ -25,6 +25,15 @@ describe('loadConfig', () => {
     expect(message).toContain('STEP_PORT="abc"');
     expect(message).toContain('HTTP_PORT="70000"');
     expect(message).toContain('LOG_LEVEL="loud"');
+  });
+
+  it('takes sizes with units in *_BYTES and block size variables; plain numbers stay bytes', () => {
+    const config = loadConfig({ STEP_MAX_FILE_BYTES: '64GiB', STEP_MIN_FREE_BYTES: '100MB', STEP_MAX_BLOCK_SIZE: '16MiB', STEP_USER_QUOTA_BYTES: '4096' });
+    expect(config.storage.maxFileBytes).toBe(64 * 1024 ** 3);
+    expect(config.storage.minFreeBytes).toBe(100_000_000);
+    expect(config.storage.maxBlockSize).toBe(16 * 1024 ** 2);
+    expect(config.storage.userQuotaBytes).toBe(4096);
+    expect(() => loadConfig({ STEP_MAX_FILE_BYTES: '64 parsecs' })).toThrow(/STEP_MAX_FILE_BYTES="64 parsecs"/);
   });
 
   it('refuses timer settings Node would fire at once (above 2^31-1 ms)', () => {

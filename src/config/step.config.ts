@@ -49,6 +49,8 @@ export interface StepConfig {
     mode: 'legacy' | 'accounts';
     tokenSecret: string;
     tokenTtlSeconds: number;
+    /** STEP_ALLOW_INSECURE_LEGACY=1: serve legacy auth with the reference secret on a reachable address anyway. */
+    allowInsecureLegacy: boolean;
   };
   admin: { token?: string };
   log: { level: LogLevelName; format: 'text' | 'json' };
@@ -136,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mode: vars.STEP_AUTH_MODE,
       tokenSecret: vars.STEP_TOKEN_SECRET,
       tokenTtlSeconds: vars.STEP_TOKEN_TTL_SECONDS,
+      allowInsecureLegacy: vars.STEP_ALLOW_INSECURE_LEGACY === '1',
     },
     admin: { token: vars.STEP_ADMIN_TOKEN },
     log: { level: vars.LOG_LEVEL, format: vars.LOG_FORMAT },

@@ -60,8 +60,8 @@ export class DataRecordsService {
   list(username: string, dto: DataRequestDto): StepReply {
     const prefix = dto.prefix ?? '';
     const rows = this.sqlite
-      .statement(`SELECT key FROM data_records WHERE username = ? AND substr(key, 1, length(?)) = ? ORDER BY key LIMIT ?`)
-      .all(username, prefix, prefix, dto.limit ?? 1000) as Array<{ key: string }>;
+      .statement(`SELECT key FROM data_records WHERE username = ? AND substr(key, 1, length(?)) = ? AND key > ? ORDER BY key LIMIT ?`)
+      .all(username, prefix, prefix, dto.after ?? '', dto.limit ?? 1000) as Array<{ key: string }>;
     return StepReply.ok('OK', { keys: rows.map((r) => r.key) });
   }
 }

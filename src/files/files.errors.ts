@@ -13,7 +13,7 @@ export const FilesErrors = {
   // A6: FILE SAVE of a completed key / without size.
   fileKeyExists: (key: string) => new StepError(StepStatus.KEY_EXISTS, `This "key" ${key} is existing.`, { fields: { key } }),
   sizeMissing: () => new StepError(StepStatus.KEY_EXISTS, 'This file "size" has to be included'),
-  sizeNotPositive: () => StepError.badField('The file "size" has to be a positive integer.'),
+  sizeNegative: () => StepError.badField('The file "size" has to be 0 or more.'),
   sizeTooLarge: (size: number, limit: number) =>
     new StepError(StepStatus.TOO_LARGE, `The file "size" ${size} is over the limit of ${limit} bytes.`),
   tooManyUploads: (limit: number) =>

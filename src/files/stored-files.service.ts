@@ -87,12 +87,15 @@ export class StoredFilesService {
 
   /** FILE LIST (spec C3): the user's complete files, by key. */
   list(username: string, dto: FileRequestDto): StepReply {
-    return StepReply.ok('OK', { files: this.listFiles(username, dto.prefix, dto.limit) });
+    if (dto.incomplete === true) {
+      return StepReply.ok('OK', { files: this.ledger.listUploading(username, dto.prefix ?? '', dto.limit ?? DEFAULT_LIST_LIMIT, dto.after ?? '') });
+    }
+    return StepReply.ok('OK', { files: this.listFiles(username, dto.prefix, dto.limit, dto.after) });
   }
 
-  /** Complete files of a user, optionally under a key prefix. */
-  listFiles(username: string, prefix = '', limit = DEFAULT_LIST_LIMIT): FileListing[] {
-    return this.ledger.listComplete(username, prefix, limit);
+  /** Complete files of a user, optionally under a key prefix and after a key (paging). */
+  listFiles(username: string, prefix = '', limit = DEFAULT_LIST_LIMIT, after = ''): FileListing[] {
+    return this.ledger.listComplete(username, prefix, limit, after);
   }
 
   /** The complete file under `key`, or the 404s of spec A7. */

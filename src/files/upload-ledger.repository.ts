@@ -16,6 +16,16 @@ export interface StoredFileRow {
   md5: string | null;
 }
 
+/** An unfinished upload as `LIST` with `incomplete` shows it. */
+export interface UploadListing {
+  key: string;
+  size: number;
+  total_block: number;
+  received_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
 /** A complete file as LIST shows it. */
 export interface FileListing {
   key: string;
@@ -100,16 +110,35 @@ export class UploadLedger {
     return new Set(rows.map((row) => row.storage_name));
   }
 
-  /** Complete files of a user under a key prefix. */
-  listComplete(username: string, prefix: string, limit: number): FileListing[] {
+  /** Complete files of a user under a key prefix, in key order from after `after`. */
+  listComplete(username: string, prefix: string, limit: number, after = ''): FileListing[] {
     const rows = this.sqlite
       .statement(
         `SELECT key, size, md5, completed_at FROM uploads
-         WHERE username = ? AND state = 'complete' AND substr(key, 1, length(?)) = ?
+         WHERE username = ? AND state = 'complete' AND substr(key, 1, length(?)) = ? AND key > ?
          ORDER BY key LIMIT ?`,
       )
-      .all(username, prefix, prefix, limit) as Array<{ key: string; size: number; md5: string; completed_at: number }>;
+      .all(username, prefix, prefix, after, limit) as Array<{ key: string; size: number; md5: string; completed_at: number }>;
     return rows.map((r) => ({ key: r.key, size: r.size, md5: r.md5, created_at: new Date(r.completed_at).toISOString() }));
+  }
+
+  /** Unfinished uploads of a user (what STATUS can resume), like listComplete; counts may lag a moment. */
+  listUploading(username: string, prefix: string, limit: number, after = ''): UploadListing[] {
+    const rows = this.sqlite
+      .statement(
+        `SELECT key, size, total_block, received_count, created_at, updated_at FROM uploads
+         WHERE username = ? AND state = 'uploading' AND substr(key, 1, length(?)) = ? AND key > ?
+         ORDER BY key LIMIT ?`,
+      )
+      .all(username, prefix, prefix, after, limit) as Array<{ key: string; size: number; total_block: number; received_count: number; created_at: number; updated_at: number }>;
+    return rows.map((r) => ({
+      key: r.key,
+      size: r.size,
+      total_block: r.total_block,
+      received_count: r.received_count,
+      created_at: new Date(r.created_at).toISOString(),
+      updated_at: new Date(r.updated_at).toISOString(),
+    }));
   }
 
   /** The received-block bitmap as stored (exact, unlike the row's counters). */

@@ -79,12 +79,12 @@ export class UploadsService implements OnModuleDestroy {
     const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, storage.maxKeyBytes);
     // The user's lock too: the upload-count and quota checks below must see every plan granted
     // before them, or parallel SAVEs of different keys all pass the limits at once.
-    return this.registry.withKey(username, key, () => this.registry.withUser(username, async () => {
+    const granted = await this.registry.withKey(username, key, () => this.registry.withUser(username, async () => {
       const existing = await this.ledger.find(username, key);
       if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
       if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
       const size = dto.size;
-      if (size < 1) throw FilesErrors.sizeNotPositive();
+      if (size < 0) throw FilesErrors.sizeNegative();
       if (size > storage.maxFileBytes) throw FilesErrors.sizeTooLarge(size, storage.maxFileBytes);
       if (!existing && (await this.ledger.countUploading(username)) >= storage.maxUploadsPerUser) {
         throw FilesErrors.tooManyUploads(storage.maxUploadsPerUser);
@@ -127,11 +127,16 @@ export class UploadsService implements OnModuleDestroy {
       } finally {
         this.storage.settlePartial(row.storageName);
       }
-      this.registry.add(this.activate(row, handle, new BlockBitmap(totalBlock)));
+      const upload = this.activate(row, handle, new BlockBitmap(totalBlock));
+      this.registry.add(upload);
       this.stats.started++;
       this.logger.log(`upload started: user=${JSON.stringify(username)} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
-      return StepReply.ok('This is the upload plan.', { key, size, block_size: blockSize, total_block: totalBlock });
+      return { upload, plan: { key, size, block_size: blockSize, total_block: totalBlock } };
     }));
+    // C7: an empty file has no block whose reply could carry the MD5, so it completes right here,
+    // once the key's lock is released (completion takes it).
+    if (granted.plan.total_block === 0) return StepReply.ok('This is the upload plan.', { ...granted.plan, md5: await this.finisher.complete(granted.upload) });
+    return StepReply.ok('This is the upload plan.', granted.plan);
   }
 
   /** FILE UPLOAD: stores one block; the reply to the block that completes the file carries `md5`. */

@@ -2,6 +2,7 @@ import { DynamicModule, Injectable, Module, type OnApplicationBootstrap } from '
 import { InjectCommander } from 'nest-commander';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommonModule } from '../common/common.module.js';
+import { packageVersion } from '../common/package-version.js';
 import { StepConfigModule } from '../config/config.module.js';
 import { STEP_CONFIG, type StepConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
@@ -19,6 +20,8 @@ import {
 /** The part of commander's Command this module touches. */
 interface CommanderProgram {
   name(name: string): unknown;
+  version(version: string, flags: string, description: string): unknown;
+  addHelpText(position: 'after', text: string): unknown;
   exitOverride(handler: (err: { exitCode: number }) => void): unknown;
   readonly commands: readonly CommanderProgram[];
 }
@@ -34,6 +37,15 @@ export class ProgramSetup implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.program.name('stepd');
+    this.program.version(packageVersion(), '-V, --version', 'print the version');
+    // Dispatched before this tree is built (src/manage/main.ts): listed here for --help.
+    this.program.addHelpText(
+      'after',
+      `
+More commands:
+  serve [--env-file FILE] [--data-dir DIR]         run the server (what npm start runs)
+  check-config [--env-file FILE] [--data-dir DIR]  validate the configuration and print it, secrets masked (exit 0/1)`,
+    );
     const override = (command: CommanderProgram): void => {
       // Commander already printed its one-line error (or the help); only the status is ours.
       command.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE));

@@ -117,4 +117,21 @@ export class UsersCommand extends CommandRunner {
   async run(params: string[]): Promise<void> {
     throw ManageError.usage(params.length ? `unknown command "users ${params[0]}"` : 'missing command: users add|passwd|rm|ls');
   }
+
+  // Read before the command tree is built (src/manage/operator-args.ts); declared here for
+  // commander's parsing and help.
+  @Option({ flags: '--data-dir <dir>', description: 'the data directory (overrides STEP_DATA_DIR and --env-file)' })
+  dataDir(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--env-file <file>', description: "read settings from this KEY=value file, e.g. the systemd unit's /etc/stepd/stepd.env" })
+  envFile(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--init', description: 'create the database when there is none (otherwise refused: wrong directory?)' })
+  init(): boolean {
+    return true;
+  }
 }

@@ -1,4 +1,4 @@
-import { IsInt, IsOptional, IsString, Matches } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches } from 'class-validator';
 import { ListFieldsDto } from './list-fields.dto.js';
 
 /**
@@ -26,4 +26,9 @@ export class FileRequestDto extends ListFieldsDto {
   @IsOptional()
   @Matches(/^[0-9a-fA-F]{32}$/, { message: 'Field "block_md5" has to be 32 hexadecimal characters.' })
   block_md5?: string;
+
+  /** LIST: unfinished uploads instead of complete files. */
+  @IsOptional()
+  @IsBoolean({ message: 'Field "incomplete" has to be true or false.' })
+  incomplete?: boolean;
 }

@@ -12,4 +12,9 @@ export class ListFieldsDto {
   @Max(10_000, { message: 'Field "limit" has to be at most 10000.' })
   @IsInt({ message: 'Field "limit" has to be an integer.' })
   limit?: number;
+
+  /** Paging: only keys after this one (LIST answers in key order). */
+  @IsOptional()
+  @IsString({ message: 'Field "after" has to be a string.' })
+  after?: string;
 }
