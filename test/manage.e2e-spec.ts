@@ -6,36 +6,22 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../src/common/clock.js';
 import { loginWith, tokenCheck } from './helpers/accounts.js';
+import { waitForCli, type CliRun } from './helpers/cli-process.js';
 import { startTestApp } from './helpers/test-app.js';
 
 /** Path of the built `stepd` binary (tests run after `npm run build`). */
 const STEPD = fileURLToPath(new URL('../dist/src/manage/main.js', import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = Pick<CliRun, 'code' | 'stdout' | 'stderr'>;
 
 /** Runs `stepd ARGS` on `dataDir` with stdin a closed pipe (not a terminal); bounded in time. */
 function stepd(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [STEPD, ...args], {
-      env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stdin.end();
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  const child = spawn(process.execPath, [STEPD, ...args], {
+    env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  child.stdin.end();
+  return waitForCli(child);
 }
 
 const PROMPTS = ['Password:', 'Repeat password:'];
