@@ -50,10 +50,12 @@ async function storeBlock(id: number, offset: number, data: Buffer): Promise<voi
   const transfer = transfers.get(id);
   if (!transfer) throw new Error(`unknown transfer ${id}`);
   // Hash the prefix on the main thread while a large write runs in the thread pool. A small
-  // write is done in place: a page-cache copy of 20 KiB (~10 us) costs far less than the thread
-  // pool round trip (~60 us on these VMs), which matters with one block in flight.
+  // write is done in place: a page-cache copy of 20 KiB costs far less than a thread-pool round
+  // trip, which matters with one block in flight.
   const written =
-    data.length <= SYNC_WRITE_MAX_BYTES ? Promise.resolve(writeSync(transfer.handle.fd, data, 0, data.length, offset)) : transfer.handle.write(data, 0, data.length, offset);
+    data.length <= SYNC_WRITE_MAX_BYTES
+      ? Promise.resolve(writeSync(transfer.handle.fd, data, 0, data.length, offset))
+      : transfer.handle.write(data, 0, data.length, offset);
   transfer.waiting.set(offset, data);
   for (let next = transfer.waiting.get(transfer.hashed); next; next = transfer.waiting.get(transfer.hashed)) {
     transfer.waiting.delete(transfer.hashed);

@@ -10,7 +10,7 @@ import { findStepdEngine } from './stepd-engines.js';
 import { LEGACY_BLOCK_SIZE, LEGACY_READ_BYTES, legacyUpload, stepdDelete } from './stepd-legacy.js';
 import { tusUpload } from './tus-client.js';
 
-/** The stepd client's defaults the baseline mirrors (issue 4: 4 MiB blocks, 4 connections). */
+/** The stepd client's defaults the baseline mirrors. */
 export const BLOCK_SIZE = 4 * 1024 * 1024;
 export const CONNECTIONS = 4;
 /** Requests in flight per baseline connection. */
@@ -96,7 +96,10 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
 }
 
 /** The raw pipeline with a given block size, connection count and window, on its own server. */
-async function baselineCase(ctx: BenchContext, shape: Pick<BaselineUploadOptions, 'blockSize' | 'connections' | 'window' | 'readBytes'>): Promise<BenchCase> {
+async function baselineCase(
+  ctx: BenchContext,
+  shape: Pick<BaselineUploadOptions, 'blockSize' | 'connections' | 'window' | 'readBytes'>,
+): Promise<BenchCase> {
   const server = await startServer(ctx, startBaseline);
   return {
     server,

@@ -16,7 +16,14 @@ describe('bench options', () => {
   });
 
   it('defaults to 256 MiB, 3 runs, every case but the shaped links, table output', () => {
-    expect(parseBenchOptions([])).toMatchObject({ size: 256 * 1024 ** 2, runs: 3, json: false, cases: CASE_NAMES.filter((c) => c !== 'shaped'), smoke: false, cpuProfileDir: null });
+    expect(parseBenchOptions([])).toMatchObject({
+      size: 256 * 1024 ** 2,
+      runs: 3,
+      json: false,
+      cases: CASE_NAMES.filter((c) => c !== 'shaped'),
+      smoke: false,
+      cpuProfileDir: null,
+    });
     expect(parseBenchOptions([]).links.map((l) => l.label)).toEqual(['2mbit', '20mbit', '20mbit+50ms']);
     expect(parseBenchOptions([]).linkSize).toBe(16 * 1024 ** 2);
   });
@@ -25,7 +32,10 @@ describe('bench options', () => {
     expect(parseLink('20mbit+50ms')).toEqual({ label: '20mbit+50ms', bitsPerSecond: 20e6, addedRttMs: 50 });
     expect(parseLink('512kbit')).toMatchObject({ bitsPerSecond: 512e3, addedRttMs: 0 });
     for (const bad of ['fast', '2mb', '10kbit', '2mbit+x']) expect(() => parseLink(bad)).toThrow(UsageError);
-    expect(parseBenchOptions(['--cases', 'shaped', '--links', '1mbit,2mbit', '--link-size', '4MiB'])).toMatchObject({ cases: ['shaped'], linkSize: 4 * 1024 ** 2 });
+    expect(parseBenchOptions(['--cases', 'shaped', '--links', '1mbit,2mbit', '--link-size', '4MiB'])).toMatchObject({
+      cases: ['shaped'],
+      linkSize: 4 * 1024 ** 2,
+    });
   });
 
   it('takes --flag value and --flag=value, and keeps cases in run order', () => {

@@ -110,17 +110,26 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
       sizeGiven = true;
     } else if (flag === '--runs') {
       options.runs = Number(value());
-      if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 100) throw new UsageError('--runs must be an integer from 1 to 100');
+      if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 100)
+        throw new UsageError('--runs must be an integer from 1 to 100');
       runsGiven = true;
     } else if (flag === '--cases') {
-      const names = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const names = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = names.filter((n) => !(CASE_NAMES as readonly string[]).includes(n));
-      if (unknown.length || names.length === 0) throw new UsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${CASE_NAMES.join(', ')}`);
+      if (unknown.length || names.length === 0)
+        throw new UsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${CASE_NAMES.join(', ')}`);
       options.cases = CASE_NAMES.filter((n) => names.includes(n));
     } else if (flag === '--json') options.json = true;
     else if (flag === '--smoke') options.smoke = true;
     else if (flag === '--cpu-prof') options.cpuProfileDir = resolve(value());
-    else if (flag === '--links') options.links = value().split(',').filter((s) => s.trim()).map(parseLink);
+    else if (flag === '--links')
+      options.links = value()
+        .split(',')
+        .filter((s) => s.trim())
+        .map(parseLink);
     else if (flag === '--link-size') options.linkSize = parseSize(value());
     else if (flag === '--help' || flag === '-h') throw new UsageError('');
     else throw new UsageError(`unknown option ${argv[i]}`);

@@ -17,7 +17,13 @@ describe('bench report', () => {
       engine: 'test',
       cases: { baseline: caseStats(400e6, [1]), peer: caseStats(200e6, [1]), upload: caseStats(300e6, [1]) },
       skipped: { download: 'not built' },
-      ratios: { upload_vs_baseline: null, upload_vs_peer: null, download_vs_baseline: null, legacy_vs_baseline: null, concurrent_vs_upload: null },
+      ratios: {
+        upload_vs_baseline: null,
+        upload_vs_peer: null,
+        download_vs_baseline: null,
+        legacy_vs_baseline: null,
+        concurrent_vs_upload: null,
+      },
       server_peak_rss_bytes: 150 * 1024 ** 2,
       shaped: [
         {

@@ -101,7 +101,12 @@ export function formatTable(result: BenchResult): string {
   for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
     const stats = result.cases[name];
     if (stats) {
-      const vsBase = name === 'legacy' ? ratio(result, name, 'legacy-baseline') : ['baseline', 'concurrent'].includes(name) ? null : ratio(result, name, 'baseline');
+      const vsBase =
+        name === 'legacy'
+          ? ratio(result, name, 'legacy-baseline')
+          : ['baseline', 'concurrent'].includes(name)
+            ? null
+            : ratio(result, name, 'baseline');
       const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
       const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
       const cpu = [fmt(stats.server_cpu_seconds_per_gb), fmt(stats.client_cpu_seconds_per_gb)];

@@ -16,7 +16,13 @@ export interface BenchServer extends ListeningChild {
   dataDir: string;
 }
 
-async function start(entry: string, dataDir: string, ready: RegExp, nodeArgs: string[], env: Record<string, string> = {}): Promise<BenchServer> {
+async function start(
+  entry: string,
+  dataDir: string,
+  ready: RegExp,
+  nodeArgs: string[],
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   await mkdir(dataDir, { recursive: true });
   const child = await spawnListening({ args: [...nodeArgs, entry, dataDir], env: { PATH: process.env.PATH, ...env }, ready: [ready] });
   return { ...child, port: child.ports[0], dataDir };

@@ -73,7 +73,10 @@ export class PeakRssSampler {
   private peakKiB = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly pid: number, private readonly intervalMs = 25) {}
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 25,
+  ) {}
 
   /** Resets the high-water mark and starts sampling. */
   async start(): Promise<void> {

@@ -30,7 +30,13 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       engine: null,
       cases: {},
       skipped: {},
-      ratios: { upload_vs_baseline: null, upload_vs_peer: null, download_vs_baseline: null, legacy_vs_baseline: null, concurrent_vs_upload: null },
+      ratios: {
+        upload_vs_baseline: null,
+        upload_vs_peer: null,
+        download_vs_baseline: null,
+        legacy_vs_baseline: null,
+        concurrent_vs_upload: null,
+      },
       server_peak_rss_bytes: null,
       shaped: [],
     },
@@ -48,7 +54,8 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     const cases = await prepareCases(ctx);
     const seconds = new Map<CaseName, number[]>();
     const samples = new Map<CaseName, Required<CaseSamples>>();
-    const sampled = (name: CaseName) => samples.get(name) ?? samples.set(name, { serverCpu: [], clientCpu: [], serverPeakRss: [] }).get(name)!;
+    const sampled = (name: CaseName) =>
+      samples.get(name) ?? samples.set(name, { serverCpu: [], clientCpu: [], serverPeakRss: [] }).get(name)!;
     // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
     for (let run = 1; run <= options.runs; run++) {
       for (const [name, { server, bytes, clientInProcess, run: runCase }] of cases) {

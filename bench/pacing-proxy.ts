@@ -61,7 +61,10 @@ class PacedDirection {
 
   private tick(): void {
     const now = performance.now();
-    this.budget = Math.min(this.budget + ((now - this.lastTick) / 1000) * this.bytesPerSecond, BURST_BYTES + this.bytesPerSecond * (TICK_MS / 1000));
+    this.budget = Math.min(
+      this.budget + ((now - this.lastTick) / 1000) * this.bytesPerSecond,
+      BURST_BYTES + this.bytesPerSecond * (TICK_MS / 1000),
+    );
     this.lastTick = now;
     while (this.queue.length > 0 && (this.budget >= 1 || this.queue[0].chunk === null)) {
       const head = this.queue[0];

@@ -33,7 +33,7 @@ export interface ShapedLinkSetup {
 }
 
 /**
- * The `shaped` case (issue 12): for each link, a pacing proxy (bandwidth per direction shared by
+ * The `shaped` case: for each link, a pacing proxy (bandwidth per direction shared by
  * all connections, added latency) in front of the raw-TCP baseline server and in front of stepd;
  * the raw pipeline (4 MiB x 2 x 4, no timers) gives the link's practical limit, then stepd's
  * default client uploads and downloads the same file through it. One run each: at 2 Mbit/s a
@@ -47,7 +47,9 @@ export async function runShapedLinks(setup: ShapedLinkSetup, log: (line: string)
   for (const link of options.links) {
     results.push(await runLink(setup, link, file));
     const r = results[results.length - 1];
-    log(`shaped ${link.label}: raw ${r.raw_mbps.toFixed(3)} MB/s, upload ${r.upload_vs_raw.toFixed(2)}x, download ${r.download_vs_raw.toFixed(2)}x`);
+    log(
+      `shaped ${link.label}: raw ${r.raw_mbps.toFixed(3)} MB/s, upload ${r.upload_vs_raw.toFixed(2)}x, download ${r.download_vs_raw.toFixed(2)}x`,
+    );
   }
   await rm(file);
   return results;
@@ -68,7 +70,9 @@ async function runLink(setup: ShapedLinkSetup, link: LinkSpec, file: string): Pr
   const raw = await through(setup.baseline);
   const stepd = await through(setup.stepd);
   try {
-    const [, rawSeconds] = await timed(() => baselineUpload({ port: raw.port, file, transferId: 1000, blockSize: 4 * 1024 * 1024, connections: 4, window: 2 }));
+    const [, rawSeconds] = await timed(() =>
+      baselineUpload({ port: raw.port, file, transferId: 1000, blockSize: 4 * 1024 * 1024, connections: 4, window: 2 }),
+    );
     await rm(join(setup.baseline.dataDir, 'baseline-1000'));
     const target: StepdTarget = { host: '127.0.0.1', port: stepd.port, user: setup.user };
     const key = `bench-shaped-${link.label}`;
@@ -99,7 +103,17 @@ async function runLink(setup: ShapedLinkSetup, link: LinkSpec, file: string): Pr
 export function formatShapedTable(results: ShapedLinkResult[]): string {
   const kib = (n: number) => `${n / 1024} KiB`;
   const chosen = (c: ShapedLinkResult['upload_chosen']) => (c ? `${kib(c.blockSize)} x ${c.inFlight} x ${c.connections}` : '-');
-  const header = ['link (per direction)', 'MiB', 'raw TCP MB/s', 'upload MB/s', 'vs raw', 'download MB/s', 'vs raw', 'upload chose', 'download chose'];
+  const header = [
+    'link (per direction)',
+    'MiB',
+    'raw TCP MB/s',
+    'upload MB/s',
+    'vs raw',
+    'download MB/s',
+    'vs raw',
+    'upload chose',
+    'download chose',
+  ];
   const rows = results.map((r) => [
     r.link,
     String(r.bytes / 1024 ** 2),

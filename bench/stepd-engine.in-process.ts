@@ -42,7 +42,14 @@ export class InProcessEngine implements StepdClientEngine {
 
   /** The engine, or null when src/client has no transfer engines in this build. */
   static async load(): Promise<InProcessEngine | null> {
-    const present = await Promise.all(MODULES.map((m) => access(modulePath(m)).then(() => true, () => false)));
+    const present = await Promise.all(
+      MODULES.map((m) =>
+        access(modulePath(m)).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (present.includes(false)) return null;
     const [client, upload, download] = await Promise.all(MODULES.map((m) => import(modulePath(m).href)));
     return new InProcessEngine({ ...client, ...upload, ...download } as ClientModules);

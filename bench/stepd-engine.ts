@@ -45,7 +45,13 @@ export class CliProcessEngine implements StepdClientEngine {
   /** The CLI engine, or null when the CLI is not built. */
   static async find(): Promise<CliProcessEngine | null> {
     for (const entry of CLI_CANDIDATES) {
-      if (await access(entry).then(() => true, () => false)) return new CliProcessEngine(entry);
+      if (
+        await access(entry).then(
+          () => true,
+          () => false,
+        )
+      )
+        return new CliProcessEngine(entry);
     }
     return null;
   }

@@ -1,6 +1,6 @@
 import { StepClientConnection } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
-import type { StepJson } from '../src/transport/step.codec.js';
+import type { StepJson } from '../src/protocol/index.js';
 import { BlockReader } from './block-reader.js';
 import type { StepdTarget } from './stepd-engine.js';
 
@@ -10,7 +10,13 @@ export const LEGACY_BLOCK_SIZE = 20_480;
 /** Opens a connection and logs in with the legacy password (MD5 of the user name). */
 export async function stepdLogin(target: StepdTarget): Promise<{ connection: StepClientConnection; token: string }> {
   const connection = await StepClientConnection.connect({ host: target.host, port: target.port, timeoutMs: 60_000 });
-  const reply = await connection.request({ type: 'AUTH', operation: 'LOGIN', direction: 'REQUEST', username: target.user, password: md5Hex(target.user) });
+  const reply = await connection.request({
+    type: 'AUTH',
+    operation: 'LOGIN',
+    direction: 'REQUEST',
+    username: target.user,
+    password: md5Hex(target.user),
+  });
   if (reply.json.status !== 200) throw new Error(`stepd LOGIN: ${JSON.stringify(reply.json)}`);
   return { connection, token: String(reply.json.token) };
 }

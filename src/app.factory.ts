@@ -1,5 +1,6 @@
 import { ConsoleLogger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
@@ -40,10 +41,7 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver, tok
     maxPreallocatedBytes: step.maxPreallocatedBytes,
     maxPendingReplyBytes: step.maxPendingReplyBytes,
     shutdownGraceMs: step.shutdownGraceMs,
-    tls:
-      step.tlsCertPath && step.tlsKeyPath
-        ? { cert: readFileSync(step.tlsCertPath), key: readFileSync(step.tlsKeyPath) }
-        : undefined,
+    tls: step.tlsCertPath && step.tlsKeyPath ? { cert: readFileSync(step.tlsCertPath), key: readFileSync(step.tlsKeyPath) } : undefined,
     observer,
     // The token of an UPLOAD is checked before its block is read (the guard checks it again).
     authenticate: (token) => tokens.authenticate(token),
@@ -56,7 +54,7 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver, tok
  */
 export async function createStepApp(config: StepConfig): Promise<StepApp> {
   const logger = new ConsoleLogger({ logLevels: logLevels(config.log.level), json: config.log.format === 'json' });
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger });
   // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
   await app.init();
   // Metrics and the per-request log line come from the app's container; the transport only calls them.

@@ -5,14 +5,14 @@ import { Clock } from '../src/common/clock.js';
 import { md5Hex, sha256Hex } from '../src/common/md5.js';
 import { PasswordHasher } from '../src/users/password-hasher.js';
 import { UsersService } from '../src/users/users.service.js';
-import type { StepJson } from '../src/transport/step.codec.js';
+import type { StepJson } from '../src/protocol/index.js';
 import { ADMIN_TOKEN, admin, loginWith, tokenCheck } from './helpers/accounts.js';
 import { downloadAll, fileRequest, md5Of, savePlan, uploadBlocks } from './helpers/step-files.js';
 import { login, request, startTestApp, type TestApp } from './helpers/test-app.js';
 
 const ACCEPTED = 408;
 
-describe('accounts auth mode (spec C5)', () => {
+describe('accounts auth mode (docs/protocol.md §3)', () => {
   let app: TestApp;
   let conn: StepClientConnection;
 
@@ -68,7 +68,7 @@ describe('accounts auth mode (spec C5)', () => {
     expect(await tokenCheck(conn, lookalike)).toEqual({ status: 403, message: 'Token is wrong.' });
   });
 
-  it('LOGOUT revokes the caller\'s session and nothing else', async () => {
+  it("LOGOUT revokes the caller's session and nothing else", async () => {
     const first = (await loginWith(conn, 'alice', 'alice-password')).json.token as string;
     const second = (await loginWith(conn, 'alice', 'alice-password')).json.token as string;
     expect(await tokenCheck(conn, first)).toMatchObject({ status: ACCEPTED });
@@ -93,7 +93,14 @@ describe('accounts auth mode (spec C5)', () => {
     expect(await tokenCheck(conn, token)).toMatchObject({ status: ACCEPTED });
     const list = await admin(app, 'GET', '/admin/sessions');
     expect(list.status).toBe(200);
-    const sessions = list.body as { id: string; username: string; kind: string; revoked: boolean; created_at: string; expires_at: string }[];
+    const sessions = list.body as {
+      id: string;
+      username: string;
+      kind: string;
+      revoked: boolean;
+      created_at: string;
+      expires_at: string;
+    }[];
     const row = sessions.find((s) => s.username === 'bob' && !s.revoked)!;
     expect(row).toMatchObject({ kind: 'random' });
     expect(Date.parse(row.expires_at) - Date.parse(row.created_at)).toBe(86_400_000);
@@ -135,7 +142,7 @@ describe('accounts auth mode (spec C5)', () => {
     expect((await data(alice, 'DELETE', { key: 'profile' })).json.status).toBe(200);
     expect((await data(bob, 'GET', { key: 'profile' })).json).toMatchObject({ status: 200, owner: 'bob' });
 
-    const content = Buffer.from('bob\'s private file');
+    const content = Buffer.from("bob's private file");
     await savePlan(conn, bob, 'secret.txt', content.length);
     const [done] = await uploadBlocks([conn], bob, 'secret.txt', content, 20480, [0]);
     expect(done.json).toMatchObject({ status: 200, md5: md5Of(content) });

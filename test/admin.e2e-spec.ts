@@ -96,10 +96,16 @@ describe('admin API (/admin)', () => {
 
   describe('GET /admin/files', () => {
     it("lists a user's completed files, filtered by prefix and limited", async () => {
-      const all = await http<{ files: Array<Record<string, unknown>> }>(app.httpAddress, `/admin/files?${query({ username: 'alice' })}`, { token: ADMIN_TOKEN });
+      const all = await http<{ files: Array<Record<string, unknown>> }>(app.httpAddress, `/admin/files?${query({ username: 'alice' })}`, {
+        token: ADMIN_TOKEN,
+      });
       expect(all.status).toBe(200);
       expect(all.json).toMatchObject({ username: 'alice', files: [{ key: 'reports/done.bin', size: done.length, md5: md5Hex(done) }] });
-      const none = await http<{ files: unknown[] }>(app.httpAddress, `/admin/files?${query({ username: 'alice', prefix: 'other/', limit: '5' })}`, { token: ADMIN_TOKEN });
+      const none = await http<{ files: unknown[] }>(
+        app.httpAddress,
+        `/admin/files?${query({ username: 'alice', prefix: 'other/', limit: '5' })}`,
+        { token: ADMIN_TOKEN },
+      );
       expect(none.json.files).toEqual([]);
     });
 
@@ -120,7 +126,9 @@ describe('admin API (/admin)', () => {
       ['a limit over 1000', { username: 'alice', limit: '1001' }],
       ['an unknown parameter', { username: 'alice', usename: 'alice' }],
     ])('answers 400 for %s', async (_, params) => {
-      const reply = await http<{ message: unknown }>(app.httpAddress, `/admin/files?${query(params as Record<string, string>)}`, { token: ADMIN_TOKEN });
+      const reply = await http<{ message: unknown }>(app.httpAddress, `/admin/files?${query(params as Record<string, string>)}`, {
+        token: ADMIN_TOKEN,
+      });
       expect(reply.status).toBe(400);
       expect(reply.json.message).toBeTruthy();
     });
@@ -128,10 +136,18 @@ describe('admin API (/admin)', () => {
 
   describe('DELETE /admin/uploads', () => {
     it('answers 400 without a key and 404 for a key with no upload in progress', async () => {
-      expect((await http(app.httpAddress, `/admin/uploads?${query({ username: 'alice' })}`, { method: 'DELETE', token: ADMIN_TOKEN })).status).toBe(400);
-      const complete = await http(app.httpAddress, `/admin/uploads?${query({ username: 'alice', key: 'reports/done.bin' })}`, { method: 'DELETE', token: ADMIN_TOKEN });
+      expect(
+        (await http(app.httpAddress, `/admin/uploads?${query({ username: 'alice' })}`, { method: 'DELETE', token: ADMIN_TOKEN })).status,
+      ).toBe(400);
+      const complete = await http(app.httpAddress, `/admin/uploads?${query({ username: 'alice', key: 'reports/done.bin' })}`, {
+        method: 'DELETE',
+        token: ADMIN_TOKEN,
+      });
       expect(complete.status).toBe(404);
-      const otherUser = await http(app.httpAddress, `/admin/uploads?${query({ username: 'bob', key: 'dir/partial.bin' })}`, { method: 'DELETE', token: ADMIN_TOKEN });
+      const otherUser = await http(app.httpAddress, `/admin/uploads?${query({ username: 'bob', key: 'dir/partial.bin' })}`, {
+        method: 'DELETE',
+        token: ADMIN_TOKEN,
+      });
       expect(otherUser.status).toBe(404);
     });
 
@@ -141,7 +157,10 @@ describe('admin API (/admin)', () => {
       expect(reply.status).toBe(204);
       const listing = await http<{ uploads: Array<{ key: string }> }>(app.httpAddress, '/admin/uploads', { token: ADMIN_TOKEN });
       expect(listing.json.uploads.some((u) => u.key === 'dir/partial.bin')).toBe(false);
-      const upload = await conn.request(fileRequest(token, 'UPLOAD', { key: 'dir/partial.bin', block_index: 1 }), blockOf(partial, 1, BLOCK));
+      const upload = await conn.request(
+        fileRequest(token, 'UPLOAD', { key: 'dir/partial.bin', block_index: 1 }),
+        blockOf(partial, 1, BLOCK),
+      );
       expect(upload.json).toMatchObject({ status: 408, status_msg: 'The "key" dir/partial.bin is not accepted for uploading.' });
       expect((await http(app.httpAddress, path, { method: 'DELETE', token: ADMIN_TOKEN })).status).toBe(404);
     });
@@ -150,7 +169,10 @@ describe('admin API (/admin)', () => {
   describe('DELETE /admin/files', () => {
     it("deletes a completed file: gone for its owner's GET, 404 the second time and for other users", async () => {
       const params = { username: 'alice', key: 'reports/done.bin' };
-      expect((await http(app.httpAddress, `/admin/files?${query({ ...params, username: 'bob' })}`, { method: 'DELETE', token: ADMIN_TOKEN })).status).toBe(404);
+      expect(
+        (await http(app.httpAddress, `/admin/files?${query({ ...params, username: 'bob' })}`, { method: 'DELETE', token: ADMIN_TOKEN }))
+          .status,
+      ).toBe(404);
       const reply = await http(app.httpAddress, `/admin/files?${query(params)}`, { method: 'DELETE', token: ADMIN_TOKEN });
       expect(reply.status).toBe(204);
       const get = await conn.request(fileRequest(token, 'GET', { key: 'reports/done.bin' }));

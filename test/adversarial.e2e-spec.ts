@@ -5,7 +5,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { StepClientConnection } from '../src/client/step-client.connection.js';
-import { encodeFrame, HEADER_BYTES, type StepJson } from '../src/transport/step.codec.js';
+import { encodeFrame, HEADER_BYTES, type StepJson } from '../src/protocol/index.js';
 import { makeCertificate } from './helpers/certificate.js';
 import { processCpuSeconds, processMemory } from './helpers/process-memory.js';
 import { openRawSocket, type RawSocket } from './helpers/raw-socket.js';
@@ -66,7 +66,7 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * Hostile clients measured on a real server process (issue 13): the server's own CPU time and
+ * Hostile clients measured on a real server process: the server's own CPU time and
  * resident memory, read from /proc, bound what one client may make it spend.
  */
 describe('adversarial clients: server CPU and memory', () => {
@@ -82,57 +82,71 @@ describe('adversarial clients: server CPU and memory', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('spends linear work on a JSON section trickled one byte per write (it walked every held byte per read)', { timeout: 60_000 }, async () => {
-    const jsonBytes = 65535;
-    const json = paddedJson({ direction: 'REQUEST', type: 'AUTH', operation: 'LOGIN', username: 'trickle', password: 'wrong' }, jsonBytes);
-    const header = Buffer.alloc(HEADER_BYTES);
-    header.writeUInt32BE(jsonBytes, 0);
-    const raw = await openRawSocket(server.stepPort);
-    raw.socket.setNoDelay(true);
-    const cpuBefore = processCpuSeconds(server.child.pid!);
-    raw.socket.write(header);
-    // One byte per write, ~0.1 ms apart, so that the server reads (and holds) one byte at a time.
-    for (let i = 0; i < jsonBytes; i++) {
-      raw.socket.write(json.subarray(i, i + 1));
-      sleepSync(0.1);
-      if (i % 256 === 255) await yieldToLoop();
-    }
-    const replies = await raw.waitForReplies(1, 20_000);
-    const cpu = processCpuSeconds(server.child.pid!) - cpuBefore;
-    console.log(`one-byte trickle of a ${jsonBytes}-byte JSON section: ${cpu.toFixed(2)} s of server CPU`);
-    expect(replies[0]?.status).toBe(401);
-    expect(cpu).toBeLessThan(1.5);
-    raw.socket.destroy();
-  });
-
-  it('reads no binary section of a connection that never logged in: 12 x 63 MiB of declared 64 MiB blocks', { timeout: 60_000 }, async () => {
-    const payload = Buffer.alloc(63 * MiB, 0x5a);
-    const head = frameHead(request({ type: 'FILE', operation: 'UPLOAD', key: 'k', block_index: 0 }), 64 * MiB);
-    const sockets: RawSocket[] = [];
-    const growth = await rssGrowth(server.child.pid!, async () => {
-      sockets.push(...(await Promise.all(Array.from({ length: 12 }, () => openRawSocket(server.stepPort)))));
-      for (const raw of sockets) {
-        raw.socket.write(head);
-        raw.socket.write(payload);
+  it(
+    'spends linear work on a JSON section trickled one byte per write (it walked every held byte per read)',
+    { timeout: 60_000 },
+    async () => {
+      const jsonBytes = 65535;
+      const json = paddedJson(
+        { direction: 'REQUEST', type: 'AUTH', operation: 'LOGIN', username: 'trickle', password: 'wrong' },
+        jsonBytes,
+      );
+      const header = Buffer.alloc(HEADER_BYTES);
+      header.writeUInt32BE(jsonBytes, 0);
+      const raw = await openRawSocket(server.stepPort);
+      raw.socket.setNoDelay(true);
+      const cpuBefore = processCpuSeconds(server.child.pid!);
+      raw.socket.write(header);
+      // One byte per write, ~0.1 ms apart, so that the server reads (and holds) one byte at a time.
+      for (let i = 0; i < jsonBytes; i++) {
+        raw.socket.write(json.subarray(i, i + 1));
+        sleepSync(0.1);
+        if (i % 256 === 255) await yieldToLoop();
       }
-      await Promise.all(sockets.map((raw) => written(raw, 15_000)));
-      // Whatever the server would hold, it has read by now (a bounded wait, no assertion on time).
-      await new Promise((r) => setTimeout(r, 1000));
-    });
-    console.log(`12 unauthenticated 63 MiB binary sections: server RSS grew ${(growth / MiB).toFixed(1)} MiB`);
-    expect(growth).toBeLessThan(160 * MiB);
-    for (const raw of sockets) {
-      expect((await raw.waitForReplies(1))[0]?.status).toBe(403);
-      expect(await raw.waitForClose()).toBe(true);
-    }
-  });
+      const replies = await raw.waitForReplies(1, 20_000);
+      const cpu = processCpuSeconds(server.child.pid!) - cpuBefore;
+      console.log(`one-byte trickle of a ${jsonBytes}-byte JSON section: ${cpu.toFixed(2)} s of server CPU`);
+      expect(replies[0]?.status).toBe(401);
+      expect(cpu).toBeLessThan(1.5);
+      raw.socket.destroy();
+    },
+  );
+
+  it(
+    'reads no binary section of a connection that never logged in: 12 x 63 MiB of declared 64 MiB blocks',
+    { timeout: 60_000 },
+    async () => {
+      const payload = Buffer.alloc(63 * MiB, 0x5a);
+      const head = frameHead(request({ type: 'FILE', operation: 'UPLOAD', key: 'k', block_index: 0 }), 64 * MiB);
+      const sockets: RawSocket[] = [];
+      const growth = await rssGrowth(server.child.pid!, async () => {
+        sockets.push(...(await Promise.all(Array.from({ length: 12 }, () => openRawSocket(server.stepPort)))));
+        for (const raw of sockets) {
+          raw.socket.write(head);
+          raw.socket.write(payload);
+        }
+        await Promise.all(sockets.map((raw) => written(raw, 15_000)));
+        // Whatever the server would hold, it has read by now (a bounded wait, no assertion on time).
+        await new Promise((r) => setTimeout(r, 1000));
+      });
+      console.log(`12 unauthenticated 63 MiB binary sections: server RSS grew ${(growth / MiB).toFixed(1)} MiB`);
+      expect(growth).toBeLessThan(160 * MiB);
+      for (const raw of sockets) {
+        expect((await raw.waitForReplies(1))[0]?.status).toBe(403);
+        expect(await raw.waitForClose()).toBe(true);
+      }
+    },
+  );
 
   it('bounds reply memory for DOWNLOADs never read: 16 connections x one 64 MiB block', { timeout: 90_000 }, async () => {
     const block = Buffer.alloc(64 * MiB, 0xa5);
     const conn = await StepClientConnection.connect({ host: '127.0.0.1', port: server.stepPort, timeoutMs: 30_000 });
     const token = await login(conn, 'hoarder');
     const file = (operation: string, fields: StepJson) => request({ type: 'FILE', operation, token, key: 'huge', ...fields });
-    expect((await conn.request(file('SAVE', { size: block.length, block_size: block.length }))).json).toMatchObject({ status: 200, total_block: 1 });
+    expect((await conn.request(file('SAVE', { size: block.length, block_size: block.length }))).json).toMatchObject({
+      status: 200,
+      total_block: 1,
+    });
     expect((await conn.request(file('UPLOAD', { block_index: 0 }), block)).json).toMatchObject({ status: 200 });
     conn.close();
     const readers: RawSocket[] = [];
@@ -170,19 +184,23 @@ describe('adversarial clients: TLS port', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('closes a TCP connection that never starts its TLS handshake within 15 s (default handshake timeout 10 s)', { timeout: 30_000 }, async () => {
-    const socket = connect(server.stepPort, '127.0.0.1');
-    socket.on('error', () => undefined);
-    const closed = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 15_000);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve(true);
+  it(
+    'closes a TCP connection that never starts its TLS handshake within 15 s (default handshake timeout 10 s)',
+    { timeout: 30_000 },
+    async () => {
+      const socket = connect(server.stepPort, '127.0.0.1');
+      socket.on('error', () => undefined);
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 15_000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
       });
-    });
-    socket.destroy();
-    expect(closed).toBe(true);
-  });
+      socket.destroy();
+      expect(closed).toBe(true);
+    },
+  );
 });
 
 describe('adversarial clients: logged-in uploads against STEP_MAX_PREALLOCATED_BYTES', () => {
@@ -204,7 +222,10 @@ describe('adversarial clients: logged-in uploads against STEP_MAX_PREALLOCATED_B
     const conn = await StepClientConnection.connect({ host: '127.0.0.1', port: server.stepPort, timeoutMs: 30_000 });
     const token = await login(conn, 'capped');
     const file = (operation: string, fields: StepJson) => request({ type: 'FILE', operation, token, key: 'capped', ...fields });
-    expect((await conn.request(file('SAVE', { size: blocks * blockSize, block_size: blockSize }))).json).toMatchObject({ status: 200, total_block: blocks });
+    expect((await conn.request(file('SAVE', { size: blocks * blockSize, block_size: blockSize }))).json).toMatchObject({
+      status: 200,
+      total_block: blocks,
+    });
     conn.close();
     const content = Buffer.alloc(blockSize, 0x3c);
     const uploaders = await Promise.all(Array.from({ length: blocks }, () => openRawSocket(server.stepPort)));

@@ -10,9 +10,14 @@ const BOUND_MS = 120_000;
 /** Runs the built bench (needs `npm run build`) and parses its --json output. */
 function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BENCH_ENTRY, ...args], { timeout: BOUND_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BENCH_ENTRY, ...args],
+      { timeout: BOUND_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -48,16 +53,29 @@ describe('npm run bench --smoke', () => {
     expect(stderr).toContain('usage: npm run bench');
   });
 
-  it('runs the shaped-link case through the pacing proxy and reports raw TCP, upload and download', { timeout: BOUND_MS + 10_000 }, async () => {
-    const { code, stdout, stderr } = await runBench(['--smoke', '--json', '--cases', 'shaped', '--links', '40mbit+20ms', '--link-size', '512KiB']);
-    expect(code, stderr).toBe(0);
-    const result = JSON.parse(stdout) as BenchResult;
-    expect(result.shaped).toHaveLength(1);
-    const [link] = result.shaped;
-    expect(link).toMatchObject({ link: '40mbit+20ms', bytes: 512 * 1024 });
-    // 40 Mbit/s is 5 MB/s at most; the proxy must really have shaped the link.
-    for (const rate of [link.raw_mbps, link.upload_mbps, link.download_mbps]) expect(rate).toBeGreaterThan(0);
-    expect(link.raw_mbps).toBeLessThan(5.5);
-    expect(link.upload_chosen).toMatchObject({ connections: 4 });
-  });
+  it(
+    'runs the shaped-link case through the pacing proxy and reports raw TCP, upload and download',
+    { timeout: BOUND_MS + 10_000 },
+    async () => {
+      const { code, stdout, stderr } = await runBench([
+        '--smoke',
+        '--json',
+        '--cases',
+        'shaped',
+        '--links',
+        '40mbit+20ms',
+        '--link-size',
+        '512KiB',
+      ]);
+      expect(code, stderr).toBe(0);
+      const result = JSON.parse(stdout) as BenchResult;
+      expect(result.shaped).toHaveLength(1);
+      const [link] = result.shaped;
+      expect(link).toMatchObject({ link: '40mbit+20ms', bytes: 512 * 1024 });
+      // 40 Mbit/s is 5 MB/s at most; the proxy must really have shaped the link.
+      for (const rate of [link.raw_mbps, link.upload_mbps, link.download_mbps]) expect(rate).toBeGreaterThan(0);
+      expect(link.raw_mbps).toBeLessThan(5.5);
+      expect(link.upload_chosen).toMatchObject({ connections: 4 });
+    },
+  );
 });

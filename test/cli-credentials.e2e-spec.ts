@@ -13,7 +13,8 @@ describe('step credentials and profiles', { timeout: 120_000 }, () => {
   let app: TestApp;
   let server: string;
   const tokensFile = join(CLI_HOME, 'state', 'step', 'tokens.json');
-  const withPassword = (args: string[], password = 'dave-password\n') => runCliPiped(['--server', server, '--user', 'dave', '--password-stdin', ...args], {}, Buffer.from(password));
+  const withPassword = (args: string[], password = 'dave-password\n') =>
+    runCliPiped(['--server', server, '--user', 'dave', '--password-stdin', ...args], {}, Buffer.from(password));
   const asDave = (args: string[], env: Record<string, string> = {}) => runCli(['--server', server, '--user', 'dave', ...args], env);
   /** Answers 200 or 403 for a token, without the CLI. */
   const tokenWorks = async (token: string) => {
@@ -111,7 +112,11 @@ describe('step credentials and profiles', { timeout: 120_000 }, () => {
     const status = await runCliPiped(['--password-stdin', '--json', 'status', 'p.bin'], { STEP_PROFILE: 'work', STEP_USER: 'dave' }, input);
     expect(JSON.parse(status.stdout.toString())).toMatchObject({ block_size: 65_536, complete: true });
     // --block-size beats the profile's block_size.
-    const again = await runCliPiped(['--profile', 'work', '--user', 'dave', '--password-stdin', 'upload', path, '--key', 'q.bin', '--block-size', '128KiB'], {}, input);
+    const again = await runCliPiped(
+      ['--profile', 'work', '--user', 'dave', '--password-stdin', 'upload', path, '--key', 'q.bin', '--block-size', '128KiB'],
+      {},
+      input,
+    );
     expect(again.code, again.stderr).toBe(0);
     const q = await runCliPiped(['--profile', 'work', '--user', 'dave', '--password-stdin', '--json', 'status', 'q.bin'], {}, input);
     expect(JSON.parse(q.stdout.toString())).toMatchObject({ block_size: 131_072 });

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepClient } from '../src/client/step-client.js';
 import { md5Hex } from '../src/common/md5.js';
-import { StepOperation, StepType } from '../src/transport/step.constants.js';
+import { StepOperation, StepType } from '../src/protocol/index.js';
 import { freePort, runCli, spawnCli, waitForCli } from './helpers/cli-process.js';
 import { startServerProcess } from './helpers/server-process.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -108,7 +108,21 @@ describe('step upload resumes after interruptions', { timeout: 180_000 }, () => 
       const server = `127.0.0.1:${app.stepAddress.port}`;
       expect((await runCli(['--server', server, '--user', 'alice', 'upload', path])).code).toBe(0);
       const out = join(dir, 'fetched.bin');
-      const args = ['--server', server, '--user', 'alice', '--json', 'download', 'source.bin', '-o', out, '--block-size', SMALL_BLOCK, '--connections', '1'];
+      const args = [
+        '--server',
+        server,
+        '--user',
+        'alice',
+        '--json',
+        'download',
+        'source.bin',
+        '-o',
+        out,
+        '--block-size',
+        SMALL_BLOCK,
+        '--connections',
+        '1',
+      ];
       const first = spawnCli(args);
       const firstRun = waitForCli(first, 60_000);
       await waitFor(async () => (await stat(`${out}.step-partial.state`).catch(() => null)) !== null, 30_000);
@@ -136,7 +150,19 @@ describe('step upload resumes after interruptions', { timeout: 180_000 }, () => 
         const data = randomBytes(24 * 1024 * 1024 + 3);
         const path = join(dir, 'restart.bin');
         await writeFile(path, data);
-        const cli = spawnCli(['--server', `127.0.0.1:${port}`, '--user', 'alice', '--json', '--timeout', '60', 'upload', path, '--block-size', SMALL_BLOCK]);
+        const cli = spawnCli([
+          '--server',
+          `127.0.0.1:${port}`,
+          '--user',
+          'alice',
+          '--json',
+          '--timeout',
+          '60',
+          'upload',
+          path,
+          '--block-size',
+          SMALL_BLOCK,
+        ]);
         const run = waitForCli(cli, 120_000);
         await waitForSomeBlocks(port, 'restart.bin');
         const beforeKill = await statusOf(port, 'restart.bin');

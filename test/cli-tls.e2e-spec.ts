@@ -14,11 +14,27 @@ describe('step CLI over TLS (--tls, --ca)', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'step-cli-tls-'));
     // A throw-away self-signed certificate for 127.0.0.1 (it is its own CA).
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore', timeout: 30_000 });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore', timeout: 30_000 },
+    );
     app = await startTestApp({ STEP_TLS_CERT: join(dir, 'cert.pem'), STEP_TLS_KEY: join(dir, 'key.pem') });
     server = `127.0.0.1:${app.stepAddress.port}`;
   });

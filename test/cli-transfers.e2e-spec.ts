@@ -69,7 +69,11 @@ describe('step upload/download as people use cp, scp and aws s3', { timeout: 120
     expect(up.code, up.stderr).toBe(0);
     const ls = await step(['--json', 'ls', '--prefix', 't/']);
     const listed = (json(ls).files as Array<{ key: string; md5: string }>).map((f) => [f.key, f.md5]);
-    expect(listed).toEqual(Object.entries(files).map(([name, bytes]) => [`t/${name}`, md5Hex(bytes)]).sort());
+    expect(listed).toEqual(
+      Object.entries(files)
+        .map(([name, bytes]) => [`t/${name}`, md5Hex(bytes)])
+        .sort(),
+    );
   });
 
   it('refuses a directory without -r before sending anything (exit 2), a missing file with exit 3', async () => {

@@ -14,7 +14,8 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
   let server: string;
 
   /** Runs `step --server <app> --user alice ARGS`. */
-  const step = (args: string[], env: Record<string, string> = {}): Promise<CliRun> => runCli(['--server', server, '--user', 'alice', ...args], env);
+  const step = (args: string[], env: Record<string, string> = {}): Promise<CliRun> =>
+    runCli(['--server', server, '--user', 'alice', ...args], env);
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -49,7 +50,9 @@ describe('step CLI (built, as a child process) against a real stepd', { timeout:
     it('exits 4 naming status 401 for a wrong --password, with one JSON error object on stdout', async () => {
       const run = await step(['--password', 'wrong', '--json', 'login']);
       expect(run.code).toBe(4);
-      expect(JSON.parse(run.stdout)).toEqual({ error: { message: expect.stringMatching(/^401 /) as unknown, status: 401, retryable: false } });
+      expect(JSON.parse(run.stdout)).toEqual({
+        error: { message: expect.stringMatching(/^401 /) as unknown, status: 401, retryable: false },
+      });
       expect(run.stderr.trim().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(/^step: login failed: 401 /);
     });

@@ -64,7 +64,9 @@ async function advance(server: ServerProcess, file: TrackedFile, random: () => n
     } else {
       // Only a plan whose reply never arrived may be unknown after a crash.
       expect(file.acked.size, `${file.key} vanished after blocks were acknowledged`).toBe(0);
-      const plan = await conn.request(request({ type: 'FILE', operation: 'SAVE', token, key: file.key, size: file.content.length, block_size: BLOCK_SIZE }));
+      const plan = await conn.request(
+        request({ type: 'FILE', operation: 'SAVE', token, key: file.key, size: file.content.length, block_size: BLOCK_SIZE }),
+      );
       expect(plan.json).toMatchObject({ status: 200, block_size: BLOCK_SIZE });
       file.planned = true;
       missing = Array.from({ length: plan.json.total_block as number }, (_, i) => i);
@@ -85,7 +87,9 @@ async function downloadAll(server: ServerProcess, key: string): Promise<{ md5: s
     const plan = await conn.request(request({ type: 'FILE', operation: 'GET', token, key }));
     expect(plan.json.status).toBe(200);
     const blocks = await Promise.all(
-      Array.from({ length: plan.json.total_block as number }, (_, i) => conn.request(request({ type: 'FILE', operation: 'DOWNLOAD', token, key, block_index: i }))),
+      Array.from({ length: plan.json.total_block as number }, (_, i) =>
+        conn.request(request({ type: 'FILE', operation: 'DOWNLOAD', token, key, block_index: i })),
+      ),
     );
     return { md5: plan.json.md5 as string, content: Buffer.concat(blocks.map((b) => b.binary ?? Buffer.alloc(0))) };
   } finally {
@@ -93,7 +97,7 @@ async function downloadAll(server: ServerProcess, key: string): Promise<{ md5: s
   }
 }
 
-describe('crash loop (issue 6, item 5)', () => {
+describe('crash loop', () => {
   const dirs: string[] = [];
   let server: ServerProcess | null = null;
 
@@ -102,66 +106,72 @@ describe('crash loop (issue 6, item 5)', () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  it(`SIGKILL during parallel uploads, ${ROUNDS} rounds: every file ends complete and correct, no acknowledged block lost`, { timeout: 180_000 }, async () => {
-    const seed = Date.now() % 2 ** 31;
-    const random = prng(seed);
-    const dataDir = await mkdtemp(join(tmpdir(), 'stepd-crash-'));
-    dirs.push(dataDir);
-    const files: TrackedFile[] = Array.from({ length: FILES }, (_, i) => {
-      const content = randomBytes(1024 * 1024 + Math.floor(random() * 2 * 1024 * 1024));
-      return { key: `crash/file-${i}.bin`, content, md5: md5Hex(content), planned: false, acked: new Set<number>() };
-    });
-    let interrupted = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const running = await startServerProcess(dataDir);
-      server = running;
-      const last = round === ROUNDS - 1;
-      // The kill lands at a random moment of the uploads (or after them, which is fine too).
-      const killed = last ? Promise.resolve() : new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 250))).then(() => running.kill());
-      const results = await Promise.allSettled(files.map((file) => advance(running, file, random)));
-      await killed;
-      for (const result of results) {
-        if (result.status === 'fulfilled') continue;
-        // A request cut by the kill fails with a connection error; anything else is a real failure.
-        if (!last && result.reason instanceof StepConnectionError) {
-          interrupted++;
-          continue;
+  it(
+    `SIGKILL during parallel uploads, ${ROUNDS} rounds: every file ends complete and correct, no acknowledged block lost`,
+    { timeout: 180_000 },
+    async () => {
+      const seed = Date.now() % 2 ** 31;
+      const random = prng(seed);
+      const dataDir = await mkdtemp(join(tmpdir(), 'stepd-crash-'));
+      dirs.push(dataDir);
+      const files: TrackedFile[] = Array.from({ length: FILES }, (_, i) => {
+        const content = randomBytes(1024 * 1024 + Math.floor(random() * 2 * 1024 * 1024));
+        return { key: `crash/file-${i}.bin`, content, md5: md5Hex(content), planned: false, acked: new Set<number>() };
+      });
+      let interrupted = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const running = await startServerProcess(dataDir);
+        server = running;
+        const last = round === ROUNDS - 1;
+        // The kill lands at a random moment of the uploads (or after them, which is fine too).
+        const killed = last
+          ? Promise.resolve()
+          : new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 250))).then(() => running.kill());
+        const results = await Promise.allSettled(files.map((file) => advance(running, file, random)));
+        await killed;
+        for (const result of results) {
+          if (result.status === 'fulfilled') continue;
+          // A request cut by the kill fails with a connection error; anything else is a real failure.
+          if (!last && result.reason instanceof StepConnectionError) {
+            interrupted++;
+            continue;
+          }
+          throw new Error(`seed ${seed}, round ${round}: ${(result.reason as Error).message}`);
         }
-        throw new Error(`seed ${seed}, round ${round}: ${(result.reason as Error).message}`);
       }
-    }
-    // The kills must have cut uploads short, or the test proves nothing.
-    expect(interrupted, `seed ${seed}`).toBeGreaterThan(0);
-    console.log(`crash loop: seed ${seed}, ${interrupted} uploads cut by SIGKILL`);
-    for (const file of files) {
-      expect(file.completeMd5, `${file.key} (seed ${seed})`).toBe(file.md5);
-      const downloaded = await downloadAll(server!, file.key);
-      expect(downloaded.md5).toBe(file.md5);
-      expect(downloaded.content.equals(file.content)).toBe(true);
-    }
-    await server!.stop();
-    server = null;
-
-    // Orphans: a kill between creating a partial file and inserting its row leaves a file no
-    // row owns. The sweep spares files younger than a minute, so the expiry job runs with the
-    // clock two minutes ahead; afterwards only the completed files remain on disk.
-    const app = await startTestApp({ STEP_DATA_DIR: dataDir });
-    try {
-      const clock = app.app.get(Clock);
-      const now = clock.now();
-      vi.spyOn(clock, 'now').mockReturnValue(now + 120_000);
-      await app.app.get(UploadRecoveryService).runExpiry();
-      expect(await readdir(join(dataDir, 'uploads'))).toEqual([]);
-      expect(await readdir(join(dataDir, 'files'))).toHaveLength(FILES);
-      const conn = await app.connect();
-      const token = await login(conn, 'crash');
+      // The kills must have cut uploads short, or the test proves nothing.
+      expect(interrupted, `seed ${seed}`).toBeGreaterThan(0);
+      console.log(`crash loop: seed ${seed}, ${interrupted} uploads cut by SIGKILL`);
       for (const file of files) {
-        const plan = await conn.request(request({ type: 'FILE', operation: 'GET', token, key: file.key }));
-        expect(plan.json).toMatchObject({ status: 200, md5: file.md5 });
+        expect(file.completeMd5, `${file.key} (seed ${seed})`).toBe(file.md5);
+        const downloaded = await downloadAll(server!, file.key);
+        expect(downloaded.md5).toBe(file.md5);
+        expect(downloaded.content.equals(file.content)).toBe(true);
       }
-    } finally {
-      vi.restoreAllMocks();
-      await app.stop();
-    }
-  });
+      await server!.stop();
+      server = null;
+
+      // Orphans: a kill between creating a partial file and inserting its row leaves a file no
+      // row owns. The sweep spares files younger than a minute, so the expiry job runs with the
+      // clock two minutes ahead; afterwards only the completed files remain on disk.
+      const app = await startTestApp({ STEP_DATA_DIR: dataDir });
+      try {
+        const clock = app.app.get(Clock);
+        const now = clock.now();
+        vi.spyOn(clock, 'now').mockReturnValue(now + 120_000);
+        await app.app.get(UploadRecoveryService).runExpiry();
+        expect(await readdir(join(dataDir, 'uploads'))).toEqual([]);
+        expect(await readdir(join(dataDir, 'files'))).toHaveLength(FILES);
+        const conn = await app.connect();
+        const token = await login(conn, 'crash');
+        for (const file of files) {
+          const plan = await conn.request(request({ type: 'FILE', operation: 'GET', token, key: file.key }));
+          expect(plan.json).toMatchObject({ status: 200, md5: file.md5 });
+        }
+      } finally {
+        vi.restoreAllMocks();
+        await app.stop();
+      }
+    },
+  );
 });

@@ -12,7 +12,7 @@ function fsError(code: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: injected`), { code });
 }
 
-describe('file-level limits and wrong types (issue 6, items 1-2)', () => {
+describe('file-level limits and wrong types', () => {
   let app: TestApp;
   let conn: StepClientConnection;
   let token: string;
@@ -59,7 +59,8 @@ describe('file-level limits and wrong types (issue 6, items 1-2)', () => {
 
   it('answers UPLOAD with a block_index that is a string, a float, negative or huge with 400/400/410/405', async () => {
     await savePlan(conn, token, 'index-types', 10_000, { block_size: BLOCK });
-    const upload = (block_index: unknown) => conn.request(fileRequest(token, 'UPLOAD', { key: 'index-types', block_index }), Buffer.alloc(BLOCK));
+    const upload = (block_index: unknown) =>
+      conn.request(fileRequest(token, 'UPLOAD', { key: 'index-types', block_index }), Buffer.alloc(BLOCK));
     const replies = await Promise.all(['0', 1.5, -1, 2 ** 53, 1e308, [0]].map(upload));
     expect(replies.map(statusOf)).toEqual([400, 400, 410, 405, 405, 400]);
     expect(replies[0].json.status_msg).toBe('Field "block_index" has to be an integer.');
@@ -71,7 +72,13 @@ describe('file-level limits and wrong types (issue 6, items 1-2)', () => {
     const missing = await conn.request(fileRequest(token, 'UPLOAD', { key: 'no-binary', block_index: 0 }));
     expect(missing.json).toMatchObject({ status: 406, status_msg: 'The "block_size" is wrong.' });
     // A stray binary section is refused from the JSON alone, and that connection closed.
-    for (const [type, operation] of [['FILE', 'SAVE'], ['FILE', 'STATUS'], ['FILE', 'GET'], ['DATA', 'SAVE'], ['DATA', 'GET']]) {
+    for (const [type, operation] of [
+      ['FILE', 'SAVE'],
+      ['FILE', 'STATUS'],
+      ['FILE', 'GET'],
+      ['DATA', 'SAVE'],
+      ['DATA', 'GET'],
+    ]) {
       const stray = await app.connect();
       const reply = await stray.request(request({ type, operation, token, key: 'no-binary', size: 100 }), Buffer.from('stray bytes'));
       expect(reply.json, `${type} ${operation}`).toMatchObject({ status: 400, status_msg: 'This request takes no binary section.' });
@@ -113,7 +120,9 @@ describe('file-level limits and wrong types (issue 6, items 1-2)', () => {
     const data = randomBytes(90_000);
     const plan = await savePlan(conn, token, 'quota-1', data.length, { block_size: 65536 });
     for (let i = 0; i < plan.total_block; i++) {
-      expect(statusOf(await conn.request(fileRequest(token, 'UPLOAD', { key: 'quota-1', block_index: i }), blockOf(data, i, 65536)))).toBe(200);
+      expect(statusOf(await conn.request(fileRequest(token, 'UPLOAD', { key: 'quota-1', block_index: i }), blockOf(data, i, 65536)))).toBe(
+        200,
+      );
     }
     const over = await save({ key: 'quota-2', size: 60_001 });
     expect(over.json).toMatchObject({ status: 507, status_msg: 'Storage quota of 150000 bytes exceeded.' });
@@ -126,7 +135,7 @@ describe('file-level limits and wrong types (issue 6, items 1-2)', () => {
   });
 });
 
-describe('storage faults (issue 6, item 3)', () => {
+describe('storage faults', () => {
   let app: TestApp;
   let conn: StepClientConnection;
   let token: string;
@@ -142,7 +151,9 @@ describe('storage faults (issue 6, item 3)', () => {
   afterAll(async () => app.stop());
 
   async function uploadAll(key: string, data: Buffer, indices: number[]): Promise<number[]> {
-    const replies = await Promise.all(indices.map((i) => conn.request(fileRequest(token, 'UPLOAD', { key, block_index: i }), blockOf(data, i, BLOCK))));
+    const replies = await Promise.all(
+      indices.map((i) => conn.request(fileRequest(token, 'UPLOAD', { key, block_index: i }), blockOf(data, i, BLOCK))),
+    );
     return replies.map(statusOf);
   }
 
@@ -163,7 +174,15 @@ describe('storage faults (issue 6, item 3)', () => {
     const failed = await conn.request(fileRequest(token, 'UPLOAD', { key, block_index: 2 }), blockOf(data, 2, BLOCK));
     expect(failed.json).toMatchObject({ status, status_msg: message });
     const status1 = await conn.request(fileRequest(token, 'STATUS', { key }));
-    expect(status1.json).toMatchObject({ status: 200, received_count: 3, missing_ranges: [[2, 2], [4, 4]], complete: false });
+    expect(status1.json).toMatchObject({
+      status: 200,
+      received_count: 3,
+      missing_ranges: [
+        [2, 2],
+        [4, 4],
+      ],
+      complete: false,
+    });
     vi.restoreAllMocks();
     expect(await uploadAll(key, data, [2, 4])).toEqual([200, 200]);
     const { data: back, plan } = await downloadAll(conn, token, key);

@@ -6,7 +6,7 @@ import type { StepClientConnection } from '../src/client/step-client.connection.
 import { blockOf, downloadAll, fileRequest, md5Of, savePlan, shuffled, uploadBlocks } from './helpers/step-files.js';
 import { login, startTestApp, statusOf, type TestApp } from './helpers/test-app.js';
 
-describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
+describe('FILE operations (docs/protocol.md §6, §7)', () => {
   let app: TestApp;
   let conn: StepClientConnection;
   let token: string;
@@ -33,7 +33,13 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     const [final] = await uploadBlocks([conn], token, key, data, plan.block_size, [last]);
     expect(final.json).toMatchObject({ status: 200, block_index: last, key, md5: md5Of(data) });
     const download = await downloadAll(conn, token, key);
-    expect(download.plan).toMatchObject({ status: 200, status_msg: 'OK. This is the download plan.', size, md5: md5Of(data), block_size: 20480 });
+    expect(download.plan).toMatchObject({
+      status: 200,
+      status_msg: 'OK. This is the download plan.',
+      size,
+      md5: md5Of(data),
+      block_size: 20480,
+    });
     expect(md5Of(download.data)).toBe(md5Of(data));
   }
 
@@ -71,7 +77,9 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     const other = await app.connect();
     const lastIndex = plan.total_block - 1;
     const replies = await Promise.all(
-      [conn, other].map((c) => c.request(fileRequest(token, 'UPLOAD', { key: 'race', block_index: lastIndex }), blockOf(data, lastIndex, plan.block_size))),
+      [conn, other].map((c) =>
+        c.request(fileRequest(token, 'UPLOAD', { key: 'race', block_index: lastIndex }), blockOf(data, lastIndex, plan.block_size)),
+      ),
     );
     const md5s = replies.filter((r) => statusOf(r) === 200).map((r) => r.json.md5);
     expect(md5s.length).toBeGreaterThanOrEqual(1);
@@ -82,13 +90,24 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     expect(list.json.files).toHaveLength(1);
   });
 
-  it('completes an empty file at SAVE (spec C7): plan with the MD5 of nothing, GET, STATUS and LIST see it', async () => {
+  it('completes an empty file at SAVE (docs/protocol.md §6): plan with the MD5 of nothing, GET, STATUS and LIST see it', async () => {
     const empty = 'd41d8cd98f00b204e9800998ecf8427e';
     const plan = await conn.request(fileRequest(token, 'SAVE', { key: 'zero', size: 0 }));
     expect(plan.json).toMatchObject({ status: 200, key: 'zero', size: 0, total_block: 0, md5: empty });
-    expect((await conn.request(fileRequest(token, 'GET', { key: 'zero' }))).json).toMatchObject({ status: 200, size: 0, total_block: 0, md5: empty });
-    expect((await conn.request(fileRequest(token, 'STATUS', { key: 'zero' }))).json).toMatchObject({ status: 200, complete: true, md5: empty });
-    expect((await conn.request(fileRequest(token, 'LIST', { prefix: 'zero' }))).json.files).toMatchObject([{ key: 'zero', size: 0, md5: empty }]);
+    expect((await conn.request(fileRequest(token, 'GET', { key: 'zero' }))).json).toMatchObject({
+      status: 200,
+      size: 0,
+      total_block: 0,
+      md5: empty,
+    });
+    expect((await conn.request(fileRequest(token, 'STATUS', { key: 'zero' }))).json).toMatchObject({
+      status: 200,
+      complete: true,
+      md5: empty,
+    });
+    expect((await conn.request(fileRequest(token, 'LIST', { prefix: 'zero' }))).json.files).toMatchObject([
+      { key: 'zero', size: 0, md5: empty },
+    ]);
     expect((await conn.request(fileRequest(token, 'SAVE', { key: 'zero', size: 0 }))).json).toMatchObject({ status: 402 });
     expect((await conn.request(fileRequest(token, 'DOWNLOAD', { key: 'zero', block_index: 0 }))).json).toMatchObject({ status: 410 });
   });
@@ -96,8 +115,14 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
   it('answers every SAVE and UPLOAD status of A6 in order', async () => {
     const data = randomBytes(50_000);
     await roundTrip('done', 10, inOrder);
-    expect((await conn.request(fileRequest(token, 'SAVE', { key: 'done', size: 5 }))).json).toMatchObject({ status: 402, status_msg: 'This "key" done is existing.' });
-    expect((await conn.request(fileRequest(token, 'SAVE', { key: 'nosize' }))).json).toMatchObject({ status: 402, status_msg: 'This file "size" has to be included' });
+    expect((await conn.request(fileRequest(token, 'SAVE', { key: 'done', size: 5 }))).json).toMatchObject({
+      status: 402,
+      status_msg: 'This "key" done is existing.',
+    });
+    expect((await conn.request(fileRequest(token, 'SAVE', { key: 'nosize' }))).json).toMatchObject({
+      status: 402,
+      status_msg: 'This file "size" has to be included',
+    });
     expect(statusOf(await conn.request(fileRequest(token, 'SAVE', { key: 'neg', size: -5 })))).toBe(400);
     expect(statusOf(await conn.request(fileRequest(token, 'SAVE', { key: 'str', size: '10' })))).toBe(400);
     const generated = await conn.request(fileRequest(token, 'SAVE', { size: 10 }));
@@ -105,17 +130,32 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
 
     await savePlan(conn, token, 'u', data.length);
     const block = blockOf(data, 0, 20480);
-    const up = (fields: Record<string, unknown>, binary: Buffer | null = block) => conn.request(fileRequest(token, 'UPLOAD', fields), binary);
+    const up = (fields: Record<string, unknown>, binary: Buffer | null = block) =>
+      conn.request(fileRequest(token, 'UPLOAD', fields), binary);
     expect((await up({ block_index: 0 })).json).toMatchObject({ status: 410 });
-    expect((await up({ key: 'done', block_index: 0 })).json).toMatchObject({ status: 408, status_msg: 'The "key" done is completely uploaded.' });
-    expect((await up({ key: 'nothing', block_index: 0 })).json).toMatchObject({ status: 408, status_msg: 'The "key" nothing is not accepted for uploading.' });
+    expect((await up({ key: 'done', block_index: 0 })).json).toMatchObject({
+      status: 408,
+      status_msg: 'The "key" done is completely uploaded.',
+    });
+    expect((await up({ key: 'nothing', block_index: 0 })).json).toMatchObject({
+      status: 408,
+      status_msg: 'The "key" nothing is not accepted for uploading.',
+    });
     expect((await up({ key: 'u' })).json).toMatchObject({ status: 410 });
     expect((await up({ key: 'u', block_index: 3 })).json).toMatchObject({ status: 405 });
     expect((await up({ key: 'u', block_index: -1 })).json).toMatchObject({ status: 410 });
-    expect((await up({ key: 'u', block_index: 0 }, block.subarray(1))).json).toMatchObject({ status: 406, status_msg: 'The "block_size" is wrong.' });
+    expect((await up({ key: 'u', block_index: 0 }, block.subarray(1))).json).toMatchObject({
+      status: 406,
+      status_msg: 'The "block_size" is wrong.',
+    });
     expect((await up({ key: 'u', block_index: 2 }, block)).json).toMatchObject({ status: 406 }); // last block is shorter
     expect((await up({ key: 'u', block_index: 0 }, null)).json).toMatchObject({ status: 406 });
-    expect((await up({ key: 'u', block_index: 0 })).json).toMatchObject({ status: 200, status_msg: 'The block 0 is uploaded.', key: 'u', block_index: 0 });
+    expect((await up({ key: 'u', block_index: 0 })).json).toMatchObject({
+      status: 200,
+      status_msg: 'The block 0 is uploaded.',
+      key: 'u',
+      block_index: 0,
+    });
   });
 
   it('restarts an incomplete upload from zero when SAVE is repeated', async () => {
@@ -133,7 +173,10 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     const req = (op: string, fields: Record<string, unknown>) => conn.request(fileRequest(token, op, fields));
     expect((await req('GET', {})).json.status).toBe(410);
     expect((await req('GET', { key: 'nope' })).json).toMatchObject({ status: 404, status_msg: 'The key nope is not existing.' });
-    expect((await req('GET', { key: 'partial' })).json).toMatchObject({ status: 404, status_msg: 'The key partial is not completely uploaded.' });
+    expect((await req('GET', { key: 'partial' })).json).toMatchObject({
+      status: 404,
+      status_msg: 'The key partial is not completely uploaded.',
+    });
     expect((await req('DOWNLOAD', { block_index: 0 })).json.status).toBe(410);
     expect((await req('DOWNLOAD', { key: 'nope', block_index: 0 })).json.status).toBe(404);
     expect((await req('DOWNLOAD', { key: 'partial', block_index: 0 })).json.status).toBe(404);
@@ -163,13 +206,31 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     expect(tiny.json.block_size).toBe(4096);
     const plan = await savePlan(conn, token, 'c1', data.length, { block_size: 65536 });
     expect(plan).toMatchObject({ block_size: 65536, total_block: 4 });
-    const bad = await conn.request(fileRequest(token, 'UPLOAD', { key: 'c1', block_index: 0, block_md5: '0'.repeat(32) }), blockOf(data, 0, 65536));
+    const bad = await conn.request(
+      fileRequest(token, 'UPLOAD', { key: 'c1', block_index: 0, block_md5: '0'.repeat(32) }),
+      blockOf(data, 0, 65536),
+    );
     expect(bad.json).toMatchObject({ status: 406, status_msg: 'Block md5 mismatch.' });
-    const good = await conn.request(fileRequest(token, 'UPLOAD', { key: 'c1', block_index: 0, block_md5: md5Of(blockOf(data, 0, 65536)) }), blockOf(data, 0, 65536));
+    const good = await conn.request(
+      fileRequest(token, 'UPLOAD', { key: 'c1', block_index: 0, block_md5: md5Of(blockOf(data, 0, 65536)) }),
+      blockOf(data, 0, 65536),
+    );
     expect(statusOf(good)).toBe(200);
     await uploadBlocks([conn], token, 'c1', data, 65536, [2]);
     const status = await conn.request(fileRequest(token, 'STATUS', { key: 'c1' }));
-    expect(status.json).toMatchObject({ status: 200, key: 'c1', size: 200_000, block_size: 65536, total_block: 4, received_count: 2, missing_ranges: [[1, 1], [3, 3]], complete: false });
+    expect(status.json).toMatchObject({
+      status: 200,
+      key: 'c1',
+      size: 200_000,
+      block_size: 65536,
+      total_block: 4,
+      received_count: 2,
+      missing_ranges: [
+        [1, 1],
+        [3, 3],
+      ],
+      complete: false,
+    });
     await uploadBlocks([conn], token, 'c1', data, 65536, [1, 3]);
     const done = await conn.request(fileRequest(token, 'STATUS', { key: 'c1' }));
     expect(done.json).toMatchObject({ complete: true, received_count: 4, missing_ranges: [], md5: md5Of(data) });
@@ -180,9 +241,17 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
     expect(otherSize.plan.total_block).toBe(Math.ceil(200_000 / 8192));
     expect(md5Of(otherSize.data)).toBe(md5Of(data));
     const list = await conn.request(fileRequest(token, 'LIST', { prefix: 'c', limit: 5 }));
-    expect(list.json.files).toEqual([{ key: 'c1', size: 200_000, md5: md5Of(data), created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]);
-    expect((await conn.request(fileRequest(token, 'LIST', { limit: 'x' }))).json).toMatchObject({ status: 400, status_msg: 'Field "limit" has to be an integer.' });
-    expect((await conn.request(fileRequest(token, 'LIST', { limit: 0 }))).json).toMatchObject({ status: 400, status_msg: 'Field "limit" has to be at least 1.' });
+    expect(list.json.files).toEqual([
+      { key: 'c1', size: 200_000, md5: md5Of(data), created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+    ]);
+    expect((await conn.request(fileRequest(token, 'LIST', { limit: 'x' }))).json).toMatchObject({
+      status: 400,
+      status_msg: 'Field "limit" has to be an integer.',
+    });
+    expect((await conn.request(fileRequest(token, 'LIST', { limit: 0 }))).json).toMatchObject({
+      status: 400,
+      status_msg: 'Field "limit" has to be at least 1.',
+    });
   });
 
   it('keeps users apart: another user never sees, overwrites or deletes a key', async () => {
@@ -215,11 +284,12 @@ describe('FILE operations (spec A6, A7, B, C1-C4)', () => {
   });
 });
 
-describe('DATA records (spec A5, B, C3)', () => {
+describe('DATA records (docs/protocol.md §7, §8)', () => {
   let app: TestApp;
   let conn: StepClientConnection;
   let token: string;
-  const data = (operation: string, fields: Record<string, unknown>, t = token) => conn.request({ direction: 'REQUEST', type: 'DATA', operation, token: t, ...fields });
+  const data = (operation: string, fields: Record<string, unknown>, t = token) =>
+    conn.request({ direction: 'REQUEST', type: 'DATA', operation, token: t, ...fields });
 
   beforeAll(async () => {
     app = await startTestApp();
@@ -231,11 +301,23 @@ describe('DATA records (spec A5, B, C3)', () => {
   it('saves, gets, lists and deletes records with the statuses of A5', async () => {
     const saved = await data('SAVE', { key: 'k1', colour: 'blue', n: 3, nested: { a: [1] } });
     expect(saved.json).toMatchObject({ status: 200, status_msg: 'Data is saved with key "k1"', key: 'k1' });
-    expect((await data('SAVE', { key: 'k1', colour: 'red' })).json).toMatchObject({ status: 402, status_msg: 'This key "k1" is existing.' });
+    expect((await data('SAVE', { key: 'k1', colour: 'red' })).json).toMatchObject({
+      status: 402,
+      status_msg: 'This key "k1" is existing.',
+    });
     const generated = await data('SAVE', { x: 1 });
     expect(generated.json.key).toMatch(/^[0-9a-f-]{36}$/);
     const got = await data('GET', { key: 'k1' });
-    expect(got.json).toMatchObject({ status: 200, status_msg: 'OK', colour: 'blue', n: 3, nested: { a: [1] }, key: 'k1', type: 'DATA', operation: 'GET' });
+    expect(got.json).toMatchObject({
+      status: 200,
+      status_msg: 'OK',
+      colour: 'blue',
+      n: 3,
+      nested: { a: [1] },
+      key: 'k1',
+      type: 'DATA',
+      operation: 'GET',
+    });
     expect(got.json.token).toBeUndefined();
     expect((await data('GET', {})).json.status).toBe(410);
     expect((await data('GET', { key: 'zz' })).json).toMatchObject({ status: 404, status_msg: 'The key zz is not existing.' });
@@ -277,7 +359,18 @@ describe('block assembly under a small preallocation budget', () => {
     const blockSize = 1024 * 1024;
     const data = randomBytes(12 * blockSize + 999);
     const plan = await savePlan(conns[0], token, 'budget', data.length, { block_size: blockSize });
-    const replies = await uploadBlocks(conns, token, 'budget', data, blockSize, shuffled(Array.from({ length: plan.total_block }, (_, i) => i), 5), 3);
+    const replies = await uploadBlocks(
+      conns,
+      token,
+      'budget',
+      data,
+      blockSize,
+      shuffled(
+        Array.from({ length: plan.total_block }, (_, i) => i),
+        5,
+      ),
+      3,
+    );
     expect(replies.every((r) => statusOf(r) === 200)).toBe(true);
     expect(replies.find((r) => r.json.md5)?.json.md5).toBe(md5Of(data));
     expect(md5Of((await downloadAll(conns[0], token, 'budget', blockSize)).data)).toBe(md5Of(data));

@@ -1,22 +1,60 @@
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame, HEADER_BYTES, type StepJson } from '../src/transport/step.codec.js';
+import { encodeFrame, HEADER_BYTES, type StepJson } from '../src/protocol/index.js';
 import { openRawSocket } from './helpers/raw-socket.js';
 import { downloadAll, md5Of, savePlan, uploadBlocks } from './helpers/step-files.js';
 import { login, request, startTestApp, statusOf, type TestApp } from './helpers/test-app.js';
 
-/** Property-based protocol fuzzing (issue 6): the server answers or closes, never crashes or hangs. */
+/** Property-based protocol fuzzing: the server answers or closes, never crashes or hangs. */
 
 const EXCHANGE_TIMEOUT_MS = 3000;
 const OPERATIONS = ['SAVE', 'DELETE', 'GET', 'UPLOAD', 'DOWNLOAD', 'BYE', 'LOGIN', 'STATUS', 'LIST', 'LOGOUT'];
 const TYPES = ['FILE', 'DATA', 'AUTH'];
-const FIELDS = ['username', 'password', 'key', 'size', 'block_index', 'block_size', 'total_block', 'md5', 'block_md5', 'prefix', 'limit', 'token'];
+const FIELDS = [
+  'username',
+  'password',
+  'key',
+  'size',
+  'block_index',
+  'block_size',
+  'total_block',
+  'md5',
+  'block_md5',
+  'prefix',
+  'limit',
+  'token',
+];
 
 /** Values of every JSON type, with the edge cases that break naive numeric and string handling. */
 const hostileValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
-  fc.constantFrom(-1, 0, 1, 0.5, -0.5, 1e308, -1e308, 2 ** 53, 2 ** 64, 2 ** 32, 20480, '', ' ', '0', '-1', '1e9', 'NaN', '../../etc/passwd', '\u0000', '\ud800', null, true, [], {}),
+  fc.constantFrom(
+    -1,
+    0,
+    1,
+    0.5,
+    -0.5,
+    1e308,
+    -1e308,
+    2 ** 53,
+    2 ** 64,
+    2 ** 32,
+    20480,
+    '',
+    ' ',
+    '0',
+    '-1',
+    '1e9',
+    'NaN',
+    '../../etc/passwd',
+    '\u0000',
+    '\ud800',
+    null,
+    true,
+    [],
+    {},
+  ),
   fc.string({ maxLength: 40 }),
   fc.integer(),
   fc.double(),
@@ -130,74 +168,91 @@ describe('protocol fuzzing (fast-check)', () => {
 
   it('answers random well-framed requests, each with one well-formed reply and never a 500', { timeout: 120_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(requestArbitrary(token), { minLength: 1, maxLength: 5 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }), async (requests, cuts) => {
-        const wire = Buffer.concat(requests.map((r) => encodeFrame(r.json, r.binary ? Buffer.from(r.binary) : null)));
-        // A refused binary section is answered, and ends the connection: nothing after it is.
-        const refused = requests.findIndex((r) => refusesBinary(r, token));
-        const { replies, closed } = await exchange(port, split(wire, cuts), requests.length, refused >= 0);
-        expect(closed).toBe(refused >= 0);
-        expect(replies).toHaveLength(refused >= 0 ? refused + 1 : requests.length);
-        for (const reply of replies) {
-          expectWellFormed(reply);
-          expect(reply.status).not.toBe(500);
-        }
-        if (refused >= 0) expect(replies[refused].status).toBeGreaterThanOrEqual(400);
-      }),
+      fc.asyncProperty(
+        fc.array(requestArbitrary(token), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
+        async (requests, cuts) => {
+          const wire = Buffer.concat(requests.map((r) => encodeFrame(r.json, r.binary ? Buffer.from(r.binary) : null)));
+          // A refused binary section is answered, and ends the connection: nothing after it is.
+          const refused = requests.findIndex((r) => refusesBinary(r, token));
+          const { replies, closed } = await exchange(port, split(wire, cuts), requests.length, refused >= 0);
+          expect(closed).toBe(refused >= 0);
+          expect(replies).toHaveLength(refused >= 0 ? refused + 1 : requests.length);
+          for (const reply of replies) {
+            expectWellFormed(reply);
+            expect(reply.status).not.toBe(500);
+          }
+          if (refused >= 0) expect(replies[refused].status).toBeGreaterThanOrEqual(400);
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
-  it('answers valid headers with garbage or non-object JSON with a 4xx (or a reply), and keeps the connection unless it declared a binary section', { timeout: 60_000 }, async () => {
-    const garbage = fc.oneof(
-      fc.uint8Array({ maxLength: 200 }),
-      fc.json().map((text) => new Uint8Array(Buffer.from(text))),
-      fc.string({ unit: 'binary', maxLength: 60 }).map((text) => new Uint8Array(Buffer.from(`{"operation":${text}`))),
-    );
-    await fc.assert(
-      fc.asyncProperty(garbage, fc.uint8Array({ maxLength: 100 }), async (json, binary) => {
-        const { replies, closed } = await exchange(port, [frameWith(json, binary), encodeFrame({ direction: 'EARTH' })], 2, binary.length > 0);
-        if (replies.length < 2 && mayBeCharCountedPrefix(json)) {
-          // Spec A1 ambiguity: '{' plus non-ASCII text that does not parse may be the start of
-          // an old client's character-counted frame, so the server reads on; the frame deadline
-          // then closes the connection. Closing (not hanging) is the correct outcome here.
-          expect(closed).toBe(true);
-          return;
-        }
-        if (binary.length > 0) {
-          // No such JSON is a FILE UPLOAD with a token: its binary section is refused, then the connection closed.
-          expect(closed).toBe(true);
-          expect(replies).toHaveLength(1);
+  it(
+    'answers valid headers with garbage or non-object JSON with a 4xx (or a reply), and keeps the connection unless it declared a binary section',
+    { timeout: 60_000 },
+    async () => {
+      const garbage = fc.oneof(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.json().map((text) => new Uint8Array(Buffer.from(text))),
+        fc.string({ unit: 'binary', maxLength: 60 }).map((text) => new Uint8Array(Buffer.from(`{"operation":${text}`))),
+      );
+      await fc.assert(
+        fc.asyncProperty(garbage, fc.uint8Array({ maxLength: 100 }), async (json, binary) => {
+          const { replies, closed } = await exchange(
+            port,
+            [frameWith(json, binary), encodeFrame({ direction: 'EARTH' })],
+            2,
+            binary.length > 0,
+          );
+          if (replies.length < 2 && mayBeCharCountedPrefix(json)) {
+            // Spec A1 ambiguity: '{' plus non-ASCII text that does not parse may be the start of
+            // an old client's character-counted frame, so the server reads on; the frame deadline
+            // then closes the connection. Closing (not hanging) is the correct outcome here.
+            expect(closed).toBe(true);
+            return;
+          }
+          if (binary.length > 0) {
+            // No such JSON is a FILE UPLOAD with a token: its binary section is refused, then the connection closed.
+            expect(closed).toBe(true);
+            expect(replies).toHaveLength(1);
+            expectWellFormed(replies[0]);
+            expect(replies[0].status).toBeGreaterThanOrEqual(400);
+            expect(replies[0].status).toBeLessThan(500);
+            return;
+          }
+          expect(closed).toBe(false);
+          expect(replies).toHaveLength(2);
           expectWellFormed(replies[0]);
-          expect(replies[0].status).toBeGreaterThanOrEqual(400);
+          expect(replies[0].status).toBeGreaterThanOrEqual(200);
           expect(replies[0].status).toBeLessThan(500);
-          return;
-        }
-        expect(closed).toBe(false);
-        expect(replies).toHaveLength(2);
-        expectWellFormed(replies[0]);
-        expect(replies[0].status).toBeGreaterThanOrEqual(200);
-        expect(replies[0].status).toBeLessThan(500);
-        expect(replies[1].status).toBe(333);
-      }),
-      { numRuns: 150 },
-    );
-  });
+          expect(replies[1].status).toBe(333);
+        }),
+        { numRuns: 150 },
+      );
+    },
+  );
 
-  it('closes a connection whose frame is truncated, without a reply for it (but the refusal of a binary section)', { timeout: 60_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(requestArbitrary(token), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), async (r, at) => {
-        const frame = encodeFrame(r.json, r.binary ? Buffer.from(r.binary) : null);
-        const cut = Math.max(1, Math.floor(at * frame.length));
-        const { replies, closed } = await exchange(port, [frame.subarray(0, cut)], 1, true);
-        // A refused binary section is answered as soon as the JSON section is complete.
-        const jsonEnd = HEADER_BYTES + frame.readUInt32BE(0);
-        if (refusesBinary(r, token) && cut >= jsonEnd) expect(replies.map((reply) => Number(reply.status) >= 400)).toEqual([true]);
-        else expect(replies).toEqual([]);
-        expect(closed).toBe(true);
-      }),
-      { numRuns: 40 },
-    );
-  });
+  it(
+    'closes a connection whose frame is truncated, without a reply for it (but the refusal of a binary section)',
+    { timeout: 60_000 },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(requestArbitrary(token), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), async (r, at) => {
+          const frame = encodeFrame(r.json, r.binary ? Buffer.from(r.binary) : null);
+          const cut = Math.max(1, Math.floor(at * frame.length));
+          const { replies, closed } = await exchange(port, [frame.subarray(0, cut)], 1, true);
+          // A refused binary section is answered as soon as the JSON section is complete.
+          const jsonEnd = HEADER_BYTES + frame.readUInt32BE(0);
+          if (refusesBinary(r, token) && cut >= jsonEnd) expect(replies.map((reply) => Number(reply.status) >= 400)).toEqual([true]);
+          else expect(replies).toEqual([]);
+          expect(closed).toBe(true);
+        }),
+        { numRuns: 40 },
+      );
+    },
+  );
 
   it('survives random bytes: every reply is well-formed and the server keeps answering others', { timeout: 60_000 }, async () => {
     await fc.assert(

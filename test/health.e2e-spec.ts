@@ -27,7 +27,7 @@ describe('GET /health', () => {
       expect(reply.json.details).toMatchObject({ database: { status: 'up' }, step: { status: 'up' }, disk: { status: 'up' } });
     });
 
-    it('does not show the data directory to unauthenticated callers (issue 13 item 11)', async () => {
+    it('does not show the data directory to unauthenticated callers', async () => {
       const reply = await http<HealthBody>(app.httpAddress, '/health');
       expect(reply.json.details).toHaveProperty('disk.status', 'up');
       expect(reply.text).not.toContain(app.dataDir);
@@ -67,7 +67,7 @@ describe('GET /health', () => {
       expect(reply.json.info).toHaveProperty('database.status', 'up');
     });
 
-    it('keeps the path and the OS error of a failing disk check for /admin/health (issue 13 item 11)', async () => {
+    it('keeps the path and the OS error of a failing disk check for /admin/health', async () => {
       app = await startTestApp({ STEP_ADMIN_TOKEN: ADMIN_TOKEN });
       await rm(app.dataDir, { recursive: true, force: true });
       const reply = await http<HealthBody>(app.httpAddress, '/health');

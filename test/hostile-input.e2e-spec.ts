@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepClientConnection } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
-import { encodeFrame, HEADER_BYTES } from '../src/transport/step.codec.js';
+import { encodeFrame, HEADER_BYTES } from '../src/protocol/index.js';
 import { rawExchange, rawFrame } from './helpers/raw-exchange.js';
 import { openRawSocket } from './helpers/raw-socket.js';
 import { login, request, startTestApp, statusOf, type TestApp } from './helpers/test-app.js';
 
-/** Wrong types and malformed input at the transport and LOGIN level (issue 6, item 2). */
+/** Wrong types and malformed input at the transport and LOGIN level. */
 describe('hostile input gets a 4xx, never silence or a crash', () => {
   let app: TestApp;
   let conn: StepClientConnection;
@@ -21,7 +21,9 @@ describe('hostile input gets a 4xx, never silence or a crash', () => {
 
   it('answers a frame with empty JSON and binary sections at the end of a write with 400 (it used to crash the server)', async () => {
     const { replies, closed } = await rawExchange(app.stepAddress.port, Buffer.alloc(HEADER_BYTES), 1);
-    expect(replies).toEqual([expect.objectContaining({ status: 400, status_msg: 'The JSON section is not valid JSON.', operation: 'ERROR' })]);
+    expect(replies).toEqual([
+      expect.objectContaining({ status: 400, status_msg: 'The JSON section is not valid JSON.', operation: 'ERROR' }),
+    ]);
     expect(closed).toBe(false);
     expect(statusOf(await conn.request({ direction: 'EARTH' }))).toBe(333);
   });
@@ -57,7 +59,11 @@ describe('hostile input gets a 4xx, never silence or a crash', () => {
 
   it('answers operation and type values whose String() throws with 408 / 409 (no reply at all before)', async () => {
     const operation = await conn.request(request({ operation: { toString: 1 }, type: 'AUTH' }));
-    expect(operation.json).toMatchObject({ status: 408, status_msg: 'Operation {"toString":1} is not allowed', operation: '{"toString":1}' });
+    expect(operation.json).toMatchObject({
+      status: 408,
+      status_msg: 'Operation {"toString":1} is not allowed',
+      operation: '{"toString":1}',
+    });
     const type = await conn.request(request({ operation: 'LOGIN', type: { valueOf: 1, toString: 1 } }));
     expect(type.json).toMatchObject({ status: 409, type: '{"valueOf":1,"toString":1}' });
     const numeric = await conn.request(request({ operation: 7, type: 'AUTH' }));
@@ -97,8 +103,14 @@ describe('hostile input gets a 4xx, never silence or a crash', () => {
       return Buffer.concat([head, json]);
     };
     const cases = [
-      [request({ operation: 'LOGIN', type: 'AUTH', username: 'bob', password: md5Hex('bob') }), { status: 400, status_msg: 'This request takes no binary section.', operation: 'LOGIN', type: 'AUTH' }],
-      [request({ operation: 'SAVE', type: 'DATA', token }), { status: 400, status_msg: 'This request takes no binary section.', operation: 'SAVE' }],
+      [
+        request({ operation: 'LOGIN', type: 'AUTH', username: 'bob', password: md5Hex('bob') }),
+        { status: 400, status_msg: 'This request takes no binary section.', operation: 'LOGIN', type: 'AUTH' },
+      ],
+      [
+        request({ operation: 'SAVE', type: 'DATA', token }),
+        { status: 400, status_msg: 'This request takes no binary section.', operation: 'SAVE' },
+      ],
       [request({ operation: 'UPLOAD', type: 'FILE', key: 'k', block_index: 0 }), { status: 403, operation: 'UPLOAD' }],
       [request({ operation: 'UPLOAD', type: 'FILE', key: 'k', block_index: 0, token: 'forged' }), { status: 403, operation: 'UPLOAD' }],
       [{ direction: 'EARTH' }, { status: 333 }],
@@ -114,7 +126,11 @@ describe('hostile input gets a 4xx, never silence or a crash', () => {
 
   it('keeps prototype-shaped keys as plain data', async () => {
     const reply = await conn.request(
-      JSON.parse('{"direction":"REQUEST","operation":"LOGIN","type":"AUTH","__proto__":{"username":"x"},"constructor":{"name":1},"username":"carl","password":"' + md5Hex('carl') + '"}'),
+      JSON.parse(
+        '{"direction":"REQUEST","operation":"LOGIN","type":"AUTH","__proto__":{"username":"x"},"constructor":{"name":1},"username":"carl","password":"' +
+          md5Hex('carl') +
+          '"}',
+      ),
     );
     expect(statusOf(reply)).toBe(200);
     expect(({} as Record<string, unknown>).username).toBeUndefined();

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md5Hex } from '../src/common/md5.js';
-import { encodeFrame, type StepJson } from '../src/transport/step.codec.js';
+import { encodeFrame, type StepJson } from '../src/protocol/index.js';
 import { openRawSocket, type RawSocket } from './helpers/raw-socket.js';
 import { request, startTestApp, type TestApp } from './helpers/test-app.js';
 
 const loginFrame = (username: string, password: string) => encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username, password }));
 
 /** Issue 12: a classroom behind one NAT address logs in; guessing from one address or at one name is still throttled. */
-describe('login limits spare honest crowds (issue 12, item 4)', () => {
+describe('login limits spare honest crowds', () => {
   let app: TestApp;
   const sockets: RawSocket[] = [];
 
@@ -35,13 +35,25 @@ describe('login limits spare honest crowds (issue 12, item 4)', () => {
 
   it('lets 300 correct LOGINs from one address through within seconds', async () => {
     const lanes = await Promise.all(Array.from({ length: 10 }, () => open('127.0.0.21')));
-    const statuses = await Promise.all(lanes.map((s, lane) => loginAll(s, Array.from({ length: 30 }, (_, i) => loginFrame(`pupil${lane}-${i}`, md5Hex(`pupil${lane}-${i}`))))));
+    const statuses = await Promise.all(
+      lanes.map((s, lane) =>
+        loginAll(
+          s,
+          Array.from({ length: 30 }, (_, i) => loginFrame(`pupil${lane}-${i}`, md5Hex(`pupil${lane}-${i}`))),
+        ),
+      ),
+    );
     expect(statuses.flat()).toEqual(Array(300).fill(200));
   });
 
   it('lets 100 clients that connect at once from one address all log in, after earlier logins from it', async () => {
     const earlier = await open('127.0.0.22');
-    expect(await loginAll(earlier, Array.from({ length: 60 }, (_, i) => loginFrame(`early${i}`, md5Hex(`early${i}`))))).toEqual(Array(60).fill(200));
+    expect(
+      await loginAll(
+        earlier,
+        Array.from({ length: 60 }, (_, i) => loginFrame(`early${i}`, md5Hex(`early${i}`))),
+      ),
+    ).toEqual(Array(60).fill(200));
     const crowd = await Promise.all(Array.from({ length: 100 }, () => open('127.0.0.22')));
     const statuses = await Promise.all(crowd.map((s, i) => loginAll(s, [loginFrame(`kid${i}`, md5Hex(`kid${i}`))])));
     expect(statuses.flat()).toEqual(Array(100).fill(200));
@@ -62,7 +74,12 @@ describe('login limits spare honest crowds (issue 12, item 4)', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 13; i++) {
       const s = await open(`127.0.1.${i + 1}`);
-      statuses.push(...(await loginAll(s, Array.from({ length: 10 }, (_, j) => loginFrame('teacher', `guess${i}-${j}`)))));
+      statuses.push(
+        ...(await loginAll(
+          s,
+          Array.from({ length: 10 }, (_, j) => loginFrame('teacher', `guess${i}-${j}`)),
+        )),
+      );
     }
     expect(statuses.slice(0, 120)).toEqual(Array(120).fill(401));
     expect(statuses.slice(120)).toEqual(Array(10).fill(429));

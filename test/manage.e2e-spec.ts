@@ -88,7 +88,12 @@ describe('stepd users (management binary)', () => {
     expect((await stepd(dataDir, ['users', 'add', 'bob', '-p', 'bob-password'])).code).toBe(0);
     const ls = await stepd(dataDir, ['users', 'ls']);
     expect(ls.code).toBe(0);
-    expect(ls.stdout.trim().split('\n').map((line) => line.split('\t')[0])).toEqual(['alice', 'bob']);
+    expect(
+      ls.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t')[0]),
+    ).toEqual(['alice', 'bob']);
     expect(ls.stdout).not.toMatch(/scrypt|password/);
   });
 
@@ -114,7 +119,13 @@ describe('stepd users (management binary)', () => {
       [['users', 'add', 'carol', '--bogus'], /^error: unknown option '--bogus'\n$/],
       [['users', 'frobnicate'], /^stepd: unknown command "users frobnicate"\n$/],
     ];
-    const runs = await inBatches(cases.map(([args]) => () => stepd(dataDir, args)));
+    const runs = await inBatches(
+      cases.map(
+        ([args]) =>
+          () =>
+            stepd(dataDir, args),
+      ),
+    );
     cases.forEach(([args, stderr], i) => {
       expect(runs[i].code, args.join(' ')).toBe(2);
       expect(runs[i].stderr, args.join(' ')).toMatch(stderr);

@@ -14,7 +14,7 @@ const MiB = 1024 * 1024;
  * which may swallow the start of the next one. Pipelining corrupts both requests, so the client
  * must keep one request in flight per connection once STATUS says "operation not allowed".
  */
-describe('step against an old server that cannot take pipelined requests (issue 12)', { timeout: 120_000 }, () => {
+describe('step against an old server that cannot take pipelined requests', { timeout: 120_000 }, () => {
   let server: FakeFileServer;
   let address: string;
   let dir: string;

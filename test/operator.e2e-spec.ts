@@ -14,7 +14,11 @@ type Run = Pick<CliRun, 'code' | 'stdout' | 'stderr'>;
 
 /** Runs the built `stepd ARGS` with only PATH and `env`, from a scratch working directory. */
 function stepd(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
-  const child = spawn(process.execPath, [STEPD, ...args], { env: { PATH: process.env.PATH, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [STEPD, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return waitForCli(child);
 }
 
@@ -57,10 +61,19 @@ describe('stepd for operators', { timeout: 120_000 }, () => {
   });
 
   it('check-config prints the effective configuration with secrets masked, exit 0/1', async () => {
-    const env = { STEP_DATA_DIR: root, STEP_MAX_FILE_BYTES: '64GiB', STEP_ADMIN_TOKEN: 'admin-token-0123456789', STEP_TOKEN_SECRET: 'my-own-secret' };
+    const env = {
+      STEP_DATA_DIR: root,
+      STEP_MAX_FILE_BYTES: '64GiB',
+      STEP_ADMIN_TOKEN: 'admin-token-0123456789',
+      STEP_TOKEN_SECRET: 'my-own-secret',
+    };
     const ok = await stepd(['check-config'], env, root);
     expect(ok.code).toBe(0);
-    const effective = JSON.parse(ok.stdout) as { storage: { maxFileBytes: number }; auth: { tokenSecret: string }; admin: { token: string } };
+    const effective = JSON.parse(ok.stdout) as {
+      storage: { maxFileBytes: number };
+      auth: { tokenSecret: string };
+      admin: { token: string };
+    };
     expect(effective.storage.maxFileBytes).toBe(64 * 1024 ** 3);
     expect(effective.auth.tokenSecret).toBe('********');
     expect(effective.admin.token).toBe('********');
@@ -76,7 +89,11 @@ describe('stepd for operators', { timeout: 120_000 }, () => {
   });
 
   it('serve refuses legacy auth with the reference secret on a reachable address, and otherwise names its version when it starts', async () => {
-    const refused = await stepd(['serve'], { STEP_HOST: '0.0.0.0', STEP_PORT: '0', HTTP_PORT: '0', STEP_DATA_DIR: join(root, 'refused') }, root);
+    const refused = await stepd(
+      ['serve'],
+      { STEP_HOST: '0.0.0.0', STEP_PORT: '0', HTTP_PORT: '0', STEP_DATA_DIR: join(root, 'refused') },
+      root,
+    );
     expect(refused.code).toBe(2);
     expect(refused.stdout + refused.stderr).toMatch(/refusing to serve legacy auth/);
     const server = await startServerProcess(join(root, 'served'), {}, 30_000, [STEPD, 'serve']);

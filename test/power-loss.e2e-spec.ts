@@ -55,7 +55,7 @@ class PowerCut {
   }
 }
 
-describe('power loss after the final MD5 reply (issue 13 item 7)', () => {
+describe('power loss after the final MD5 reply', () => {
   const dirs: string[] = [];
   let app: TestApp | null = null;
 
@@ -73,7 +73,12 @@ describe('power loss after the final MD5 reply (issue 13 item 7)', () => {
    * before the last block, and then at each sync stepd makes unless `stepdSyncs` is false (a cut
    * after the rename but before the completion's own sync: the reply was not sent yet).
    */
-  async function uploadThenCut(key: string, data: Buffer, syncedAt: 'before-save' | 'before-last-block', stepdSyncs = true): Promise<string> {
+  async function uploadThenCut(
+    key: string,
+    data: Buffer,
+    syncedAt: 'before-save' | 'before-last-block',
+    stepdSyncs = true,
+  ): Promise<string> {
     const dataDir = await mkdtemp(join(tmpdir(), 'stepd-power-'));
     dirs.push(dataDir);
     const power = new PowerCut(dataDir);
@@ -121,7 +126,7 @@ describe('power loss after the final MD5 reply (issue 13 item 7)', () => {
   });
 });
 
-describe('orphan sweep (issue 13 item 7)', () => {
+describe('orphan sweep', () => {
   let app: TestApp;
 
   afterEach(async () => {

@@ -9,7 +9,7 @@ import { downloadAll, fileRequest, md5Of, savePlan, uploadBlocks } from './helpe
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { login, startTestApp } from './helpers/test-app.js';
 
-describe('restart safety (issue 3 item 5)', () => {
+describe('restart safety', () => {
   const cleanup: Array<() => Promise<unknown>> = [];
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => undefined);
@@ -44,7 +44,13 @@ describe('restart safety (issue 3 item 5)', () => {
     const replies = await uploadBlocks([conn], token, 'big', data, plan.block_size, acknowledged);
     expect(replies.every((r) => r.json.status === 200)).toBe(true);
     // More blocks in flight while the process dies: they may or may not have landed.
-    for (let i = 121; i < 140; i++) void conn.request(fileRequest(token, 'UPLOAD', { key: 'big', block_index: i }), data.subarray(i * plan.block_size, (i + 1) * plan.block_size)).catch(() => undefined);
+    for (let i = 121; i < 140; i++)
+      void conn
+        .request(
+          fileRequest(token, 'UPLOAD', { key: 'big', block_index: i }),
+          data.subarray(i * plan.block_size, (i + 1) * plan.block_size),
+        )
+        .catch(() => undefined);
     await first.kill();
 
     const second = await serve(dataDir);
@@ -52,7 +58,9 @@ describe('restart safety (issue 3 item 5)', () => {
     // Sessions live in SQLite: the token from before the crash still works.
     const status = await conn2.request(fileRequest(token, 'STATUS', { key: 'big' }));
     expect(status.json.status).toBe(200);
-    const missing = (status.json.missing_ranges as Array<[number, number]>).flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, k) => a + k));
+    const missing = (status.json.missing_ranges as Array<[number, number]>).flatMap(([a, b]) =>
+      Array.from({ length: b - a + 1 }, (_, k) => a + k),
+    );
     for (const index of acknowledged) expect(missing).not.toContain(index);
     expect(status.json.received_count).toBe(plan.total_block - missing.length);
     const rest = await uploadBlocks([conn2], token, 'big', data, plan.block_size, missing);
@@ -69,9 +77,19 @@ describe('restart safety (issue 3 item 5)', () => {
     let app = await startTestApp({ STEP_DATA_DIR: dataDir });
     let conn = await app.connect();
     let token = await login(conn);
-    for (const [key, data] of [['before-rename', before], ['after-rename', after]] as const) {
+    for (const [key, data] of [
+      ['before-rename', before],
+      ['after-rename', after],
+    ] as const) {
       const plan = await savePlan(conn, token, key, data.length);
-      await uploadBlocks([conn], token, key, data, plan.block_size, Array.from({ length: plan.total_block }, (_, i) => i));
+      await uploadBlocks(
+        [conn],
+        token,
+        key,
+        data,
+        plan.block_size,
+        Array.from({ length: plan.total_block }, (_, i) => i),
+      );
     }
     await app.stop();
 
@@ -80,7 +98,8 @@ describe('restart safety (issue 3 item 5)', () => {
     const rows = db.prepare(`SELECT key, storage_name FROM uploads`).all() as Array<{ key: string; storage_name: string }>;
     for (const row of rows) {
       db.prepare(`UPDATE uploads SET state = 'completing', md5 = ? WHERE key = ?`).run('0'.repeat(32), row.key);
-      if (row.key === 'before-rename') await rename(join(dataDir, 'files', row.storage_name), join(dataDir, 'uploads', `${row.storage_name}.part`));
+      if (row.key === 'before-rename')
+        await rename(join(dataDir, 'files', row.storage_name), join(dataDir, 'uploads', `${row.storage_name}.part`));
     }
     db.close();
 
@@ -88,7 +107,10 @@ describe('restart safety (issue 3 item 5)', () => {
     cleanup.push(() => app.stop());
     conn = await app.connect();
     token = await login(conn);
-    for (const [key, data] of [['before-rename', before], ['after-rename', after]] as const) {
+    for (const [key, data] of [
+      ['before-rename', before],
+      ['after-rename', after],
+    ] as const) {
       const download = await downloadAll(conn, token, key);
       expect(download.plan.md5).toBe(md5Of(data));
       expect(download.data.equals(data)).toBe(true);
@@ -96,7 +118,7 @@ describe('restart safety (issue 3 item 5)', () => {
   });
 });
 
-describe('expiry of abandoned uploads (issue 3 item 6)', () => {
+describe('expiry of abandoned uploads', () => {
   it('drops uploads idle for STEP_UPLOAD_TTL_SECONDS and frees their disk space', async () => {
     const app = await startTestApp({ STEP_UPLOAD_TTL_SECONDS: '1' });
     try {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StepClientConnection } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
-import { encodeFrame, FrameDecoder, type StepJson } from '../src/transport/step.codec.js';
+import { encodeFrame, FrameDecoder, type StepJson } from '../src/protocol/index.js';
 import { randomBytes } from 'node:crypto';
 import { http } from './helpers/http.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
@@ -97,7 +97,11 @@ describe('stepd as a service (child process)', () => {
     while (!server.output().includes('"context":"StepRequest"') && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const lines = server.output().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = server
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.length).toBeGreaterThan(3);
     for (const line of lines) expect(line).toMatchObject({ level: expect.any(String), message: expect.anything() });
     const requestLine = lines.find((line) => line.context === 'StepRequest');

@@ -8,7 +8,7 @@ import { login, request, startTestApp, type TestApp } from './helpers/test-app.j
 
 const ACCEPTED = 408;
 
-describe('legacy sessions are never shared (issue 13 item 5)', () => {
+describe('legacy sessions are never shared', () => {
   let app: TestApp;
   let conn: StepClientConnection;
 
@@ -19,7 +19,7 @@ describe('legacy sessions are never shared (issue 13 item 5)', () => {
   afterAll(async () => app.stop());
   afterEach(() => vi.restoreAllMocks());
 
-  /** Every LOGIN below lands in the same second, where spec A4 tokens of `a.b` and `a_b` are equal. */
+  /** Every LOGIN below lands in the same second, where docs/protocol.md §3 tokens of `a.b` and `a_b` are equal. */
   function freezeClock(): void {
     const clock = app.app.get(Clock);
     const now = Math.floor(clock.now() / 1000) * 1000 + 100;
@@ -58,7 +58,7 @@ describe('legacy sessions are never shared (issue 13 item 5)', () => {
   });
 });
 
-describe('LOGIN racing a password change or removal (issue 13 item 9)', () => {
+describe('LOGIN racing a password change or removal', () => {
   let app: TestApp;
   let conn: StepClientConnection;
 

@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
  * 2 Mbit/s two 4 MiB blocks share the link for more than 30 s, at 1 Mbit/s one does. The cases
  * run concurrently, each on its own link, so the file takes about as long as its slowest case.
  */
-describe.concurrent('slow links with default client options (issue 12)', { timeout: 150_000 }, () => {
+describe.concurrent('slow links with default client options', { timeout: 150_000 }, () => {
   let app: TestApp;
   let dir: string;
   const proxies: PacingProxy[] = [];
@@ -27,7 +27,10 @@ describe.concurrent('slow links with default client options (issue 12)', { timeo
     app = await startTestApp();
     dir = await mkdtemp(join(tmpdir(), 'step-slow-links-'));
     // The download sources are uploaded directly (no proxy), so only the download crosses the link.
-    for (const [name, size] of [['dl-2mbit', 9 * MiB], ['dl-1mbit', 5 * MiB]] as const) {
+    for (const [name, size] of [
+      ['dl-2mbit', 9 * MiB],
+      ['dl-1mbit', 5 * MiB],
+    ] as const) {
       const data = randomBytes(size);
       files.set(name, data);
       await writeFile(join(dir, name), data);

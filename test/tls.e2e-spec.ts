@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepClientConnection, StepConnectionError } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
-import { encodeFrame } from '../src/transport/step.codec.js';
+import { encodeFrame } from '../src/protocol/index.js';
 import { makeCertificate } from './helpers/certificate.js';
 import { request, startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -32,7 +32,7 @@ function plainExchange(port: number, bytes: Buffer, timeoutMs = 10_000): Promise
 
 const LOGIN = request({ type: 'AUTH', operation: 'LOGIN', username: 'alice', password: md5Hex('alice') });
 
-describe('STEP over TLS (spec C6)', () => {
+describe('STEP over TLS (docs/protocol.md §1)', () => {
   let dir: string;
   let ca: Buffer;
   let app: TestApp;
@@ -111,7 +111,7 @@ describe('STEP over TLS (spec C6)', () => {
   });
 });
 
-describe('TLS handshakes and the connection limits (issue 13)', () => {
+describe('TLS handshakes and the connection limits', () => {
   let dir: string;
   let ca: Buffer;
   let app: TestApp;
@@ -120,7 +120,12 @@ describe('TLS handshakes and the connection limits (issue 13)', () => {
     dir = await mkdtemp(join(tmpdir(), 'stepd-tls-limits-'));
     const { cert, key } = await makeCertificate(dir);
     ca = await readFile(cert);
-    app = await startTestApp({ STEP_TLS_CERT: cert, STEP_TLS_KEY: key, STEP_MAX_CONNECTIONS_PER_ADDRESS: '2', STEP_TLS_HANDSHAKE_TIMEOUT_MS: '1000' });
+    app = await startTestApp({
+      STEP_TLS_CERT: cert,
+      STEP_TLS_KEY: key,
+      STEP_MAX_CONNECTIONS_PER_ADDRESS: '2',
+      STEP_TLS_HANDSHAKE_TIMEOUT_MS: '1000',
+    });
   });
   afterAll(async () => {
     await app?.stop();
@@ -146,10 +151,16 @@ describe('TLS handshakes and the connection limits (issue 13)', () => {
     // The third from the same address is over the limit at once, handshake or not.
     expect(await Promise.race([third.closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 500))])).toBe(true);
     // Another address is not affected.
-    const other = connectTls({ socket: connect({ port: app.stepAddress.port, host: '127.0.0.1', localAddress: '127.0.0.2' }), ca, servername: 'localhost' });
+    const other = connectTls({
+      socket: connect({ port: app.stepAddress.port, host: '127.0.0.1', localAddress: '127.0.0.2' }),
+      ca,
+      servername: 'localhost',
+    });
     other.on('error', () => undefined);
     try {
-      expect(await new Promise((resolve) => other.once('secureConnect', () => resolve(true)).once('close', () => resolve(false)))).toBe(true);
+      expect(await new Promise((resolve) => other.once('secureConnect', () => resolve(true)).once('close', () => resolve(false)))).toBe(
+        true,
+      );
     } finally {
       other.destroy();
     }

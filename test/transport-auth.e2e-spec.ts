@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StepClientConnection } from '../src/client/step-client.connection.js';
 import { md5Hex } from '../src/common/md5.js';
-import { encodeFrame, HEADER_BYTES } from '../src/transport/step.codec.js';
+import { encodeFrame, HEADER_BYTES } from '../src/protocol/index.js';
 import { rawExchange, rawFrame } from './helpers/raw-exchange.js';
 import { login, request, startTestApp, statusOf, type TestApp } from './helpers/test-app.js';
 
-describe('STEP transport and LOGIN (spec A1-A4, A8)', () => {
+describe('STEP transport and LOGIN (docs/protocol.md §1, §2, §3, §5)', () => {
   let app: TestApp;
   let conn: StepClientConnection;
 
@@ -29,7 +29,12 @@ describe('STEP transport and LOGIN (spec A1-A4, A8)', () => {
 
     it('answers 400 for missing compulsory fields in the order operation, direction, type', async () => {
       const none = await conn.request({});
-      expect(none.json).toMatchObject({ status: 400, operation: 'ERROR', type: 'ERROR', status_msg: 'Compulsory field operation is missing.' });
+      expect(none.json).toMatchObject({
+        status: 400,
+        operation: 'ERROR',
+        type: 'ERROR',
+        status_msg: 'Compulsory field operation is missing.',
+      });
       const noDirection = await conn.request({ operation: 'LOGIN' });
       expect(noDirection.json.status_msg).toBe('Compulsory field direction is missing.');
       const noType = await conn.request({ operation: 'LOGIN', direction: 'REQUEST' });
@@ -79,7 +84,13 @@ describe('STEP transport and LOGIN (spec A1-A4, A8)', () => {
       const reply = await conn.request(
         request({ operation: 'LOGIN', type: 'AUTH', username: 'bob.smith', password: md5Hex('bob.smith').toUpperCase(), token: null }),
       );
-      expect(reply.json).toMatchObject({ status: 200, status_msg: 'Login successfully', operation: 'LOGIN', type: 'AUTH', direction: 'RESPONSE' });
+      expect(reply.json).toMatchObject({
+        status: 200,
+        status_msg: 'Login successfully',
+        operation: 'LOGIN',
+        type: 'AUTH',
+        direction: 'RESPONSE',
+      });
       const text = Buffer.from(reply.json.token as string, 'base64').toString();
       expect(text).toMatch(/^bob_smith\.\d{14}\.login\.[0-9a-f]{32}$/);
     });
@@ -147,7 +158,11 @@ describe('STEP transport and LOGIN (spec A1-A4, A8)', () => {
 
     it('answers a JSON section that is not an object with 400 and keeps the connection', async () => {
       const earth = rawFrame('{"direction":"EARTH"}');
-      const { replies, closed } = await rawExchange(app.stepAddress.port, Buffer.concat([earth, rawFrame('[1,2,3]'), rawFrame('{"a":'), earth]), 4);
+      const { replies, closed } = await rawExchange(
+        app.stepAddress.port,
+        Buffer.concat([earth, rawFrame('[1,2,3]'), rawFrame('{"a":'), earth]),
+        4,
+      );
       expect(closed).toBe(false);
       expect(replies.map((r) => r.status)).toEqual([333, 400, 400, 333]);
       expect(replies[1].status_msg).toMatch(/JSON object/);

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { md5Hex } from '../src/common/md5.js';
-import { encodeFrame, HEADER_BYTES } from '../src/transport/step.codec.js';
+import { encodeFrame, HEADER_BYTES } from '../src/protocol/index.js';
 import { rawExchange, rawFrame } from './helpers/raw-exchange.js';
 import { openRawSocket, type RawSocket } from './helpers/raw-socket.js';
 import { login, request, startTestApp, statusOf, type TestApp } from './helpers/test-app.js';
@@ -21,7 +21,7 @@ function earthOfLength(bytes: number): Buffer {
   return rawFrame(JSON.stringify({ direction: 'EARTH', pad: 'x'.repeat(bytes - base.length) }));
 }
 
-describe('transport limits (issue 6, item 1)', () => {
+describe('transport limits', () => {
   let app: TestApp;
   const sockets: RawSocket[] = [];
 
@@ -111,7 +111,7 @@ describe('transport limits (issue 6, item 1)', () => {
     expect(s.replies).toEqual([]);
   });
 
-  it('keeps a frame whose bytes keep arriving, however slowly, past STEP_FRAME_DEADLINE_MS (issue 12: slow links)', async () => {
+  it('keeps a frame whose bytes keep arriving, however slowly, past STEP_FRAME_DEADLINE_MS', async () => {
     const s = await open();
     const frame = earthOfLength(60);
     // 20 pieces 50 ms apart: about 1 s for the frame, over three times the 300 ms no-progress deadline.
@@ -204,9 +204,8 @@ describe('transport limits (issue 6, item 1)', () => {
 
   it('answers 429 to LOGINs after STEP_LOGIN_ATTEMPTS_PER_MINUTE failures from one address, never to the right legacy password', async () => {
     const s = await open('127.0.0.3');
-    const attempt = (password: string) =>
-      encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username: 'victim', password }));
-    // Five wrong guesses use up the five failures of this minute (issue 12: successes are not counted).
+    const attempt = (password: string) => encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username: 'victim', password }));
+    // Five wrong guesses use up the five failures of this minute.
     s.socket.write(Buffer.concat([...['a', 'b', 'c', 'd', 'e', 'f'].map(attempt), attempt(md5Hex('victim'))]));
     const replies = await s.waitForReplies(7);
     expect(replies.map((r) => r.status)).toEqual([401, 401, 401, 401, 401, 429, 200]);
@@ -220,7 +219,9 @@ describe('transport limits (issue 6, item 1)', () => {
 
   it('answers every request fully received before the client shut down its sending side', async () => {
     const s = await open('127.0.0.5');
-    const logins = Array.from({ length: 5 }, (_, i) => encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username: `u${i}`, password: md5Hex(`u${i}`) })));
+    const logins = Array.from({ length: 5 }, (_, i) =>
+      encodeFrame(request({ operation: 'LOGIN', type: 'AUTH', username: `u${i}`, password: md5Hex(`u${i}`) })),
+    );
     s.socket.end(Buffer.concat([EARTH, encodeFrame(request({ operation: 'FLY', type: 'AUTH' })), ...logins, EARTH]));
     const replies = await s.waitForReplies(8);
     expect(replies.map((r) => r.status)).toEqual([333, 408, 200, 200, 200, 200, 200, 333]);
@@ -228,7 +229,7 @@ describe('transport limits (issue 6, item 1)', () => {
   });
 });
 
-describe('connection flood (issue 6: hundreds of sockets)', () => {
+describe('connection flood', () => {
   let app: TestApp;
 
   beforeAll(async () => {
@@ -257,7 +258,7 @@ describe('connection flood (issue 6: hundreds of sockets)', () => {
   });
 });
 
-describe('connections that have not logged in (issue 13)', () => {
+describe('connections that have not logged in', () => {
   let app: TestApp;
   afterAll(async () => app?.stop());
 

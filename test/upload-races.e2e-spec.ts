@@ -15,7 +15,7 @@ import { login, startTestApp, type TestApp } from './helpers/test-app.js';
 
 const BLOCK = 4096;
 
-describe('uploads: stale block md5, structured keys, races around completion (issue 13 items 6, 8, 11)', () => {
+describe('uploads: stale block md5, structured keys, races around completion', () => {
   let app: TestApp;
   let conn: StepClientConnection;
   let token: string;
@@ -55,7 +55,10 @@ describe('uploads: stale block md5, structured keys, races around completion (is
     const forAB = randomBytes(BLOCK + 20);
     await savePlan(conn, tokenA, 'b\nc', forA.length, { block_size: BLOCK });
     await savePlan(conn, tokenAB, 'c', forAB.length, { block_size: BLOCK });
-    for (const [as, key, data] of [[tokenA, 'b\nc', forA], [tokenAB, 'c', forAB]] as const) {
+    for (const [as, key, data] of [
+      [tokenA, 'b\nc', forA],
+      [tokenAB, 'c', forAB],
+    ] as const) {
       expect((await upload(key, data, 0, {}, as)).json.status).toBe(200);
       expect((await upload(key, data, 1, {}, as)).json).toMatchObject({ status: 200, md5: md5Of(data) });
     }
@@ -107,7 +110,9 @@ describe('uploads: stale block md5, structured keys, races around completion (is
   }
 
   it('lets a DELETE during the final fsync wait for the completion, then delete the whole file (item 8)', async () => {
-    const { data, name, final, raced } = await raceFinalFsync('delete-in-fsync', () => app.app.get(StoredFilesService).deleteKey('racer', 'delete-in-fsync'));
+    const { data, name, final, raced } = await raceFinalFsync('delete-in-fsync', () =>
+      app.app.get(StoredFilesService).deleteKey('racer', 'delete-in-fsync'),
+    );
     expect(final.json).toMatchObject({ status: 200, md5: md5Of(data) });
     expect(await raced).toBe(true);
     expect((await conn.request(fileRequest(token, 'GET', { key: 'delete-in-fsync' }))).json.status).toBe(404);
@@ -116,7 +121,9 @@ describe('uploads: stale block md5, structured keys, races around completion (is
 
   it('lets a restarting SAVE during the final fsync wait, then refuses it as complete (item 8)', async () => {
     const other = await app.connect();
-    const { data, final, raced } = await raceFinalFsync('save-in-fsync', () => other.request(fileRequest(token, 'SAVE', { key: 'save-in-fsync', size: 10 })));
+    const { data, final, raced } = await raceFinalFsync('save-in-fsync', () =>
+      other.request(fileRequest(token, 'SAVE', { key: 'save-in-fsync', size: 10 })),
+    );
     expect(final.json).toMatchObject({ status: 200, md5: md5Of(data) });
     expect((await raced).json.status).toBe(402);
     const plan = await conn.request(fileRequest(token, 'GET', { key: 'save-in-fsync' }));
@@ -148,7 +155,7 @@ describe('uploads: stale block md5, structured keys, races around completion (is
   });
 });
 
-describe('STATUS of a huge upload (issue 13 item 10)', () => {
+describe('STATUS of a huge upload', () => {
   let app: TestApp;
 
   afterAll(async () => app.stop());
@@ -166,7 +173,14 @@ describe('STATUS of a huge upload (issue 13 item 10)', () => {
     const before = process.cpuUsage();
     for (let i = 0; i < 10; i++) {
       const status = await conn.request(fileRequest(token, 'STATUS', { key: 'huge' }));
-      expect(status.json).toMatchObject({ status: 200, received_count: 1, missing_ranges: [[0, 0], [2, 16_777_215]] });
+      expect(status.json).toMatchObject({
+        status: 200,
+        received_count: 1,
+        missing_ranges: [
+          [0, 0],
+          [2, 16_777_215],
+        ],
+      });
     }
     const used = process.cpuUsage(before);
     // The server runs in this process: user + system CPU of 10 STATUS requests.

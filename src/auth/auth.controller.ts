@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { StepOperation, StepPattern, StepReply, StepSessionParam, StepType, type StepSession } from '../transport/index.js';
+import { StepOperation, StepType } from '../protocol/index.js';
+import { StepPattern, StepReply, StepSessionParam, type StepSession } from '../transport/index.js';
 import type { StepContext } from '../transport/step.context.js';
 import { AuthService } from './auth.service.js';
 import { LoginDto } from './login.dto.js';

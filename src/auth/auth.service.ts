@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { md5Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { StepError, StepReply, StepStatus, StepType, type StepSession } from '../transport/index.js';
+import { StepError, StepStatus, StepType } from '../protocol/index.js';
+import { StepReply, type StepSession } from '../transport/index.js';
 import type { StepPeer } from '../transport/step.context.js';
 import { UsersService } from '../users/users.service.js';
 import type { LoginDto } from './login.dto.js';
@@ -11,7 +12,7 @@ import { TokenService } from './token.service.js';
 /** Legacy mode has no stored credential that could change under a LOGIN. */
 const LEGACY_CREDENTIAL = 'legacy';
 
-/** The rules of LOGIN (spec A4, C5) and LOGOUT. */
+/** The rules of LOGIN (docs/protocol.md §3) and LOGOUT. */
 @Injectable()
 export class AuthService {
   constructor(

@@ -1,6 +1,6 @@
 import { md5Hex } from '../common/md5.js';
 
-/** Why a legacy token was refused (maps to the 403 messages of spec A3.6). */
+/** Why a legacy token was refused (maps to the 403 messages of docs/protocol.md §2). */
 export type LegacyTokenProblem = 'format' | 'signature';
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -13,7 +13,7 @@ function timestamp(ms: number): string {
 }
 
 /**
- * Issues a token in the reference server's format (spec A4), which some clients check locally:
+ * Issues a token in the reference server's format (docs/protocol.md §3), which some clients check locally:
  * Base64 of `<user>.<YYYYmmddHHMMSS>.login.<md5(<user>.<ts>.login + secret)>`, `.` in the user
  * name replaced by `_`.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../common/clock.js';
 import type { StepConfig } from '../config/step.config.js';
-import { StepError } from '../transport/index.js';
+import { StepError } from '../protocol/index.js';
 import { LOGIN_LIMITER_MAX_ADDRESSES, LoginRateLimiter } from './login-rate-limiter.js';
 
 function limiter(perMinute: number): { limiter: LoginRateLimiter; clock: { t: number } } {

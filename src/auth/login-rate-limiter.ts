@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { StepError, StepStatus } from '../transport/index.js';
+import { StepError, StepStatus } from '../protocol/index.js';
 
 const WINDOW_MS = 60_000;
 /** Keys (addresses or user names) tracked at once per counter; a flood of new ones cannot grow a map past this. */
@@ -56,10 +56,10 @@ class FailureWindows {
 }
 
 /**
- * Throttles password guessing (spec B, limits) by counting *failed* LOGINs per remote address
+ * Throttles password guessing (docs/protocol.md limits) by counting *failed* LOGINs per remote address
  * and per user name in one-minute windows (STEP_LOGIN_ATTEMPTS_PER_MINUTE). Successful LOGINs
  * are not counted: a classroom behind one NAT address logs in hundreds of times a minute
- * (issue 12), and only guessing produces failures. Per name as well as per address, so guesses
+ *, and only guessing produces failures. Per name as well as per address, so guesses
  * spread over many addresses still hit a wall.
  */
 @Injectable()
@@ -68,10 +68,7 @@ export class LoginRateLimiter {
   private readonly byUser: FailureWindows;
   private readonly limit: number;
 
-  constructor(
-    @InjectStepConfig() config: StepConfig,
-    clock: Clock,
-  ) {
+  constructor(@InjectStepConfig() config: StepConfig, clock: Clock) {
     this.limit = config.step.loginAttemptsPerMinute;
     this.byAddress = new FailureWindows(clock);
     this.byUser = new FailureWindows(clock);

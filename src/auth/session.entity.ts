@@ -14,7 +14,7 @@ export class SessionEntity {
   @Column('varchar', { name: 'token_hash', length: 64 })
   tokenHash: string;
 
-  /** `legacy` (spec A4 format) or `random` (accounts mode). */
+  /** `legacy` (docs/protocol.md §3 format) or `random` (accounts mode). */
   @Column('varchar', { length: 16 })
   kind: 'legacy' | 'random';
 

@@ -5,7 +5,7 @@ import { IS_PUBLIC } from './public.decorator.js';
 import { TokenService } from './token.service.js';
 
 /**
- * Every STEP operation but LOGIN needs a valid token (spec A3.6). Registered app-wide; HTTP
+ * Every STEP operation but LOGIN needs a valid token (docs/protocol.md §2). Registered app-wide; HTTP
  * routes are not its business (the admin API has its own bearer guard).
  */
 @Injectable()

@@ -5,7 +5,8 @@ import { IsNull, LessThan, type Repository } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { StepError, StepStatus, type StepSession } from '../transport/index.js';
+import { StepError, StepStatus } from '../protocol/index.js';
+import { type StepSession } from '../transport/index.js';
 import { issueLegacyToken, verifyLegacyToken } from './legacy-token.js';
 import { isRandomTokenFormat, issueRandomToken } from './random-token.js';
 import { SessionEntity } from './session.entity.js';
@@ -55,7 +56,7 @@ function forbidden(message: string): StepError {
 
 /**
  * Issues tokens, checks them on every request and keeps their sessions in SQLite. Legacy mode
- * issues spec A4 tokens; accounts mode 256-bit random ones. Either way only the SHA-256 of a
+ * issues docs/protocol.md §3 tokens; accounts mode 256-bit random ones. Either way only the SHA-256 of a
  * token is stored, and a session may expire or be revoked.
  */
 @Injectable()
@@ -79,10 +80,11 @@ export class TokenService {
     const now = this.clock.now();
     const expiresAt = now + this.config.auth.tokenTtlSeconds * 1000;
     for (let attempt = 0; attempt < LEGACY_STAMP_ATTEMPTS; attempt++) {
-      // A spec A4 token is a function of the user name (`.` mapped to `_`) and the second, so
+      // A docs/protocol.md §3 token is a function of the user name (`.` mapped to `_`) and the second, so
       // `a.b` and `a_b`, or a user who logged out, can meet a token already in use: then the
       // token of a later second is issued (legacy tokens are checked by signature, not clock).
-      const token = this.kind === 'random' ? issueRandomToken() : issueLegacyToken(username, now + attempt * 1000, this.config.auth.tokenSecret);
+      const token =
+        this.kind === 'random' ? issueRandomToken() : issueLegacyToken(username, now + attempt * 1000, this.config.auth.tokenSecret);
       const tokenHash = sha256Hex(token);
       const existing = this.kind === 'legacy' ? await this.sessions.findOneBy({ tokenHash }) : null;
       let sessionId: string | null;
@@ -90,7 +92,20 @@ export class TokenService {
         sessionId = await this.renew(existing, username, now, expiresAt);
       } else {
         sessionId = randomUUID();
-        if (!(await this.insert({ id: sessionId, username, tokenHash, kind: this.kind, remoteAddress, createdAt: now, lastSeenAt: now, expiresAt, revokedAt: null }))) sessionId = null;
+        if (
+          !(await this.insert({
+            id: sessionId,
+            username,
+            tokenHash,
+            kind: this.kind,
+            remoteAddress,
+            createdAt: now,
+            lastSeenAt: now,
+            expiresAt,
+            revokedAt: null,
+          }))
+        )
+          sessionId = null;
       }
       if (sessionId === null) continue;
       this.cache.delete(token);
@@ -122,7 +137,7 @@ export class TokenService {
     }
   }
 
-  /** Resolves a request's token to its session, or throws the 403 of spec A3.6. */
+  /** Resolves a request's token to its session, or throws the 403 of docs/protocol.md §2. */
   async authenticate(token: unknown): Promise<StepSession> {
     if (token === undefined || token === null || token === '') throw forbidden('No token.');
     if (typeof token !== 'string') throw forbidden('Token format is wrong.');

@@ -47,7 +47,16 @@ export class OperationError extends Error {
 /** Statuses a server sends when it is busy or briefly failing (retrying later may help). */
 const UNAVAILABLE_STATUSES = new Set([429, 500, 503]);
 /** Connection failures that may pass: refused (server restarting), reset, timed out, unreachable. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 /** Local file-system errors named by exit code. */
 const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR']);
 const PERMISSION_CODES = new Set(['EACCES', 'EPERM']);
@@ -65,7 +74,8 @@ export function exitCodeOf(err: unknown): ExitCode {
   }
   // Only network trouble is worth retrying: a peer that does not speak STEP (EPROTO) or a
   // certificate that fails verification will fail the same way again.
-  if (err instanceof StepConnectionError) return err.code !== undefined && NETWORK_CODES.has(err.code) ? ExitCode.UNAVAILABLE : ExitCode.FAILED;
+  if (err instanceof StepConnectionError)
+    return err.code !== undefined && NETWORK_CODES.has(err.code) ? ExitCode.UNAVAILABLE : ExitCode.FAILED;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code !== undefined && NOT_FOUND_CODES.has(code)) return ExitCode.NOT_FOUND;
   if (code !== undefined && PERMISSION_CODES.has(code)) return ExitCode.AUTH;

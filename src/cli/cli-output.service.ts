@@ -51,7 +51,12 @@ export class CliOutputService {
       update({ doneBytes, totalBytes }) {
         if (!running) firstDone = doneBytes;
         const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-        const payload = { done: formatBytes(doneBytes), all: formatBytes(totalBytes), rate: `${formatBytes(doneBytes / seconds)}/s`, remaining: eta(doneBytes - firstDone, totalBytes - doneBytes, seconds) };
+        const payload = {
+          done: formatBytes(doneBytes),
+          all: formatBytes(totalBytes),
+          rate: `${formatBytes(doneBytes / seconds)}/s`,
+          remaining: eta(doneBytes - firstDone, totalBytes - doneBytes, seconds),
+        };
         if (!running) {
           bar.start(totalBytes, doneBytes, payload);
           running = true;

@@ -37,12 +37,22 @@ export function loadProfile(file: string, name: string): CliProfile {
   };
   if (fields.tls !== undefined && typeof fields.tls !== 'boolean') throw bad('tls', 'true or false');
   const connections = fields.connections;
-  if (connections !== undefined && !(Number.isInteger(connections) && (connections as number) >= 1 && (connections as number) <= MAX_CONNECTIONS)) {
+  if (
+    connections !== undefined &&
+    !(Number.isInteger(connections) && (connections as number) >= 1 && (connections as number) <= MAX_CONNECTIONS)
+  ) {
     throw bad('connections', `an integer from 1 to ${MAX_CONNECTIONS}`);
   }
   const blockSize = fields.block_size === undefined ? undefined : parseByteSize(String(fields.block_size));
   if (blockSize === null || (blockSize !== undefined && (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_ACCEPTED_BLOCK_SIZE))) {
     throw bad('block_size', `a size from ${MIN_BLOCK_SIZE} to ${MAX_ACCEPTED_BLOCK_SIZE} bytes (e.g. "4MiB")`);
   }
-  return { server: text('server'), user: text('user'), ca: text('ca'), tls: fields.tls as boolean | undefined, connections: connections as number | undefined, blockSize };
+  return {
+    server: text('server'),
+    user: text('user'),
+    ca: text('ca'),
+    tls: fields.tls as boolean | undefined,
+    connections: connections as number | undefined,
+    blockSize,
+  };
 }

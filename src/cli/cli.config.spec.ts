@@ -13,7 +13,15 @@ describe('CLI settings', () => {
 
   it('prefers options over the environment and the environment over defaults', () => {
     const env = { STEP_SERVER: 'envhost:1', STEP_USER: 'envuser', STEP_PASSWORD: 'envpw' };
-    expect(resolveSettings({}, env)).toMatchObject({ host: 'envhost', port: 1, username: 'envuser', password: 'envpw', json: false, timeoutMs: 30_000, tls: undefined });
+    expect(resolveSettings({}, env)).toMatchObject({
+      host: 'envhost',
+      port: 1,
+      username: 'envuser',
+      password: 'envpw',
+      json: false,
+      timeoutMs: 30_000,
+      tls: undefined,
+    });
     expect(resolveSettings({ server: 'opt:2', user: 'u', password: 'p', json: true, timeout: '1.5' }, env)).toMatchObject({
       host: 'opt',
       port: 2,

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseByteSize } from '../common/byte-size.js';
 import type { StepClientOptions } from '../client/step-client.js';
-import { STEP_DEFAULT_PORT } from '../transport/step.constants.js';
+import { STEP_DEFAULT_PORT } from '../protocol/index.js';
 import { UsageError } from './cli-errors.js';
 import { loadProfile } from './cli-profile.js';
 
@@ -54,7 +54,8 @@ const MAX_TIMEOUT_SECONDS = 24 * 3600;
 export function resolveSettings(options: GlobalOptionValues, env: NodeJS.ProcessEnv = process.env): CliSettings {
   const home = env.HOME ?? homedir();
   const profileName = options.profile ?? env.STEP_PROFILE;
-  const profile = profileName === undefined ? {} : loadProfile(join(env.XDG_CONFIG_HOME || join(home, '.config'), 'step', 'config.json'), profileName);
+  const profile =
+    profileName === undefined ? {} : loadProfile(join(env.XDG_CONFIG_HOME || join(home, '.config'), 'step', 'config.json'), profileName);
   const { host, port } = parseServer(options.server ?? env.STEP_SERVER ?? profile.server ?? DEFAULT_SERVER);
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : parseNumber('--timeout', options.timeout);
   if (timeout <= 0 || timeout > MAX_TIMEOUT_SECONDS) throw new UsageError(`--timeout must be between 0 and ${MAX_TIMEOUT_SECONDS} seconds`);
@@ -118,7 +119,8 @@ export function parseSize(flag: string, value: string, min: number, max: number)
 /** Parses an integer option within bounds. */
 export function parseInteger(flag: string, value: string, min: number, max: number): number {
   const number = parseNumber(flag, value);
-  if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  if (!Number.isInteger(number) || number < min || number > max)
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
   return number;
 }
 

@@ -67,7 +67,8 @@ async function readPasswordFromStdin(): Promise<string> {
   }
   const text = Buffer.concat(chunks).toString('utf8');
   const line = text.split(/\r?\n/)[0];
-  if (Buffer.byteLength(line) > MAX_PASSWORD_BYTES) throw new UsageError(`--password-stdin: the password is longer than ${MAX_PASSWORD_BYTES} bytes`);
+  if (Buffer.byteLength(line) > MAX_PASSWORD_BYTES)
+    throw new UsageError(`--password-stdin: the password is longer than ${MAX_PASSWORD_BYTES} bytes`);
   if (line === '') throw new UsageError('--password-stdin: standard input holds no password');
   return line;
 }

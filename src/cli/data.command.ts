@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { StepOperation, StepType } from '../transport/step.constants.js';
+import { StepOperation, StepType } from '../protocol/index.js';
 import { ExitCode, UsageError } from './cli-errors.js';
 import { CliOutputService } from './cli-output.service.js';
 import { listAll, MAX_LIST_LIMIT, parseListLimit, type ListOptions } from './list-options.js';
@@ -116,7 +116,11 @@ export class DataLsCommand extends StepCommand<ListOptions> {
 }
 
 /** `step data ...`: small JSON records (type DATA). */
-@Command({ name: 'data', description: 'small JSON records', subCommands: [DataPutCommand, DataGetCommand, DataDeleteCommand, DataLsCommand] })
+@Command({
+  name: 'data',
+  description: 'small JSON records',
+  subCommands: [DataPutCommand, DataGetCommand, DataDeleteCommand, DataLsCommand],
+})
 export class DataCommand extends CommandRunner {
   /** `step data` without a sub-command: help and exit 2. */
   async run(params: string[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { Command } from 'nest-commander';
-import { StepOperation, StepType } from '../transport/step.constants.js';
+import { StepOperation, StepType } from '../protocol/index.js';
 import { CliOutputService } from './cli-output.service.js';
 import { StepCommand, type CommandContext } from './step-command.base.js';
 

@@ -15,7 +15,11 @@ export interface DownloadOptions extends TransferOptions {
 }
 
 /** `step download KEY [-o PATH|DIR/|-]`: parallel, verified, resumable download. */
-@Command({ name: 'download', arguments: '<key>', description: 'download a key into a file, a directory or stdout (resumes an interrupted download)' })
+@Command({
+  name: 'download',
+  arguments: '<key>',
+  description: 'download a key into a file, a directory or stdout (resumes an interrupted download)',
+})
 export class DownloadCommand extends TransferCommand<DownloadOptions> {
   protected readonly label = 'download';
 
@@ -25,13 +29,17 @@ export class DownloadCommand extends TransferCommand<DownloadOptions> {
 
   protected async execute(context: CommandContext, params: string[], options: DownloadOptions): Promise<void> {
     const key = this.argument(params, 0, 'KEY');
-    if (options.output === STDOUT_PATH && context.settings.json) throw new UsageError('--json cannot be used with -o - (stdout carries the file)');
+    if (options.output === STDOUT_PATH && context.settings.json)
+      throw new UsageError('--json cannot be used with -o - (stdout carries the file)');
     const target = await downloadTarget(key, options.output, options.clobber === false);
     const progress = this.output.progress('download', options.progress === false || context.settings.quiet);
     try {
-      const result = await downloadFile(context.client(), { key, out: target.path, ...transferTuning(options, context.settings), onProgress: (p) => progress.update(p) }).finally(() =>
-        progress.stop(),
-      );
+      const result = await downloadFile(context.client(), {
+        key,
+        out: target.path,
+        ...transferTuning(options, context.settings),
+        onProgress: (p) => progress.update(p),
+      }).finally(() => progress.stop());
       await target.finish();
       const path = options.output === STDOUT_PATH ? STDOUT_PATH : result.path;
       // With -o - the file itself is stdout: the summary goes to stderr.
@@ -47,7 +55,10 @@ export class DownloadCommand extends TransferCommand<DownloadOptions> {
     }
   }
 
-  @Option({ flags: '-o, --output <path>', description: "where to write: a file, an existing DIR/ (DIR/<base name of the key>) or - for stdout (default: the key's base name)" })
+  @Option({
+    flags: '-o, --output <path>',
+    description: "where to write: a file, an existing DIR/ (DIR/<base name of the key>) or - for stdout (default: the key's base name)",
+  })
   outputPath(value: string): string {
     return value;
   }

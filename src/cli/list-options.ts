@@ -1,5 +1,5 @@
 import type { StepClient } from '../client/step-client.js';
-import type { StepOperation, StepType } from '../transport/step.constants.js';
+import type { StepOperation, StepType } from '../protocol/index.js';
 import { parseInteger } from './cli.config.js';
 
 /** Most entries one `ls` prints (it pages through LIST to get there). */
@@ -35,12 +35,22 @@ export interface ListPaging<T> {
  * calling `onPage` for each page so text output streams. A server that ignores `after` (it sends
  * a page that does not move past the last key) ends the listing instead of looping.
  */
-export async function listAll<T>(client: StepClient, options: ListOptions, paging: ListPaging<T>, onPage: (entries: T[]) => void): Promise<void> {
+export async function listAll<T>(
+  client: StepClient,
+  options: ListOptions,
+  paging: ListPaging<T>,
+  onPage: (entries: T[]) => void,
+): Promise<void> {
   const limit = options.limit ?? MAX_LIST_LIMIT;
   let after: string | undefined;
-  for (let listed = 0; listed < limit; ) {
+  for (let listed = 0; listed < limit;) {
     const size = Math.min(PAGE_SIZE, limit - listed);
-    const fields = { ...paging.fields, ...(options.prefix === undefined ? {} : { prefix: options.prefix }), limit: size, ...(after === undefined ? {} : { after }) };
+    const fields = {
+      ...paging.fields,
+      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+      limit: size,
+      ...(after === undefined ? {} : { after }),
+    };
     const { json } = await client.call(paging.type, paging.operation, fields);
     let page = paging.entries(json);
     if (after !== undefined) page = page.filter((entry) => paging.key(entry) > after!);

@@ -1,5 +1,5 @@
 import { Command, Option } from 'nest-commander';
-import { StepOperation, StepType } from '../transport/step.constants.js';
+import { StepOperation, StepType } from '../protocol/index.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
 import { listAll, MAX_LIST_LIMIT, parseListLimit, type ListOptions } from './list-options.js';
 import { StepCommand, type CommandContext } from './step-command.base.js';
@@ -12,7 +12,7 @@ export interface LsOptions extends ListOptions {
 
 type Entry = Record<string, unknown>;
 
-/** `step ls [--prefix P] [--incomplete]`: the user's files, or unfinished uploads (LIST, spec C3). */
+/** `step ls [--prefix P] [--incomplete]`: the user's files, or unfinished uploads (LIST, docs/protocol.md §7). */
 @Command({ name: 'ls', description: 'list your completed files (or unfinished uploads with --incomplete), all of them page by page' })
 export class LsCommand extends StepCommand<LsOptions> {
   protected readonly label = 'ls';

@@ -83,7 +83,8 @@ export class StepRootCommand extends CommandRunner {
 
   @Option({
     flags: '--password <password>',
-    description: 'password (env STEP_PASSWORD; visible in ps, prefer --password-stdin or the prompt; default: a token from `step login`, else the legacy MD5 of the user name, else a prompt on a terminal)',
+    description:
+      'password (env STEP_PASSWORD; visible in ps, prefer --password-stdin or the prompt; default: a token from `step login`, else the legacy MD5 of the user name, else a prompt on a terminal)',
   })
   password(value: string): string {
     return value;
@@ -94,7 +95,11 @@ export class StepRootCommand extends CommandRunner {
     return true;
   }
 
-  @Option({ flags: '--profile <name>', description: 'take server, user, tls, ca, connections and block_size from this profile of ~/.config/step/config.json (env STEP_PROFILE)' })
+  @Option({
+    flags: '--profile <name>',
+    description:
+      'take server, user, tls, ca, connections and block_size from this profile of ~/.config/step/config.json (env STEP_PROFILE)',
+  })
   profile(value: string): string {
     return value;
   }

@@ -1,9 +1,9 @@
 import { Command } from 'nest-commander';
-import { StepOperation, StepType } from '../transport/step.constants.js';
+import { StepOperation, StepType } from '../protocol/index.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
 import { StepCommand, type CommandContext } from './step-command.base.js';
 
-/** `step status KEY`: the server's view of an upload (STATUS, spec C2). */
+/** `step status KEY`: the server's view of an upload (STATUS, docs/protocol.md §6). */
 @Command({ name: 'status', arguments: '<key>', description: 'show how much of an upload the server holds' })
 export class StatusCommand extends StepCommand {
   protected readonly label = 'status';
@@ -25,7 +25,10 @@ export class StatusCommand extends StepCommand {
       complete: json.complete,
       ...(json.md5 === undefined ? {} : { md5: json.md5 }),
     };
-    const state = json.complete === true ? `complete, md5 ${String(json.md5)}` : `${String(json.received_count)}/${String(json.total_block)} blocks received`;
+    const state =
+      json.complete === true
+        ? `complete, md5 ${String(json.md5)}`
+        : `${String(json.received_count)}/${String(json.total_block)} blocks received`;
     context.print(value, `${String(value.key)}  ${formatBytes(Number(json.size))}  ${state}`);
   }
 }

@@ -12,7 +12,11 @@ export abstract class TransferCommand<O extends TransferOptions> extends StepCom
     return parseInteger('--connections', value, 1, MAX_CONNECTIONS);
   }
 
-  @Option({ flags: '--block-size <size>', description: 'block size to ask for, e.g. 4MiB or 65536 (default: adaptive, 32 KiB growing to 4 MiB as the link allows; the server may grant less)' })
+  @Option({
+    flags: '--block-size <size>',
+    description:
+      'block size to ask for, e.g. 4MiB or 65536 (default: adaptive, 32 KiB growing to 4 MiB as the link allows; the server may grant less)',
+  })
   blockSize(value: string): number {
     return parseSize('--block-size', value, MIN_BLOCK_SIZE, MAX_ACCEPTED_BLOCK_SIZE);
   }

@@ -32,7 +32,8 @@ export const STDIN_PATH = '-';
 export async function collectUploads(paths: string[], selection: UploadSelection): Promise<UploadSource[]> {
   if (paths.length === 0) throw new UsageError('missing FILE (or -r DIR)');
   const prefix = selection.prefix ?? '';
-  if (selection.key !== undefined && (paths.length > 1 || selection.recursive)) throw new UsageError('--key takes exactly one FILE; use --prefix for several');
+  if (selection.key !== undefined && (paths.length > 1 || selection.recursive))
+    throw new UsageError('--key takes exactly one FILE; use --prefix for several');
   if (paths.includes(STDIN_PATH)) {
     if (paths.length > 1 || selection.recursive) throw new UsageError('"-" (standard input) cannot be combined with other files or -r');
     if (selection.key === undefined) throw new UsageError('uploading standard input ("-") needs --key KEY');

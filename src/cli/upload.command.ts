@@ -30,7 +30,8 @@ export class UploadCommand extends TransferCommand<UploadOptions> {
   }
 
   protected async execute(context: CommandContext, params: string[], options: UploadOptions): Promise<void> {
-    if (params.includes(STDIN_PATH) && context.settings.passwordStdin) throw new UsageError('"-" and --password-stdin both need standard input');
+    if (params.includes(STDIN_PATH) && context.settings.passwordStdin)
+      throw new UsageError('"-" and --password-stdin both need standard input');
     const sources = await collectUploads(params, options);
     // One FILE keeps the original single-object --json output; several print {"uploads": [...]}.
     const single = sources.length === 1 && !options.recursive;
@@ -47,16 +48,24 @@ export class UploadCommand extends TransferCommand<UploadOptions> {
     const spooled = source.path === STDIN_PATH ? await spoolStdin() : null;
     const progress = this.output.progress(label, options.progress === false || context.settings.quiet);
     try {
-      const request = { path: spooled?.path ?? source.path, key: source.key, replace: options.force === true, ...transferTuning(options, context.settings) };
+      const request = {
+        path: spooled?.path ?? source.path,
+        key: source.key,
+        replace: options.force === true,
+        ...transferTuning(options, context.settings),
+      };
       const result = await uploadFile(context.client(), { ...request, onProgress: (p) => progress.update(p) });
       if (!result.verified) {
         // Resumed blocks came from an earlier run: the file changed since, or the key held another file.
         const hint = result.resumedBlocks > 0 ? ' (the key holds other data; pass --force to replace it)' : '';
-        throw new OperationError(`md5 mismatch: local ${result.md5}, server ${result.serverMd5 ?? 'reported none'}${hint}`, ExitCode.INTEGRITY);
+        throw new OperationError(
+          `md5 mismatch: local ${result.md5}, server ${result.serverMd5 ?? 'reported none'}${hint}`,
+          ExitCode.INTEGRITY,
+        );
       }
       return result;
     } catch (err) {
-      // 402: a completed file already has this key (spec A6).
+      // 402: a completed file already has this key (docs/protocol.md §6).
       if (hasStatus(err, 402) && /is existing/.test(err.statusMessage)) {
         throw new StepStatusError(402, `${err.statusMessage} Pass --force to replace it.`, err.operation);
       }

@@ -34,7 +34,11 @@ export class ConnectionLanes {
   private readonly lanes: ConnectionLane[];
   private readonly waiters: Array<(lane: ConnectionLane) => void> = [];
 
-  constructor(client: StepClient, count: number, private perLane: number) {
+  constructor(
+    client: StepClient,
+    count: number,
+    private perLane: number,
+  ) {
     this.lanes = Array.from({ length: count }, () => new ConnectionLane(client));
   }
 

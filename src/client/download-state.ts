@@ -35,7 +35,8 @@ export class DownloadState {
     } catch {
       return fresh;
     }
-    const same = saved.version === 1 && saved.key === key && saved.size === plan.size && saved.blockSize === plan.blockSize && saved.md5 === md5;
+    const same =
+      saved.version === 1 && saved.key === key && saved.size === plan.size && saved.blockSize === plan.blockSize && saved.md5 === md5;
     if (!same || typeof saved.received !== 'string') return fresh;
     const bitmap = Buffer.from(saved.received, 'base64');
     for (let i = 0; i < plan.totalBlocks; i++) fresh.received[i] = (bitmap[i >> 3] >> (i & 7)) & 1;

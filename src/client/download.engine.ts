@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { md5Hex } from '../common/md5.js';
-import { StepOperation, StepType } from '../transport/step.constants.js';
+import { StepOperation, StepType } from '../protocol/index.js';
 import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
 import { DownloadState } from './download-state.js';
 import { hashFile, openPartial, writeFully } from './partial-file.js';
@@ -10,7 +10,14 @@ import { probeStatus } from './server-probe.js';
 import type { StepClient } from './step-client.js';
 import { StepConnectionError } from './step-client.connection.js';
 import { BlockIntegrityError, ProgressClock, withGiveUpHint, withRetry } from './transfer-retry.js';
-import { readBlockPlan, resolveTuning, type BlockPlan, type ResolvedTuning, type TransferResult, type TransferTuning } from './transfer.types.js';
+import {
+  readBlockPlan,
+  resolveTuning,
+  type BlockPlan,
+  type ResolvedTuning,
+  type TransferResult,
+  type TransferTuning,
+} from './transfer.types.js';
 
 /** What to download and where. */
 export interface DownloadRequest extends TransferTuning {
@@ -26,7 +33,10 @@ export interface DownloadResult extends TransferResult {
 
 /** The local MD5 differs from the server's: the download is discarded. */
 export class Md5MismatchError extends Error {
-  constructor(readonly expected: string, readonly actual: string) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`md5 mismatch: server ${expected}, local ${actual}`);
     this.name = 'Md5MismatchError';
   }
@@ -44,7 +54,7 @@ const DOWNLOAD_UNIT = 8 * 1024;
 /**
  * The plan in units: the smallest block the server granted. A request fetches a span of 2^k
  * units aligned to its own size, so it is block `first / units` at block size `units x unit`
- * (downloads are stateless, spec C1) and every span maps onto the same units on disk.
+ * (downloads are stateless, docs/protocol.md §7) and every span maps onto the same units on disk.
  */
 interface UnitPlan extends BlockPlan {
   /** Largest span, in units (1 when the block size is forced or the server grants one size). */
@@ -55,7 +65,7 @@ interface UnitPlan extends BlockPlan {
  * Downloads one key: GET the plan, fetch blocks in parallel over several pipelined connections,
  * write them positionally into `<out>.step-partial`, hash the contiguous prefix as blocks land
  * (holding a bounded window of out-of-order blocks), verify the MD5 and rename into place.
- * Block sizes grow from 32 KiB as the measured link allows (issue 12). A sidecar state file
+ * Block sizes grow from 32 KiB as the measured link allows. A sidecar state file
  * makes an interrupted download resume.
  */
 export class DownloadEngine {
@@ -163,7 +173,7 @@ export class DownloadEngine {
     const fetches = new Set<Promise<void>>();
     const saver = setInterval(() => void state.save().catch(() => undefined), STATE_SAVE_INTERVAL_MS);
     try {
-      for (let first = 0; first < plan.totalBlocks && this.failure === null; ) {
+      for (let first = 0; first < plan.totalBlocks && this.failure === null;) {
         if (state.received[first]) {
           first++;
           continue;
@@ -212,7 +222,15 @@ export class DownloadEngine {
    * Fetches a span, retrying failures; after a network failure the rest of the span is
    * fetched in halves (a slow or flaky link moves small blocks where large ones time out).
    */
-  private async fetchSpan(lane: ConnectionLane, file: FileHandle, plan: UnitPlan, state: DownloadState, first: number, units: number, tuning: ResolvedTuning): Promise<void> {
+  private async fetchSpan(
+    lane: ConnectionLane,
+    file: FileHandle,
+    plan: UnitPlan,
+    state: DownloadState,
+    first: number,
+    units: number,
+    tuning: ResolvedTuning,
+  ): Promise<void> {
     let pieceUnits = units;
     const end = Math.min(plan.totalBlocks, first + units);
     await withRetry(
@@ -238,12 +256,19 @@ export class DownloadEngine {
     const index = first / units;
     const length = spanBytes(plan, first, units);
     const connection = await lane.connection();
-    const reply = await this.client.call(StepType.FILE, StepOperation.DOWNLOAD, { key: this.request.key, block_index: index, block_size: blockSize }, null, connection);
+    const reply = await this.client.call(
+      StepType.FILE,
+      StepOperation.DOWNLOAD,
+      { key: this.request.key, block_index: index, block_size: blockSize },
+      null,
+      connection,
+    );
     const binary = reply.binary ?? Buffer.alloc(0);
     if (binary.length !== length) throw new BlockIntegrityError(`block ${index} has ${binary.length} bytes, expected ${length}`);
     // C4: when the server knows the block's MD5, check it before the block touches the file.
     const blockMd5 = reply.json.block_md5;
-    if (typeof blockMd5 === 'string' && md5Hex(binary) !== blockMd5.toLowerCase()) throw new BlockIntegrityError(`block ${index} fails its block_md5`);
+    if (typeof blockMd5 === 'string' && md5Hex(binary) !== blockMd5.toLowerCase())
+      throw new BlockIntegrityError(`block ${index} fails its block_md5`);
     this.lastBlockSize = blockSize;
     return binary;
   }

@@ -3,7 +3,7 @@ const MiB = 1024 * KiB;
 
 /** Block size an adaptive transfer starts with: 8 of them in flight cross a 1 Mbit/s link in about 2 s. */
 export const ADAPTIVE_START_BLOCK_SIZE = 32 * KiB;
-/** Largest block an adaptive transfer grows to: the loopback-fast default of issue 5. */
+/** Largest block an adaptive transfer grows to: the fast default on a fast link. */
 export const ADAPTIVE_MAX_BLOCK_SIZE = 4 * MiB;
 /** Requests in flight per connection, at least and at most. */
 export const MIN_IN_FLIGHT = 2;
@@ -27,7 +27,7 @@ interface Sample {
 /**
  * What a transfer has measured of its link (bytes completed over the last couple of seconds, the
  * smallest round-trip time seen) and the block size and pipelining depth that follow from it
- * (issue 12): small blocks while the link is slow or unknown, the 4 MiB x 2 fast path once it
+ *: small blocks while the link is slow or unknown, the 4 MiB x 2 fast path once it
  * is fast. Also remembers network failures, which cap the block size.
  */
 export class LinkEstimator {

@@ -35,7 +35,7 @@ export async function writeFully(file: FileHandle, data: Buffer, position: numbe
 export async function hashFile(file: FileHandle, size: number): Promise<string> {
   const hash = createHash('md5');
   const buffer = Buffer.allocUnsafe(Math.min(HASH_BUFFER_BYTES, Math.max(1, size)));
-  for (let position = 0; position < size; ) {
+  for (let position = 0; position < size;) {
     const { bytesRead } = await file.read(buffer, 0, Math.min(buffer.length, size - position), position);
     if (bytesRead === 0) throw new Error('The partial file is shorter than planned');
     hash.update(buffer.subarray(0, bytesRead));

@@ -1,5 +1,5 @@
-import type { StepJson } from '../transport/step.codec.js';
-import { StepOperation, StepType } from '../transport/step.constants.js';
+import type { StepJson } from '../protocol/index.js';
+import { StepOperation, StepType } from '../protocol/index.js';
 import { hasStatus, isUnsupportedOperation, type StepClient } from './step-client.js';
 
 /** What a STATUS request told a transfer before it starts. */

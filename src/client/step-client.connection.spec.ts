@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder } from '../transport/step.codec.js';
+import { encodeFrame, FrameDecoder } from '../protocol/index.js';
 import { StepClientConnection, StepConnectionError } from './step-client.connection.js';
 
 /** A server whose every accepted socket is handed to `onSocket`. */
@@ -12,7 +12,7 @@ async function serve(onSocket: (socket: Socket) => void): Promise<{ server: Serv
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('StepClientConnection reply timer (issue 12: counts from the last byte moved)', () => {
+describe('StepClientConnection reply timer', () => {
   let server: Server | null = null;
   afterEach(async () => {
     server?.close();
@@ -31,7 +31,11 @@ describe('StepClientConnection reply timer (issue 12: counts from the last byte 
         }
       });
     }));
-    const connection = await StepClientConnection.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, timeoutMs: 400 });
+    const connection = await StepClientConnection.connect({
+      host: '127.0.0.1',
+      port: (server.address() as { port: number }).port,
+      timeoutMs: 400,
+    });
     const response = await connection.request({ operation: 'EARTH' });
     expect(response.json.status).toBe(200);
     connection.close();
@@ -42,7 +46,9 @@ describe('StepClientConnection reply timer (issue 12: counts from the last byte 
     ({ server } = await serve((socket) => {
       let got = 0;
       let burst = 0;
-      const decoder = new FrameDecoder({ maxJsonBytes: 1 << 20, maxBinaryBytes: 1 << 30 }, () => socket.write(encodeFrame({ status: 200 })));
+      const decoder = new FrameDecoder({ maxJsonBytes: 1 << 20, maxBinaryBytes: 1 << 30 }, () =>
+        socket.write(encodeFrame({ status: 200 })),
+      );
       // Reads about 8 MB/s: some 3 s for the request, several times the 800 ms timeout.
       socket.on('data', (chunk: Buffer) => {
         decoder.push(chunk);
@@ -54,7 +60,11 @@ describe('StepClientConnection reply timer (issue 12: counts from the last byte 
         setTimeout(() => socket.resume(), 16);
       });
     }));
-    const connection = await StepClientConnection.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, timeoutMs: 800 });
+    const connection = await StepClientConnection.connect({
+      host: '127.0.0.1',
+      port: (server.address() as { port: number }).port,
+      timeoutMs: 800,
+    });
     const started = performance.now();
     const response = await connection.request({ operation: 'UPLOAD' }, body);
     expect(response.json.status).toBe(200);
@@ -65,7 +75,11 @@ describe('StepClientConnection reply timer (issue 12: counts from the last byte 
 
   it('fails with ETIMEDOUT once nothing moves for the timeout', async () => {
     ({ server } = await serve(() => undefined));
-    const connection = await StepClientConnection.connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, timeoutMs: 300 });
+    const connection = await StepClientConnection.connect({
+      host: '127.0.0.1',
+      port: (server.address() as { port: number }).port,
+      timeoutMs: 300,
+    });
     const started = performance.now();
     const error = await connection.request({ operation: 'EARTH' }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(StepConnectionError);

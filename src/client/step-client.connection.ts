@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { encodeFrameParts, FrameDecoder, type StepFrame, type StepJson } from '../transport/step.codec.js';
+import { encodeFrameParts, FrameDecoder, type StepFrame, type StepJson } from '../protocol/index.js';
 
 /** A decoded reply. */
 export interface StepResponse {
@@ -22,7 +22,10 @@ export interface StepConnectOptions {
 
 /** The connection failed, timed out or was closed with replies outstanding. */
 export class StepConnectionError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'StepConnectionError';
   }
@@ -37,7 +40,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /**
  * Large bodies are handed to the socket in slices of this size, one after the other, so that
  * each slice the kernel takes counts as progress: on a slow link a 4 MiB block takes minutes
- * and must not look like a dead connection (issue 12). Small enough to move within a few
+ * and must not look like a dead connection. Small enough to move within a few
  * seconds on a 1 Mbit/s link shared by 8 connections, large enough to cost nothing on loopback.
  */
 const WRITE_SLICE_BYTES = 128 * 1024;
@@ -127,7 +130,8 @@ export class StepClientConnection {
       this.pending.push({ resolve, reject });
       const [head, body] = encodeFrameParts(json, binary);
       this.outbox.push(head);
-      for (let offset = 0; body && offset < body.length; offset += WRITE_SLICE_BYTES) this.outbox.push(body.subarray(offset, offset + WRITE_SLICE_BYTES));
+      for (let offset = 0; body && offset < body.length; offset += WRITE_SLICE_BYTES)
+        this.outbox.push(body.subarray(offset, offset + WRITE_SLICE_BYTES));
       this.pump();
       this.armTimer();
     });

@@ -1,12 +1,12 @@
 import { md5Hex } from '../common/md5.js';
-import type { StepJson } from '../transport/step.codec.js';
-import { StepDirection, StepOperation, StepType } from '../transport/step.constants.js';
+import type { StepJson } from '../protocol/index.js';
+import { StepDirection, StepOperation, StepType } from '../protocol/index.js';
 import { StepClientConnection, StepConnectionError, type StepConnectOptions, type StepResponse } from './step-client.connection.js';
 
 /** Where to connect and who to be. */
 export interface StepClientOptions extends StepConnectOptions {
   username: string;
-  /** Absent: the legacy password, MD5 of the user name (spec A4). */
+  /** Absent: the legacy password, MD5 of the user name (docs/protocol.md §3). */
   password?: string;
   /** A token from an earlier LOGIN, used until the server refuses it (then LOGIN again). */
   token?: string | null;
@@ -29,7 +29,7 @@ export class StepStatusError extends Error {
 /** Status of an unknown operation: what a server without stepd's extensions answers to STATUS/LIST. */
 export const STATUS_UNKNOWN_OPERATION = 408;
 
-/** True when the error says the server does not know this operation (old STEP server, spec C). */
+/** True when the error says the server does not know this operation (old STEP server, docs/protocol.md ). */
 export function isUnsupportedOperation(err: unknown): boolean {
   return err instanceof StepStatusError && err.status === STATUS_UNKNOWN_OPERATION && /is not allowed/.test(err.statusMessage);
 }
@@ -74,7 +74,7 @@ export class StepClient {
   }
 
   /**
-   * Logs in and returns the token. Without a password the legacy one is tried first (spec A4);
+   * Logs in and returns the token. Without a password the legacy one is tried first (docs/protocol.md §3);
    * when that is refused and `askPassword` is set, the password is asked for once.
    */
   async login(): Promise<string> {
@@ -122,7 +122,13 @@ export class StepClient {
    * Sends one request (on `connection`, else the control connection) and returns the 200 reply.
    * Logs in first when needed.
    */
-  async call(type: StepType, operation: StepOperation, fields: StepJson = {}, binary?: Buffer | null, connection?: StepClientConnection): Promise<StepResponse> {
+  async call(
+    type: StepType,
+    operation: StepOperation,
+    fields: StepJson = {},
+    binary?: Buffer | null,
+    connection?: StepClientConnection,
+  ): Promise<StepResponse> {
     if (this.token === null) await this.login();
     const conn = connection ?? (await this.controlConnection());
     try {

@@ -55,11 +55,12 @@ export class ProgressClock {
 
 /**
  * The error a transfer gives up with; a network failure says what to try, since on a slow or
- * flaky link the fix is usually an option (issue 12).
+ * flaky link the fix is usually an option.
  */
 export function withGiveUpHint(err: unknown): unknown {
   if (!(err instanceof StepConnectionError) || !LINK_FAILURES.has(err.code ?? '')) return err;
-  const hint = 'The link may be slow or unstable: try a longer --timeout (e.g. 120), fewer --connections (e.g. 1) or a smaller --block-size (e.g. 65536).';
+  const hint =
+    'The link may be slow or unstable: try a longer --timeout (e.g. 120), fewer --connections (e.g. 1) or a smaller --block-size (e.g. 65536).';
   return new StepConnectionError(`${err.message}. ${hint}`, err.code);
 }
 
@@ -70,7 +71,12 @@ const LINK_FAILURES = new Set(['ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ECONNABORTED
  * Runs `attempt` until it succeeds, retrying retryable failures with backoff; gives up after
  * `policy.attempts` tries or once the whole transfer has stalled for `policy.stallMs`.
  */
-export async function withRetry<T>(policy: RetryPolicy, clock: ProgressClock, attempt: (n: number) => Promise<T>, onRetry?: (err: unknown) => void): Promise<T> {
+export async function withRetry<T>(
+  policy: RetryPolicy,
+  clock: ProgressClock,
+  attempt: (n: number) => Promise<T>,
+  onRetry?: (err: unknown) => void,
+): Promise<T> {
   for (let n = 1; ; n++) {
     try {
       return await attempt(n);

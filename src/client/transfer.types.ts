@@ -1,7 +1,7 @@
 import { StepConnectionError } from './step-client.connection.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './transfer-retry.js';
-import { STEP_DEFAULT_BLOCK_SIZE } from '../transport/step.constants.js';
-import type { StepJson } from '../transport/step.codec.js';
+import { STEP_DEFAULT_BLOCK_SIZE } from '../protocol/index.js';
+import type { StepJson } from '../protocol/index.js';
 import { MAX_IN_FLIGHT, MIN_IN_FLIGHT } from './link-estimator.js';
 
 const MiB = 1024 * 1024;
@@ -10,10 +10,10 @@ const MiB = 1024 * 1024;
 export const DEFAULT_CONNECTIONS = 4;
 /**
  * Connections against an old server, which gets one request at a time per connection: it
- * reads frames with recv calls that can swallow the start of a pipelined next request (issue 12).
+ * reads frames with recv calls that can swallow the start of a pipelined next request.
  */
 export const OLD_SERVER_CONNECTIONS = 8;
-/** Block size a transfer asks for (spec C1); the server may grant less, down to 20480. */
+/** Block size a transfer asks for (docs/protocol.md §6); the server may grant less, down to 20480. */
 export const DEFAULT_REQUESTED_BLOCK_SIZE = 4 * MiB;
 /** Largest block size the client accepts from a server (buffers are allocated from it). */
 export const MAX_ACCEPTED_BLOCK_SIZE = 256 * MiB;
@@ -78,7 +78,7 @@ export interface ResolvedTuning {
 
 /**
  * Fills in defaults. An old server gets one request per connection and more connections.
- * A forced block size keeps the fixed depth of issue 5 (large blocks need few requests in
+ * A forced block size keeps a fixed depth (large blocks need few requests in
  * flight to hide the round trip, small ones many); otherwise the transfer adapts.
  */
 export function resolveTuning(tuning: TransferTuning, blockSize: number, oldServer: boolean): ResolvedTuning {

@@ -34,8 +34,23 @@ describe('UploadEngine', () => {
   it('sends every block pipelined over several connections and verifies the MD5', async () => {
     const { client, path, data } = await setup({}, 100_000 + 7);
     const progress: number[] = [];
-    const result = await uploadFile(client, { path, key: 'k', blockSize: 4096, connections: 3, retry: FAST_RETRY, onProgress: (p) => progress.push(p.doneBytes) });
-    expect(result).toMatchObject({ key: 'k', size: data.length, md5: md5Hex(data), verified: true, resumedBlocks: 0, blockSize: 4096, totalBlocks: 25 });
+    const result = await uploadFile(client, {
+      path,
+      key: 'k',
+      blockSize: 4096,
+      connections: 3,
+      retry: FAST_RETRY,
+      onProgress: (p) => progress.push(p.doneBytes),
+    });
+    expect(result).toMatchObject({
+      key: 'k',
+      size: data.length,
+      md5: md5Hex(data),
+      verified: true,
+      resumedBlocks: 0,
+      blockSize: 4096,
+      totalBlocks: 25,
+    });
     expect(server.uploads.get('k')!.data.equals(data)).toBe(true);
     expect(server.uploadRequests).toBe(25);
     expect(progress[progress.length - 1]).toBe(data.length);
@@ -49,7 +64,7 @@ describe('UploadEngine', () => {
     expect(server.uploadRequests).toBe(5);
   });
 
-  it('resumes from a truncated STATUS: blocks past the listed ranges count as missing (issue 13 item 10)', async () => {
+  it('resumes from a truncated STATUS: blocks past the listed ranges count as missing', async () => {
     const { client, path, data } = await setup({ statusRangeLimit: 2 }, 12 * 4096);
     const kept = [0, 2, 4, 6, 8, 10];
     const partial = Buffer.alloc(data.length);

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { StepJson } from '../transport/step.codec.js';
-import { StepOperation, StepType } from '../transport/step.constants.js';
+import type { StepJson } from '../protocol/index.js';
+import { StepOperation, StepType } from '../protocol/index.js';
 import { BufferPool } from './buffer-pool.js';
 import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
 import { ADAPTIVE_MAX_BLOCK_SIZE, ADAPTIVE_START_BLOCK_SIZE, LinkEstimator, MAX_IN_FLIGHT } from './link-estimator.js';
@@ -22,7 +22,7 @@ import {
 /**
  * An adaptive upload starts with small blocks; when the first replies show a link fast enough
  * for blocks at least this many times larger, it asks for a new plan (SAVE restarts the upload,
- * spec A6) while little has been sent. Only within the first seconds: later the loss would count.
+ * docs/protocol.md §6) while little has been sent. Only within the first seconds: later the loss would count.
  */
 const REGROW_FACTOR = 4;
 const REGROW_WINDOW_MS = 3000;
@@ -54,7 +54,7 @@ interface UploadPlan extends BlockPlan {
  * Uploads one file: resumes what the server already holds (STATUS), otherwise asks for a plan
  * (SAVE); reads blocks sequentially into pooled buffers, hashing the whole file in the same pass,
  * and sends the missing ones pipelined over several connections, retrying failures with backoff.
- * Without forced values, block size and pipelining depth follow the measured link (issue 12);
+ * Without forced values, block size and pipelining depth follow the measured link;
  * an old server (no STATUS) gets one request per connection over more connections.
  */
 export class UploadEngine {
@@ -144,7 +144,12 @@ export class UploadEngine {
   }
 
   /** One sequential pass over the file; stops early (regrowTo set) when the plan should be replaced. */
-  private async pass(file: FileHandle, plan: UploadPlan, tuning: ResolvedTuning, rttMs: number): Promise<{ md5: string; resumedBlocks: number }> {
+  private async pass(
+    file: FileHandle,
+    plan: UploadPlan,
+    tuning: ResolvedTuning,
+    rttMs: number,
+  ): Promise<{ md5: string; resumedBlocks: number }> {
     this.regrowTo = null;
     this.doneBytes = 0;
     this.serverMd5 = plan.serverMd5;
@@ -249,8 +254,14 @@ export class UploadEngine {
       // Backpressure: do not queue more block bytes while the socket has not drained.
       await connection.writable();
       try {
-        const reply = await this.client.call(StepType.FILE, StepOperation.UPLOAD, { key: this.request.key, block_index: index }, block, connection);
-        // The reply to the block that completes the file carries its MD5 (spec A6).
+        const reply = await this.client.call(
+          StepType.FILE,
+          StepOperation.UPLOAD,
+          { key: this.request.key, block_index: index },
+          block,
+          connection,
+        );
+        // The reply to the block that completes the file carries its MD5 (docs/protocol.md §6).
         if (typeof reply.json.md5 === 'string') this.serverMd5 = reply.json.md5;
       } catch (err) {
         // A retried block can land after the file completed (its first reply was lost): done.
@@ -278,7 +289,7 @@ export class UploadEngine {
 
 /**
  * Marks every block outside the server's missing ranges as present; ignores malformed ranges.
- * A truncated list (spec C2 `missing_ranges_truncated`) says nothing about the blocks past its
+ * A truncated list (docs/protocol.md §6 `missing_ranges_truncated`) says nothing about the blocks past its
  * last range: they are sent again (the server accepts duplicates), or the upload never completes.
  */
 function markPresent(present: Uint8Array, missingRanges: unknown, truncated: boolean): void {

@@ -16,7 +16,7 @@ function ByteSize(): PropertyDecorator {
   return Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? (parseByteSize(value) ?? value) : value));
 }
 
-/** The reference server's legacy token secret (spec A4): public, so it protects nothing. */
+/** The reference server's legacy token secret (docs/protocol.md §3): public, so it protects nothing. */
 export const REFERENCE_TOKEN_SECRET = 'kjh20)*(1';
 
 /** Log levels LOG_LEVEL accepts, most to least severe. */

@@ -28,7 +28,12 @@ describe('loadConfig', () => {
   });
 
   it('takes sizes with units in *_BYTES and block size variables; plain numbers stay bytes', () => {
-    const config = loadConfig({ STEP_MAX_FILE_BYTES: '64GiB', STEP_MIN_FREE_BYTES: '100MB', STEP_MAX_BLOCK_SIZE: '16MiB', STEP_USER_QUOTA_BYTES: '4096' });
+    const config = loadConfig({
+      STEP_MAX_FILE_BYTES: '64GiB',
+      STEP_MIN_FREE_BYTES: '100MB',
+      STEP_MAX_BLOCK_SIZE: '16MiB',
+      STEP_USER_QUOTA_BYTES: '4096',
+    });
     expect(config.storage.maxFileBytes).toBe(64 * 1024 ** 3);
     expect(config.storage.minFreeBytes).toBe(100_000_000);
     expect(config.storage.maxBlockSize).toBe(16 * 1024 ** 2);
@@ -52,14 +57,25 @@ describe('loadConfig', () => {
       message = (err as ConfigError).message;
     }
     for (const name of Object.keys(tooLong)) expect(message).toContain(`${name}=`);
-    const longest = loadConfig({ STEP_FRAME_DEADLINE_MS: String(2 ** 31 - 1), STEP_EXPIRY_INTERVAL_SECONDS: String(Math.floor((2 ** 31 - 1) / 1000)) });
+    const longest = loadConfig({
+      STEP_FRAME_DEADLINE_MS: String(2 ** 31 - 1),
+      STEP_EXPIRY_INTERVAL_SECONDS: String(Math.floor((2 ** 31 - 1) / 1000)),
+    });
     expect(longest.step.frameDeadlineMs).toBe(2 ** 31 - 1);
   });
 
   it('reads the transport limits added for hostile clients, with their defaults', () => {
     const defaults = loadConfig({});
-    expect(defaults.step).toMatchObject({ unauthenticatedIdleTimeoutMs: 30_000, tlsHandshakeTimeoutMs: 10_000, maxPendingReplyBytes: 256 * 1024 * 1024 });
-    const set = loadConfig({ STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS: '5000', STEP_TLS_HANDSHAKE_TIMEOUT_MS: '2000', STEP_MAX_PENDING_REPLY_BYTES: '1048576' });
+    expect(defaults.step).toMatchObject({
+      unauthenticatedIdleTimeoutMs: 30_000,
+      tlsHandshakeTimeoutMs: 10_000,
+      maxPendingReplyBytes: 256 * 1024 * 1024,
+    });
+    const set = loadConfig({
+      STEP_UNAUTHENTICATED_IDLE_TIMEOUT_MS: '5000',
+      STEP_TLS_HANDSHAKE_TIMEOUT_MS: '2000',
+      STEP_MAX_PENDING_REPLY_BYTES: '1048576',
+    });
     expect(set.step).toMatchObject({ unauthenticatedIdleTimeoutMs: 5000, tlsHandshakeTimeoutMs: 2000, maxPendingReplyBytes: 1048576 });
   });
 });

@@ -19,7 +19,7 @@ export function buildDataSourceOptions(dataDir: string): DataSourceOptions {
     type: 'better-sqlite3',
     database: join(dataDir, DATABASE_FILE),
     enableWAL: true,
-    // TypeORM leaves synchronous at FULL; NORMAL is safe in WAL mode and 5x cheaper per write.
+    // TypeORM leaves synchronous at FULL; NORMAL is safe in WAL mode and several times cheaper per write.
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');

@@ -1,21 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { open } from 'node:fs/promises';
+import type { Database, Statement } from 'better-sqlite3';
 import type { DataSource } from 'typeorm';
 import { GroupCommit } from '../common/group-commit.js';
 
-/** The parts of a better-sqlite3 database handle stepd uses. */
-export interface SqliteHandle {
-  prepare(sql: string): SqliteStatement;
-  transaction<T>(fn: () => T): () => T;
-}
+/** The raw better-sqlite3 handle behind TypeORM's driver. */
+export type SqliteHandle = Database;
 
 /** A prepared better-sqlite3 statement. */
-export interface SqliteStatement {
-  run(...params: unknown[]): { changes: number };
-  get(...params: unknown[]): unknown;
-  all(...params: unknown[]): unknown[];
-}
+export type SqliteStatement = Statement<unknown[], unknown>;
 
 /**
  * Runs multi-statement writes as one synchronous better-sqlite3 transaction. Synchronous means no

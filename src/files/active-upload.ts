@@ -16,7 +16,7 @@ export class ActiveUpload {
   completion: Promise<string> | null = null;
   /** Set while blocks are read back from disk to extend the prefix MD5. */
   advancing: Promise<void> | null = null;
-  /** Block MD5s (spec C4) to persist; null forgets the MD5 of a block re-sent without one. */
+  /** Block MD5s (docs/protocol.md §6) to persist; null forgets the MD5 of a block re-sent without one. */
   readonly pendingBlockMd5s = new Map<number, string | null>();
   /** When a block last arrived (epoch ms): the expiry job spares uploads in use. */
   lastActivityAt = 0;

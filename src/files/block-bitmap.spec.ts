@@ -10,11 +10,14 @@ describe('BlockBitmap', () => {
     bitmap.set(4);
     bitmap.set(9);
     expect(bitmap.count).toBe(3);
-    expect(bitmap.missingRanges(100)).toEqual([[0, 2], [5, 8]]);
+    expect(bitmap.missingRanges(100)).toEqual([
+      [0, 2],
+      [5, 8],
+    ]);
     expect(bitmap.missingRanges(1)).toEqual([[0, 2]]);
   });
 
-  it('lists the same ranges and count as a bit-by-bit walk, whatever the pattern (issue 13 item 10)', () => {
+  it('lists the same ranges and count as a bit-by-bit walk, whatever the pattern', () => {
     const naive = (bitmap: BlockBitmap, limit: number) => {
       const ranges: Array<[number, number]> = [];
       let start = -1;
@@ -29,7 +32,7 @@ describe('BlockBitmap', () => {
       return ranges;
     };
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (const total of [1, 7, 8, 9, 64, 1000, 40_000, 300_003]) {
       for (const density of [0, 0.001, 0.5, 0.999, 1]) {
         const bitmap = new BlockBitmap(total);
@@ -39,8 +42,12 @@ describe('BlockBitmap', () => {
           if (random() < 0.0005) on = !on;
           if (on ? random() < Math.max(density, 0.999) : random() < density) bitmap.set(i);
         }
-        for (const limit of [1, 3, 10_000]) expect(bitmap.missingRanges(limit), `${total}/${density}/${limit}`).toEqual(naive(bitmap, limit));
-        const restored = BlockBitmap.fromChunks(total, bitmap.takeDirtyChunks().map((c) => ({ chunk: c.chunk, bits: Buffer.from(c.bits) })));
+        for (const limit of [1, 3, 10_000])
+          expect(bitmap.missingRanges(limit), `${total}/${density}/${limit}`).toEqual(naive(bitmap, limit));
+        const restored = BlockBitmap.fromChunks(
+          total,
+          bitmap.takeDirtyChunks().map((c) => ({ chunk: c.chunk, bits: Buffer.from(c.bits) })),
+        );
         expect(restored.count).toBe(bitmap.count);
         expect(restored.missingRanges(10_000)).toEqual(bitmap.missingRanges(10_000));
       }

@@ -45,7 +45,7 @@ export class BlockBitmap {
       bits.copy(bitmap.bits, chunk * CHUNK_BYTES, 0, Math.min(bits.length, bitmap.bits.length - chunk * CHUNK_BYTES));
     }
     // Bits past the last block are never set; a stored chunk must not make them count.
-    if (total % 8 !== 0 && bitmap.bits.length > 0) bitmap.bits[bitmap.bits.length - 1] &= (1 << total % 8) - 1;
+    if (total % 8 !== 0 && bitmap.bits.length > 0) bitmap.bits[bitmap.bits.length - 1] &= (1 << (total % 8)) - 1;
     bitmap.received = bitmap.countSet();
     return bitmap;
   }
@@ -104,7 +104,7 @@ export class BlockBitmap {
       if (start >= 0) ranges.push([start, index - 1]);
       start = -1;
     };
-    for (let byte = 0; byte < this.bits.length && ranges.length < limit; ) {
+    for (let byte = 0; byte < this.bits.length && ranges.length < limit;) {
       const base = byte * 8;
       const uniform = byte % PAGE_BYTES === 0 && byte + PAGE_BYTES <= wholeBytes ? this.uniformPage(byte) : null;
       if (uniform !== null) {
@@ -139,7 +139,7 @@ export class BlockBitmap {
   /** Number of set bits (blocks past `total` are never set). */
   private countSet(): number {
     let n = 0;
-    for (let byte = 0; byte < this.bits.length; ) {
+    for (let byte = 0; byte < this.bits.length;) {
       const uniform = byte % PAGE_BYTES === 0 && byte + PAGE_BYTES <= this.bits.length ? this.uniformPage(byte) : null;
       if (uniform !== null) {
         if (uniform === 0xff) n += PAGE_BYTES * 8;

@@ -110,7 +110,7 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
   /** Reads `length` bytes at `offset` of an open file (into `buffer` when given). */
   async readAt(handle: FileHandle, offset: number, length: number, buffer: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
     if (length <= SYNC_IO_MAX_BYTES) return this.readAtSync(handle, offset, length, buffer);
-    for (let read = 0; read < length; ) {
+    for (let read = 0; read < length;) {
       const { bytesRead } = await handle.read(buffer, read, length - read, offset + read);
       if (bytesRead === 0) throw new Error(`unexpected end of file at ${offset + read}`);
       read += bytesRead;
@@ -124,7 +124,7 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
    * whose reader must not queue behind the thread pool.
    */
   readAtSync(handle: FileHandle, offset: number, length: number, buffer: Buffer): Buffer {
-    for (let read = 0; read < length; ) {
+    for (let read = 0; read < length;) {
       const bytesRead = readSync(handle.fd, buffer, read, length - read, offset + read);
       if (bytesRead === 0) throw new Error(`unexpected end of file at ${offset + read}`);
       read += bytesRead;
@@ -171,7 +171,7 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
     try {
       const hash = createHash('md5');
       const buffer = Buffer.allocUnsafe(Math.min(SCAN_BUFFER_BYTES, Math.max(size, 1)));
-      for (let offset = 0; offset < size; ) {
+      for (let offset = 0; offset < size;) {
         const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - offset), offset);
         if (bytesRead === 0) throw new Error(`unexpected end of file at ${offset}`);
         hash.update(buffer.subarray(0, bytesRead));

@@ -6,15 +6,15 @@ import { Clock } from '../common/clock.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { SqliteWriter } from '../database/sqlite-writer.js';
 import { StepReply } from '../transport/index.js';
-import type { StepJson } from '../transport/step.codec.js';
+import type { StepJson } from '../protocol/index.js';
 import type { DataRequestDto } from './dto/data-request.dto.js';
 import { DataRecordEntity } from './entities/data-record.entity.js';
 import { checkKeyLength, FilesErrors, requireKey } from './files.errors.js';
 
-/** Request fields that belong to the protocol, never to a stored record (spec B: no token, no password). */
+/** Request fields that belong to the protocol, never to a stored record (docs/protocol.md : no token, no password). */
 const PROTOCOL_FIELDS = new Set(['type', 'operation', 'direction', 'status', 'status_msg', 'token', 'password', 'key']);
 
-/** DATA records (spec A5, C3): small JSON objects per user, stored in SQLite. */
+/** DATA records (docs/protocol.md §7, §8): small JSON objects per user, stored in SQLite. */
 @Injectable()
 export class DataRecordsService {
   constructor(
@@ -26,13 +26,16 @@ export class DataRecordsService {
 
   /** DATA SAVE: stores the request's own fields under `key` (default a UUID v4). */
   async save(username: string, dto: DataRequestDto, request: StepJson): Promise<StepReply> {
-    const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, this.config.storage.maxKeyBytes);
+    const key =
+      dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, this.config.storage.maxKeyBytes);
     const body: StepJson = {};
     for (const [field, value] of Object.entries(request)) if (!PROTOCOL_FIELDS.has(field)) body[field] = value;
     // Check-then-insert runs without an await in between, so two SAVEs of one key cannot both pass.
     const exists = this.sqlite.statement(`SELECT 1 FROM data_records WHERE username = ? AND key = ?`).get(username, key);
     if (exists) throw FilesErrors.dataKeyExists(key);
-    const { count } = this.sqlite.statement(`SELECT COUNT(*) AS count FROM data_records WHERE username = ?`).get(username) as { count: number };
+    const { count } = this.sqlite.statement(`SELECT COUNT(*) AS count FROM data_records WHERE username = ?`).get(username) as {
+      count: number;
+    };
     if (count >= this.config.storage.maxDataRecordsPerUser) throw FilesErrors.tooManyRecords(this.config.storage.maxDataRecordsPerUser);
     this.sqlite
       .statement(`INSERT INTO data_records (id, username, key, body, created_at) VALUES (?, ?, ?, ?, ?)`)
@@ -56,7 +59,7 @@ export class DataRecordsService {
     return StepReply.ok(`The "key" ${key} is deleted.`, { key });
   }
 
-  /** DATA LIST (spec C3): the user's keys. */
+  /** DATA LIST (docs/protocol.md §8): the user's keys. */
   list(username: string, dto: DataRequestDto): StepReply {
     const prefix = dto.prefix ?? '';
     const rows = this.sqlite

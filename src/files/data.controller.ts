@@ -1,7 +1,8 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { StepOperation, StepPattern, StepReply, StepRequestJson, StepSessionParam, StepType, type StepSession } from '../transport/index.js';
-import type { StepJson } from '../transport/step.codec.js';
+import { StepOperation, StepType } from '../protocol/index.js';
+import { StepPattern, StepReply, StepRequestJson, StepSessionParam, type StepSession } from '../transport/index.js';
+import type { StepJson } from '../protocol/index.js';
 import { DataRecordsService } from './data-records.service.js';
 import { DataRequestDto } from './dto/data-request.dto.js';
 

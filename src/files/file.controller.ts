@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { StepBinary, StepOperation, StepPattern, StepReply, StepSessionParam, StepType, type StepSession } from '../transport/index.js';
+import { StepOperation, StepType } from '../protocol/index.js';
+import { StepBinary, StepPattern, StepReply, StepSessionParam, type StepSession } from '../transport/index.js';
 import { FileRequestDto } from './dto/file-request.dto.js';
 import { StoredFilesService } from './stored-files.service.js';
 import { UploadsService } from './uploads.service.js';
@@ -21,7 +22,11 @@ export class FileController {
 
   /** UPLOAD: one block as the binary section. */
   @StepPattern(StepType.FILE, StepOperation.UPLOAD, { binary: true })
-  upload(@Payload() dto: FileRequestDto, @StepBinary() binary: Buffer | null, @StepSessionParam() session: StepSession): Promise<StepReply> {
+  upload(
+    @Payload() dto: FileRequestDto,
+    @StepBinary() binary: Buffer | null,
+    @StepSessionParam() session: StepSession,
+  ): Promise<StepReply> {
     return this.uploads.receiveBlock(session.username, dto, binary);
   }
 

@@ -1,8 +1,8 @@
-import { StepError, StepStatus } from '../transport/index.js';
+import { StepError, StepStatus } from '../protocol/index.js';
 
 /**
- * Every FILE/DATA error reply, with the status and wording of spec A5-A7 (quoted where the spec
- * fixes them) and stepd's own for what the reference server never answered (spec B).
+ * Every FILE/DATA error reply, with the status and wording of docs/protocol.md §6, §7, §8 (quoted where the spec
+ * fixes them) and stepd's own for what the reference server never answered (docs/protocol.md ).
  */
 export const FilesErrors = {
   keyMissing: (operation: string) => StepError.fieldMissing('key', operation),
@@ -16,8 +16,7 @@ export const FilesErrors = {
   sizeNegative: () => StepError.badField('The file "size" has to be 0 or more.'),
   sizeTooLarge: (size: number, limit: number) =>
     new StepError(StepStatus.TOO_LARGE, `The file "size" ${size} is over the limit of ${limit} bytes.`),
-  tooManyUploads: (limit: number) =>
-    new StepError(StepStatus.TOO_MANY, `Too many uploads in progress (at most ${limit} per user).`),
+  tooManyUploads: (limit: number) => new StepError(StepStatus.TOO_MANY, `Too many uploads in progress (at most ${limit} per user).`),
   quotaExceeded: (quota: number) => new StepError(StepStatus.NO_SPACE, `Storage quota of ${quota} bytes exceeded.`),
   noSpace: (size: number) => new StepError(StepStatus.NO_SPACE, `Not enough free disk space to store ${size} bytes.`),
   // A6: UPLOAD checks, in the spec's order.
@@ -32,15 +31,13 @@ export const FilesErrors = {
   blockSizeWrong: () => new StepError(StepStatus.BLOCK_SIZE_WRONG, 'The "block_size" is wrong.'),
   blockMd5Mismatch: () => new StepError(StepStatus.BLOCK_SIZE_WRONG, 'Block md5 mismatch.'),
   blockNoSpace: (index: number) => new StepError(StepStatus.NO_SPACE, `No space left to store block ${index}. Try again later.`),
-  blockWriteFailed: (index: number) =>
-    new StepError(StepStatus.INTERNAL, `Block ${index} could not be stored. Try again.`),
+  blockWriteFailed: (index: number) => new StepError(StepStatus.INTERNAL, `Block ${index} could not be stored. Try again.`),
   // A7: GET / DOWNLOAD.
   notCompletelyUploaded: (key: string) =>
     new StepError(StepStatus.KEY_NOT_FOUND, `The key ${key} is not completely uploaded.`, { fields: { key } }),
   downloadIndexOutOfRange: (index: number, total: number) =>
     new StepError(StepStatus.FIELD_MISSING, `The "block_index" ${index} is out of range 0..${total - 1}.`),
-  downloadBlockSizeOutOfBounds: (min: number, max: number) =>
-    StepError.badField(`The "block_size" has to be between ${min} and ${max}.`),
+  downloadBlockSizeOutOfBounds: (min: number, max: number) => StepError.badField(`The "block_size" has to be between ${min} and ${max}.`),
   noUpload: (key: string) => new StepError(StepStatus.KEY_NOT_FOUND, `The key ${key} has no upload.`, { fields: { key } }),
   tooManyRecords: (limit: number) => new StepError(StepStatus.TOO_MANY, `Too many DATA records (at most ${limit} per user).`),
 };

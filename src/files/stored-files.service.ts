@@ -9,7 +9,7 @@ import { UploadsService } from './uploads.service.js';
 
 const DEFAULT_LIST_LIMIT = 1000;
 
-/** The download side of FILE (spec A7, C1, C3, C4): plans, blocks, listing and deletion. */
+/** The download side of FILE (docs/protocol.md §6, §7): plans, blocks, listing and deletion. */
 @Injectable()
 export class StoredFilesService {
   constructor(
@@ -66,7 +66,7 @@ export class StoredFilesService {
     return StepReply.ok('An available block.', fields, data);
   }
 
-  /** FILE DELETE: removes a complete file, or cancels an unfinished upload (spec B). */
+  /** FILE DELETE: removes a complete file, or cancels an unfinished upload (docs/protocol.md ). */
   async delete(username: string, dto: FileRequestDto): Promise<StepReply> {
     const key = requireKey(dto.key, 'DELETE', this.config.storage.maxKeyBytes);
     if (!(await this.deleteKey(username, key))) throw FilesErrors.keyNotFound(key);
@@ -85,10 +85,12 @@ export class StoredFilesService {
     return true;
   }
 
-  /** FILE LIST (spec C3): the user's complete files, by key. */
+  /** FILE LIST (docs/protocol.md §7): the user's complete files, by key. */
   list(username: string, dto: FileRequestDto): StepReply {
     if (dto.incomplete === true) {
-      return StepReply.ok('OK', { files: this.ledger.listUploading(username, dto.prefix ?? '', dto.limit ?? DEFAULT_LIST_LIMIT, dto.after ?? '') });
+      return StepReply.ok('OK', {
+        files: this.ledger.listUploading(username, dto.prefix ?? '', dto.limit ?? DEFAULT_LIST_LIMIT, dto.after ?? ''),
+      });
     }
     return StepReply.ok('OK', { files: this.listFiles(username, dto.prefix, dto.limit, dto.after) });
   }
@@ -98,7 +100,7 @@ export class StoredFilesService {
     return this.ledger.listComplete(username, prefix, limit, after);
   }
 
-  /** The complete file under `key`, or the 404s of spec A7. */
+  /** The complete file under `key`, or the 404s of docs/protocol.md §7. */
   private completeFile(username: string, key: string): StoredFileRow {
     const file = this.ledger.findStored(username, key);
     if (!file) throw FilesErrors.keyNotFound(key);

@@ -14,7 +14,7 @@ import { UploadProgressWriter } from './upload-progress.writer.js';
 const CATCH_UP_SLICE_MS = 25;
 
 /**
- * Completion of an upload whose every block is stored (spec A6, B): the prefix MD5 kept up to
+ * Completion of an upload whose every block is stored (docs/protocol.md §6): the prefix MD5 kept up to
  * date while blocks arrive, then final MD5, fsync, `completing`, atomic rename, `complete` and a
  * durable commit, exactly once and under the key's lock.
  */

@@ -76,7 +76,11 @@ export class UploadLedger {
 
   /** Bytes a user has stored or reserved, leaving out one row (the upload being restarted). */
   bytesOfUser(username: string, excludeId = ''): number {
-    return (this.sqlite.statement(`SELECT COALESCE(SUM(size), 0) AS total FROM uploads WHERE username = ? AND id != ?`).get(username, excludeId) as { total: number }).total;
+    return (
+      this.sqlite
+        .statement(`SELECT COALESCE(SUM(size), 0) AS total FROM uploads WHERE username = ? AND id != ?`)
+        .get(username, excludeId) as { total: number }
+    ).total;
   }
 
   /** Bytes of every stored and reserved file. */
@@ -86,7 +90,9 @@ export class UploadLedger {
 
   /** Uploads not yet complete. */
   countInProgress(): number {
-    return (this.sqlite.statement(`SELECT COUNT(*) AS total FROM uploads WHERE state IN ('uploading', 'completing')`).get() as { total: number }).total;
+    return (
+      this.sqlite.statement(`SELECT COUNT(*) AS total FROM uploads WHERE state IN ('uploading', 'completing')`).get() as { total: number }
+    ).total;
   }
 
   /** Uploads not yet complete, most recently active first. */
@@ -130,7 +136,14 @@ export class UploadLedger {
          WHERE username = ? AND state = 'uploading' AND substr(key, 1, length(?)) = ? AND key > ?
          ORDER BY key LIMIT ?`,
       )
-      .all(username, prefix, prefix, after, limit) as Array<{ key: string; size: number; total_block: number; received_count: number; created_at: number; updated_at: number }>;
+      .all(username, prefix, prefix, after, limit) as Array<{
+      key: string;
+      size: number;
+      total_block: number;
+      received_count: number;
+      created_at: number;
+      updated_at: number;
+    }>;
     return rows.map((r) => ({
       key: r.key,
       size: r.size,
@@ -146,11 +159,10 @@ export class UploadLedger {
     return BlockBitmap.fromChunks(row.totalBlock, await this.chunks.findBy({ uploadId: row.id }));
   }
 
-  /** The MD5 the uploader declared for a block (spec C4), if any. */
+  /** The MD5 the uploader declared for a block (docs/protocol.md §6), if any. */
   blockMd5(uploadId: string, index: number): string | undefined {
     const row = this.sqlite.statement(`SELECT md5 FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`).get(uploadId, index) as
-      | { md5: string }
-      | undefined;
+      { md5: string } | undefined;
     return row?.md5;
   }
 

@@ -122,7 +122,9 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     const stale = await this.ledger.listIdleSince(cutoff);
     for (const row of stale) {
       if (await this.uploadsService.expireIfIdle(row, cutoff)) {
-        this.logger.log(`expired upload user=${JSON.stringify(row.username)} key=${JSON.stringify(row.key)} (idle since ${new Date(row.updatedAt).toISOString()})`);
+        this.logger.log(
+          `expired upload user=${JSON.stringify(row.username)} key=${JSON.stringify(row.key)} (idle since ${new Date(row.updatedAt).toISOString()})`,
+        );
       }
     }
   }

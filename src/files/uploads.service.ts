@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Clock } from '../common/clock.js';
 import { md5Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { STEP_DEFAULT_BLOCK_SIZE, StepReply } from '../transport/index.js';
+import { STEP_DEFAULT_BLOCK_SIZE } from '../protocol/index.js';
+import { StepReply } from '../transport/index.js';
 import { ActiveUpload } from './active-upload.js';
 import { ActiveUploadRegistry, type UploadStats } from './active-upload-registry.js';
 import { BlockBitmap } from './block-bitmap.js';
@@ -18,9 +19,9 @@ import { UploadProgressWriter } from './upload-progress.writer.js';
 
 /**
  * Out-of-order block bytes one upload may hold for its prefix MD5; blocks beyond are read back
- * from disk (a page-cache copy). 16 MiB keeps the server's peak RSS for a 1 GiB upload from the
- * step CLI (4 connections x 2 x 4 MiB in flight) near 170 MiB, where 48 MiB reached 220-270;
- * with the nearest blocks kept and the catch-up done in slices, few blocks are read back.
+ * from disk (a page-cache copy). 16 MiB bounds the server's peak memory per upload while the
+ * step CLI's blocks in flight still fit; with the nearest blocks kept and the catch-up done in
+ * slices, few blocks are read back.
  */
 const HASH_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Missing ranges a STATUS reply lists at most. */
@@ -29,7 +30,7 @@ const MAX_STATUS_RANGES = 10_000;
 export type { UploadStats } from './active-upload-registry.js';
 
 /**
- * The upload rules of spec A6, C1, C2 and C4: upload plans, blocks in any order on any
+ * The upload rules of docs/protocol.md §6: upload plans, blocks in any order on any
  * connection, STATUS for resuming, and completion (MD5, fsync, atomic rename) exactly once.
  */
 @Injectable()
@@ -64,7 +65,7 @@ export class UploadsService implements OnModuleDestroy {
     return this.registry.size;
   }
 
-  /** The block size granted for a requested one (spec C1): absent means 20480, else clamped. */
+  /** The block size granted for a requested one (docs/protocol.md §6): absent means 20480, else clamped. */
   grantBlockSize(requested: number | undefined): number {
     const { minBlockSize, maxBlockSize } = this.config.storage;
     // The default is clamped too: with STEP_MAX_BLOCK_SIZE under 20480 the transport refuses
@@ -79,63 +80,66 @@ export class UploadsService implements OnModuleDestroy {
     const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, storage.maxKeyBytes);
     // The user's lock too: the upload-count and quota checks below must see every plan granted
     // before them, or parallel SAVEs of different keys all pass the limits at once.
-    const granted = await this.registry.withKey(username, key, () => this.registry.withUser(username, async () => {
-      const existing = await this.ledger.find(username, key);
-      if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
-      if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
-      const size = dto.size;
-      if (size < 0) throw FilesErrors.sizeNegative();
-      if (size > storage.maxFileBytes) throw FilesErrors.sizeTooLarge(size, storage.maxFileBytes);
-      if (!existing && (await this.ledger.countUploading(username)) >= storage.maxUploadsPerUser) {
-        throw FilesErrors.tooManyUploads(storage.maxUploadsPerUser);
-      }
-      if (storage.userQuotaBytes > 0) {
-        const used = this.ledger.bytesOfUser(username, existing?.id);
-        if (used + size > storage.userQuotaBytes) throw FilesErrors.quotaExceeded(storage.userQuotaBytes);
-      }
-      if ((await this.storage.freeBytes()) - size < storage.minFreeBytes) throw FilesErrors.noSpace(size);
-      // A6: a SAVE for a key whose upload is incomplete restarts that upload from zero.
-      if (existing) await this.discard(existing);
+    const granted = await this.registry.withKey(username, key, () =>
+      this.registry.withUser(username, async () => {
+        const existing = await this.ledger.find(username, key);
+        if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
+        if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
+        const size = dto.size;
+        if (size < 0) throw FilesErrors.sizeNegative();
+        if (size > storage.maxFileBytes) throw FilesErrors.sizeTooLarge(size, storage.maxFileBytes);
+        if (!existing && (await this.ledger.countUploading(username)) >= storage.maxUploadsPerUser) {
+          throw FilesErrors.tooManyUploads(storage.maxUploadsPerUser);
+        }
+        if (storage.userQuotaBytes > 0) {
+          const used = this.ledger.bytesOfUser(username, existing?.id);
+          if (used + size > storage.userQuotaBytes) throw FilesErrors.quotaExceeded(storage.userQuotaBytes);
+        }
+        if ((await this.storage.freeBytes()) - size < storage.minFreeBytes) throw FilesErrors.noSpace(size);
+        // A6: a SAVE for a key whose upload is incomplete restarts that upload from zero.
+        if (existing) await this.discard(existing);
 
-      const blockSize = this.grantBlockSize(dto.block_size);
-      const totalBlock = Math.ceil(size / blockSize);
-      const now = this.clock.now();
-      const row: UploadEntity = {
-        id: randomUUID(),
-        username,
-        key,
-        size,
-        blockSize,
-        totalBlock,
-        state: 'uploading',
-        receivedCount: 0,
-        storageName: randomUUID(),
-        md5: null,
-        createdAt: now,
-        updatedAt: now,
-        completedAt: null,
-      };
-      // File first, row second: a crash in between leaves an orphan file the sweep removes,
-      // never a row whose file is missing.
-      const handle = await this.storage.createPartial(row.storageName, size);
-      try {
-        await this.ledger.insert(row);
-      } catch (err) {
-        await handle.close();
-        await this.storage.removePartial(row.storageName);
-        throw err;
-      } finally {
-        this.storage.settlePartial(row.storageName);
-      }
-      const upload = this.activate(row, handle, new BlockBitmap(totalBlock));
-      this.registry.add(upload);
-      this.stats.started++;
-      this.logger.log(`upload started: user=${JSON.stringify(username)} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
-      return { upload, plan: { key, size, block_size: blockSize, total_block: totalBlock } };
-    }));
+        const blockSize = this.grantBlockSize(dto.block_size);
+        const totalBlock = Math.ceil(size / blockSize);
+        const now = this.clock.now();
+        const row: UploadEntity = {
+          id: randomUUID(),
+          username,
+          key,
+          size,
+          blockSize,
+          totalBlock,
+          state: 'uploading',
+          receivedCount: 0,
+          storageName: randomUUID(),
+          md5: null,
+          createdAt: now,
+          updatedAt: now,
+          completedAt: null,
+        };
+        // File first, row second: a crash in between leaves an orphan file the sweep removes,
+        // never a row whose file is missing.
+        const handle = await this.storage.createPartial(row.storageName, size);
+        try {
+          await this.ledger.insert(row);
+        } catch (err) {
+          await handle.close();
+          await this.storage.removePartial(row.storageName);
+          throw err;
+        } finally {
+          this.storage.settlePartial(row.storageName);
+        }
+        const upload = this.activate(row, handle, new BlockBitmap(totalBlock));
+        this.registry.add(upload);
+        this.stats.started++;
+        this.logger.log(`upload started: user=${JSON.stringify(username)} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
+        return { upload, plan: { key, size, block_size: blockSize, total_block: totalBlock } };
+      }),
+    );
     // C7: an empty file has no block whose reply could carry the MD5, so it completes right here,
     // once the key's lock is released (completion takes it).
-    if (granted.plan.total_block === 0) return StepReply.ok('This is the upload plan.', { ...granted.plan, md5: await this.finisher.complete(granted.upload) });
+    if (granted.plan.total_block === 0)
+      return StepReply.ok('This is the upload plan.', { ...granted.plan, md5: await this.finisher.complete(granted.upload) });
     return StepReply.ok('This is the upload plan.', granted.plan);
   }
 
@@ -185,7 +189,7 @@ export class UploadsService implements OnModuleDestroy {
     return StepReply.ok(`The block ${index} is uploaded.`, fields);
   }
 
-  /** FILE STATUS (spec C2): what arrived and what is missing, for resuming. */
+  /** FILE STATUS (docs/protocol.md §6): what arrived and what is missing, for resuming. */
   async status(username: string, dto: FileRequestDto): Promise<StepReply> {
     const key = requireKey(dto.key, 'STATUS', this.config.storage.maxKeyBytes);
     const row = await this.ledger.find(username, key);

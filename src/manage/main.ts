@@ -55,7 +55,9 @@ async function main(): Promise<void> {
       return;
     }
     if (config.auth.mode === 'legacy') {
-      process.stderr.write('stepd: warning: STEP_AUTH_MODE is legacy in this configuration: accounts have no effect until the server runs with STEP_AUTH_MODE=accounts\n');
+      process.stderr.write(
+        'stepd: warning: STEP_AUTH_MODE is legacy in this configuration: accounts have no effect until the server runs with STEP_AUTH_MODE=accounts\n',
+      );
     }
   }
   await CommandFactory.run(ManageModule.forRoot(config), {

@@ -9,13 +9,7 @@ import { buildDataSourceOptions } from '../database/database.options.js';
 import { UsersAdminModule } from '../users/users-admin.module.js';
 import { EXIT_USAGE } from './manage.errors.js';
 import { NewPasswordQuestions } from './new-password.questions.js';
-import {
-  UsersAddCommand,
-  UsersCommand,
-  UsersLsCommand,
-  UsersPasswdCommand,
-  UsersRmCommand,
-} from './users.command.js';
+import { UsersAddCommand, UsersCommand, UsersLsCommand, UsersPasswdCommand, UsersRmCommand } from './users.command.js';
 
 /** The part of commander's Command this module touches. */
 interface CommanderProgram {

@@ -20,7 +20,8 @@ export function scanOperatorArgs(argv: string[]): OperatorArgs {
   const args: OperatorArgs = { init: false, version: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     if (name in VALUE_OPTIONS) {
       const value = inline ?? argv[++i];
       if (value !== undefined) args[VALUE_OPTIONS[name as keyof typeof VALUE_OPTIONS]] = value;

@@ -125,7 +125,10 @@ export class UsersCommand extends CommandRunner {
     return value;
   }
 
-  @Option({ flags: '--env-file <file>', description: "read settings from this KEY=value file, e.g. the systemd unit's /etc/stepd/stepd.env" })
+  @Option({
+    flags: '--env-file <file>',
+    description: "read settings from this KEY=value file, e.g. the systemd unit's /etc/stepd/stepd.env",
+  })
   envFile(value: string): string {
     return value;
   }

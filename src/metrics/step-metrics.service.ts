@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { REPLY_3BODY, REPLY_ERROR, STEP_OPERATIONS, STEP_TYPES } from '../transport/step.constants.js';
+import { REPLY_3BODY, REPLY_ERROR, STEP_OPERATIONS, STEP_TYPES } from '../protocol/index.js';
 import type { StepReplyEvent } from '../transport/step-server.options.js';
 
 /** Request latency buckets in seconds: sub-millisecond replies up to slow multi-second blocks. */

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
 import { ChunkOwnership, type BlockAllocator, type BlockLease } from './block-allocator.js';
-import { DecoderHalt, encodeFrame, FrameDecoder, HEADER_BYTES, MAX_JSON_DEPTH, toAsciiJson, type FrameHead, type StepFrame } from './step.codec.js';
+import {
+  DecoderHalt,
+  encodeFrame,
+  FrameDecoder,
+  HEADER_BYTES,
+  MAX_JSON_DEPTH,
+  toAsciiJson,
+  type FrameHead,
+  type StepFrame,
+} from './index.js';
 
 const LIMITS = { maxJsonBytes: 1024, maxBinaryBytes: 1 << 20 };
 
@@ -126,7 +135,10 @@ describe('STEP codec', () => {
     const deep = '{"a":'.repeat(MAX_JSON_DEPTH + 1) + '1' + '}'.repeat(MAX_JSON_DEPTH + 1);
     const atLimit = '{"a":'.repeat(MAX_JSON_DEPTH) + '1' + '}'.repeat(MAX_JSON_DEPTH);
     const inString = JSON.stringify({ a: '[{'.repeat(500), b: '\\"[[[' });
-    const frames = decodeAll([deep, atLimit, inString].map((text) => rawFrame(Buffer.from(text), text.length)), { maxJsonBytes: 4096, maxBinaryBytes: 0 });
+    const frames = decodeAll(
+      [deep, atLimit, inString].map((text) => rawFrame(Buffer.from(text), text.length)),
+      { maxJsonBytes: 4096, maxBinaryBytes: 0 },
+    );
     expect(frames[0].error?.message).toBe(`The JSON section is nested deeper than ${MAX_JSON_DEPTH} levels.`);
     expect(frames[1].json).not.toBeNull();
     expect(frames[2].json).toEqual({ a: '[{'.repeat(500), b: '\\"[[[' });

@@ -1,20 +1,12 @@
 /**
- * The STEP wire format, with no Nest import so that the server, the CLI and the bench share it.
- *
- * A frame is an 8-byte header (JSON length N, binary length M; big-endian uint32), N bytes of
- * JSON text (one object) and M raw bytes.
+ * Decoding side of the STEP wire format (see frame-encoder.ts for the frame layout).
  */
 import { heapAllocator, ChunkOwnership, type BlockAllocator, type BlockLease } from './block-allocator.js';
 import { FrameTooLargeError } from './errors/frame-too-large.error.js';
 import { HeldBytes } from './held-bytes.js';
 import type { InvalidJsonError } from './errors/invalid-json.error.js';
-import { mayBeCharCounted, parseJsonObject, toAsciiJson, type StepJson } from './step-json.js';
-
-export { MAX_JSON_DEPTH, toAsciiJson, type StepJson } from './step-json.js';
-
-export const HEADER_BYTES = 8;
-/** The largest length a uint32 header field can carry. */
-export const MAX_UINT32 = 0xffff_ffff;
+import { HEADER_BYTES } from './frame-encoder.js';
+import { mayBeCharCounted, parseJsonObject, type StepJson } from './step-json.js';
 
 /** One decoded frame. `json` is null when the JSON section is unusable; `error` then says why. */
 export interface StepFrame {
@@ -27,26 +19,6 @@ export interface StepFrame {
   /** Bytes the frame took on the wire (header, JSON, binary), for queue accounting. */
   wireBytes: number;
 }
-
-/**
- * Encodes a frame as two buffers (header + JSON, then the binary section untouched) so a block
- * payload is never copied; write both inside one cork so the peer sees one complete frame.
- */
-export function encodeFrameParts(json: StepJson, binary?: Buffer | null): [Buffer, Buffer | null] {
-  const text = toAsciiJson(json);
-  const head = Buffer.allocUnsafe(HEADER_BYTES + text.length);
-  head.writeUInt32BE(text.length, 0);
-  head.writeUInt32BE(binary ? binary.length : 0, 4);
-  head.write(text, HEADER_BYTES, 'latin1');
-  return [head, binary && binary.length > 0 ? binary : null];
-}
-
-/** Encodes a frame into one buffer (copies the binary section; for small frames and tests). */
-export function encodeFrame(json: StepJson, binary?: Buffer | null): Buffer {
-  const [head, body] = encodeFrameParts(json, binary);
-  return body ? Buffer.concat([head, body]) : head;
-}
-
 
 /** Limits the decoder enforces from the header alone, before allocating anything. */
 export interface FrameDecoderLimits {
@@ -231,7 +203,7 @@ export class FrameDecoder {
     let consumed = this.jsonLength;
     if (parsed.error && mayBeCharCounted(exact)) {
       // Old clients count N in characters. A proper prefix of a JSON object never parses, so
-      // reading on until the text has N code points is unambiguous (spec A1), within the limit.
+      // reading on until the text has N code points is unambiguous (docs/protocol.md §1), within the limit.
       const charCounted = this.charCountedLength();
       if (charCounted === -1) return false;
       if (charCounted > 0) {

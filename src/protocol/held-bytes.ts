@@ -97,7 +97,7 @@ export class HeldBytes {
 
   /** Copies the next n bytes into the start of `target` and consumes them. */
   moveInto(target: Buffer, n: number): void {
-    for (let filled = 0; filled < n; ) {
+    for (let filled = 0; filled < n;) {
       const chunk = this.chunks[0];
       const length = Math.min(chunk.length, n - filled);
       chunk.copy(target, filled, 0, length);

@@ -1,12 +1,12 @@
 import { REPLY_3BODY, REPLY_DANGEROUS, REPLY_ERROR, STEP_OPERATIONS, STEP_TYPES, StepDirection } from './step.constants.js';
-import type { StepJson } from './step.codec.js';
+import type { StepJson } from './step-json.js';
 import { StepError } from './step.error.js';
 import { StepStatus } from './step-status.js';
 
 const COMPULSORY_FIELDS = ['operation', 'direction', 'type'] as const;
 
 /**
- * The checks every request passes before dispatch, in the order of spec A3. Returns the error
+ * The checks every request passes before dispatch, in the order of docs/protocol.md §2. Returns the error
  * to answer with, or null when the request may be routed to a handler.
  */
 export function checkEnvelope(json: StepJson): StepError | null {

@@ -21,7 +21,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Serialises a JSON object as ASCII-only text. Old clients count N in characters, stepd in bytes:
- * escaping everything above 0x7f makes both counts equal for every peer (spec A1).
+ * escaping everything above 0x7f makes both counts equal for every peer (docs/protocol.md §1).
  */
 export function toAsciiJson(value: StepJson): string {
   const text = JSON.stringify(value);
@@ -79,7 +79,8 @@ function nestingExceeds(bytes: Buffer, limit: number): boolean {
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i];
     if (inString) {
-      if (byte === 0x5c) i++; // backslash: skip the escaped character
+      if (byte === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) {
       inString = true;

@@ -1,4 +1,4 @@
-/** Status codes stepd answers with. 2xx-4xx up to 410 are STEP v1.0; the rest are stepd's (spec part B). */
+/** Status codes stepd answers with. 2xx-4xx up to 410 are STEP v1.0; the rest are stepd's (docs/protocol.md §9). */
 export enum StepStatus {
   OK = 200,
   COMPULSORY_FIELD_MISSING = 400,

@@ -5,7 +5,7 @@ export enum StepType {
   AUTH = 'AUTH',
 }
 
-/** Operations of STEP v1.0 and stepd's extensions (spec part C). */
+/** Operations of STEP v1.0 and stepd's extensions (docs/protocol.md §9). */
 export enum StepOperation {
   SAVE = 'SAVE',
   DELETE = 'DELETE',
@@ -19,7 +19,7 @@ export enum StepOperation {
   LOGOUT = 'LOGOUT',
 }
 
-/** Values of the `direction` field. `EARTH` is the protocol's easter egg (spec A3.1). */
+/** Values of the `direction` field. `EARTH` is the protocol's easter egg (docs/protocol.md §2). */
 export enum StepDirection {
   REQUEST = 'REQUEST',
   RESPONSE = 'RESPONSE',
@@ -43,9 +43,3 @@ export const STEP_DEFAULT_BLOCK_SIZE = 20480;
 export function stepPatternKey(type: string, operation: string): string {
   return `${type}:${operation}`;
 }
-
-/** The only requests that carry a binary section (spec A6); any other with one is refused (400). */
-export const STEP_BINARY_PATTERNS: ReadonlySet<string> = new Set([stepPatternKey(StepType.FILE, StepOperation.UPLOAD)]);
-
-/** Requests whose reply carries a block (it waits for reply budget, see StepServerOptions). */
-export const STEP_BLOCK_REPLY_PATTERNS: ReadonlySet<string> = new Set([stepPatternKey(StepType.FILE, StepOperation.DOWNLOAD)]);

@@ -2,7 +2,7 @@ import { StepStatus } from './step-status.js';
 
 /** Options that change how an error reply is framed. */
 export interface StepErrorOptions {
-  /** Overrides the reply's `operation` and `type` (spec A3: `ERROR`/`ERROR`, `3BODY`/`DANGEROUS`). */
+  /** Overrides the reply's `operation` and `type` (docs/protocol.md §2: `ERROR`/`ERROR`, `3BODY`/`DANGEROUS`). */
   envelope?: { operation: string; type: string };
   /** Extra fields to put in the reply (e.g. the `key` the request named). */
   fields?: Record<string, unknown>;

@@ -1,4 +1,4 @@
-import type { BlockAllocator, BlockLease } from './block-allocator.js';
+import type { BlockAllocator, BlockLease } from '../protocol/index.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { ByteBudget, CancelWait } from './byte-budget.js';
 

@@ -1,8 +1,6 @@
 import type { Socket } from 'node:net';
 import { ConnectionCounter } from './connection-counter.js';
-import { encodeFrame } from './step.codec.js';
-import { replyJson } from './step-envelope.js';
-import { StepStatus } from './step-status.js';
+import { encodeFrame, replyJson, StepStatus } from '../protocol/index.js';
 
 /** How long a refused connection may take to read its 429 before it is destroyed. */
 const REFUSED_LINGER_MS = 2000;

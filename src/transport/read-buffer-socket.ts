@@ -5,10 +5,9 @@ import { Socket } from 'node:net';
  * yet) so that Node reads into `buffer`, reused for every read, and hands each read to `onChunk`
  * as a view of it (net's documented `onread` option, which net.Server offers no way to pass).
  *
- * Why: by default every read allocates a fresh 64 KiB ArrayBuffer. At 150 MB/s that is ~2,300
- * ArrayBuffers a second, which V8 counts as external memory; with stepd's ~30 MB heap that
- * sets off a full mark-compact every ~100 ms (measured: 36 in one 1 GiB upload, ~3 CPU-s on the
- * GC threads) and the fresh pages cost ~1.3 s of page faults per GiB.
+ * Why: by default every read allocates a fresh 64 KiB ArrayBuffer. At line rate that is
+ * thousands of ArrayBuffers a second, which V8 counts as external memory; with stepd's small
+ * heap that sets off frequent full mark-compacts, and the fresh pages cost page faults.
  *
  * The view is only valid during the call: `onChunk` must copy whatever it keeps (FrameDecoder
  * with ChunkOwnership.Transient). One buffer can serve every socket of a process, since Node reads and

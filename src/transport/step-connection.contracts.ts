@@ -1,7 +1,6 @@
 import type { ByteBudget } from './byte-budget.js';
-import type { FrameHead, StepFrame, StepJson } from './step.codec.js';
+import type { FrameHead, StepFrame, StepJson, StepError } from '../protocol/index.js';
 import type { StepPeer } from './step.context.js';
-import type { StepError } from './step.error.js';
 
 /** A reply ready to be written as one frame. */
 export interface OutgoingReply {

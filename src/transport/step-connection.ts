@@ -1,13 +1,20 @@
 import { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
-import { ChunkOwnership } from './block-allocator.js';
+import {
+  ChunkOwnership,
+  encodeFrameParts,
+  DecoderHalt,
+  FrameDecoder,
+  type FrameHead,
+  type StepFrame,
+  StepError,
+  StepStatus,
+  FrameTooLargeError,
+  waitForDrain,
+} from '../protocol/index.js';
 import { BudgetedBlockAllocator } from './budgeted-block-allocator.js';
-import { encodeFrameParts, DecoderHalt, FrameDecoder, type FrameHead, type StepFrame } from './step.codec.js';
 import type { StepPeer } from './step.context.js';
-import { StepError } from './step.error.js';
-import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
-import { FrameTooLargeError } from './errors/frame-too-large.error.js';
 import { blockBufferPool } from './buffer-pool.js';
 import { adoptWithReadBuffer } from './read-buffer-socket.js';
 import { ReplyCredits } from './reply-credits.js';
@@ -15,8 +22,6 @@ import { ReadState, type OutgoingReply, type StepConnectionShared, type StepDisp
 import { TrickleDamper } from './trickle-damper.js';
 
 export { ReadState, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.contracts.js';
-import { waitForDrain } from './wait-for-drain.js';
-
 
 /**
  * What a queued frame is charged on top of its wire bytes: the decoded JSON object and queue
@@ -38,12 +43,9 @@ const STOPPED_READ_ALLOWANCE_BYTES = 64 * 1024;
  */
 const CLOSING_LINGER_MS = 2000;
 
-
 function queueCost(item: StepFrame | StepError): number {
   return item instanceof StepError ? 0 : item.wireBytes + FRAME_OVERHEAD_BYTES;
 }
-
-
 
 /**
  * One client connection: incremental decoding, a FIFO queue so replies leave in request order
@@ -172,7 +174,7 @@ export class StepConnection {
         return;
       }
       // The header alone refused the frame: answer 413, then close, since the bytes that
-      // follow can no longer be framed (spec B, limits).
+      // follow can no longer be framed (docs/protocol.md limits).
       this.refuse(new StepError(StepStatus.TOO_LARGE, err.message, { closeConnection: true }));
       return;
     }
@@ -209,7 +211,9 @@ export class StepConnection {
   /** Answers `error` after the requests queued before it, reads nothing more, then closes. */
   private refuse(error: StepError): void {
     this.stopReading();
-    this.enqueue(error.options.closeConnection ? error : new StepError(error.status, error.message, { ...error.options, closeConnection: true }));
+    this.enqueue(
+      error.options.closeConnection ? error : new StepError(error.status, error.message, { ...error.options, closeConnection: true }),
+    );
   }
 
   private enqueue(item: StepFrame | StepError): void {
@@ -292,7 +296,8 @@ export class StepConnection {
     if (this.decoder.halted === DecoderHalt.Admission) this.state = ReadState.AwaitingAdmission;
     else if (this.decoder.halted === DecoderHalt.Buffer) this.state = ReadState.AwaitingBuffer;
     // A client pipelining faster than we store must wait in its TCP window, not in our heap.
-    else if (this.queuedBytes > limit || (this.state === ReadState.QueueFull && this.queuedBytes > limit / 2)) this.state = ReadState.QueueFull;
+    else if (this.queuedBytes > limit || (this.state === ReadState.QueueFull && this.queuedBytes > limit / 2))
+      this.state = ReadState.QueueFull;
     else if (this.trickle.pausing) this.state = ReadState.Throttled;
     else this.state = ReadState.Reading;
     if (this.state === ReadState.AwaitingBuffer && !this.waitingForBuffer) {

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, Logger, RpcExceptionFilter } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { Observable, throwError } from 'rxjs';
-import { StepError } from './step.error.js';
+import { StepError } from '../protocol/index.js';
 
 /**
  * The one place where any error thrown in a STEP handler (domain, validation, guard or unknown)

@@ -1,8 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx } from '@nestjs/microservices';
 import type { StepContext } from './step.context.js';
-import { StepError } from './step.error.js';
-import { StepStatus } from './step-status.js';
+import { StepError, StepStatus } from '../protocol/index.js';
 import { StepFallbackPattern } from './step-pattern.decorator.js';
 
 /**
@@ -15,9 +14,6 @@ export class StepFallbackController {
   @StepFallbackPattern()
   unsupported(@Ctx() context: StepContext): never {
     const { operation, type } = context.getRequest();
-    throw new StepError(
-      StepStatus.OPERATION_NOT_ALLOWED,
-      `Operation ${String(operation)} is not allowed for type ${String(type)}`,
-    );
+    throw new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(operation)} is not allowed for type ${String(type)}`);
   }
 }

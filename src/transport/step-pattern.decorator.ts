@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, UseFilters, UsePipes } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
-import { stepPatternKey, type StepOperation, type StepType } from './step.constants.js';
+import { stepPatternKey, type StepOperation, type StepType } from '../protocol/index.js';
 import type { StepContext } from './step.context.js';
 import { StepExceptionFilter } from './step-exception.filter.js';
 import { stepValidationPipe } from './step-validation.pipe.js';
@@ -37,8 +37,8 @@ export const StepBinary = createParamDecorator((_: unknown, ctx: ExecutionContex
 );
 
 /** Injects the authenticated session (set by the auth guard). */
-export const StepSessionParam = createParamDecorator((_: unknown, ctx: ExecutionContext) =>
-  ctx.switchToRpc().getContext<StepContext>().session,
+export const StepSessionParam = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext) => ctx.switchToRpc().getContext<StepContext>().session,
 );
 
 /** Injects the raw JSON section (for handlers that keep the user's own fields, like DATA SAVE). */

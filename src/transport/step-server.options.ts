@@ -26,7 +26,7 @@ export interface StepServerOptions {
   maxBinaryBytes: number;
   /**
    * Once a frame has started, some of its bytes must arrive at least this often: a stalled peer
-   * is dropped, a slow link that keeps moving bytes is not (issue 12).
+   * is dropped, a slow link that keeps moving bytes is not.
    */
   frameDeadlineMs: number;
   /** Absolute cap on one frame's arrival, however steadily it trickles in (slowloris). */
@@ -59,7 +59,7 @@ export interface StepServerOptions {
   authenticate?: (token: unknown) => Promise<unknown>;
   /** How long shutdown waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
-  /** When set, STEP is spoken inside TLS 1.2+ with this certificate and key (spec C6). */
+  /** When set, STEP is spoken inside TLS 1.2+ with this certificate and key (docs/protocol.md §1). */
   tls?: { cert: Buffer; key: Buffer };
   observer?: StepServerObserver;
 }

@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { StepError } from './step.error.js';
+import { StepError } from '../protocol/index.js';
 
 function firstMessage(errors: ValidationError[]): string {
   for (const error of errors) {

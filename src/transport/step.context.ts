@@ -1,5 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
-import type { StepJson } from './step.codec.js';
+import type { StepJson } from '../protocol/index.js';
 import type { StepSession } from './step-session.js';
 
 /** The peer a request came from, as handlers may see it (no socket access for business logic). */

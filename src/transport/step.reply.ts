@@ -1,4 +1,4 @@
-import { StepStatus } from './step-status.js';
+import { StepStatus } from '../protocol/index.js';
 
 /**
  * What a STEP handler returns: status message, result fields and optionally a binary section.

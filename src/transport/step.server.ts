@@ -3,14 +3,21 @@ import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microse
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Observable } from 'rxjs';
-import { STEP_BINARY_PATTERNS, STEP_BLOCK_REPLY_PATTERNS, StepOperation, StepType, stepPatternKey } from './step.constants.js';
-import type { FrameHead, StepFrame, StepJson } from './step.codec.js';
+import {
+  StepOperation,
+  StepType,
+  stepPatternKey,
+  checkEnvelope,
+  echoEnvelope,
+  replyJson,
+  StepError,
+  StepStatus,
+} from '../protocol/index.js';
+import { STEP_BINARY_PATTERNS, STEP_BLOCK_REPLY_PATTERNS } from './step-dispatch.rules.js';
+import type { FrameHead, StepFrame, StepJson } from '../protocol/index.js';
 import { StepConnection, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.js';
 import { StepContext, type StepPeer } from './step.context.js';
-import { checkEnvelope, echoEnvelope, replyJson } from './step-envelope.js';
-import { StepError } from './step.error.js';
 import { StepReply } from './step.reply.js';
-import { StepStatus } from './step-status.js';
 import type { StepServerOptions } from './step-server.options.js';
 import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
 import { ByteBudget } from './byte-budget.js';
@@ -21,7 +28,7 @@ const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Custom Nest transport strategy speaking STEP over TCP (or TLS). Frames are checked against
- * spec A3, routed by type+operation to @StepPattern handlers and answered in request order.
+ * docs/protocol.md §2, routed by type+operation to @StepPattern handlers and answered in request order.
  */
 export class StepServer extends Server implements CustomTransportStrategy, StepDispatcher {
   protected override readonly logger = new Logger('StepServer');
@@ -140,7 +147,12 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   /** True for requests whose reply carries a block (DOWNLOAD). */
   repliesWithBlock(frame: StepFrame): boolean {
     const json = frame.json;
-    return json !== null && typeof json.type === 'string' && typeof json.operation === 'string' && STEP_BLOCK_REPLY_PATTERNS.has(stepPatternKey(json.type, json.operation));
+    return (
+      json !== null &&
+      typeof json.type === 'string' &&
+      typeof json.operation === 'string' &&
+      STEP_BLOCK_REPLY_PATTERNS.has(stepPatternKey(json.type, json.operation))
+    );
   }
 
   /** Answers one queued frame (or framing error). Never rejects: every failure becomes a reply. */
@@ -185,7 +197,13 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     // Map lookup, not getHandlerByPattern(): that one tries JSON.parse on every call.
     const handler = this.messageHandlers.get(key) ?? this.messageHandlers.get(STEP_FALLBACK_PATTERN);
     if (!handler) {
-      return this.errorReply(request, new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(request.operation)} is not allowed for type ${String(request.type)}`));
+      return this.errorReply(
+        request,
+        new StepError(
+          StepStatus.OPERATION_NOT_ALLOWED,
+          `Operation ${String(request.operation)} is not allowed for type ${String(request.type)}`,
+        ),
+      );
     }
     if (binary && !handler.extras?.binary) {
       return this.errorReply(request, StepError.badField(`Operation ${String(request.operation)} takes no binary section.`));
@@ -194,7 +212,10 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     try {
       const result = await this.invoke(handler, request, context);
       // A served request with a session, or a LOGIN that succeeded, puts the connection past login.
-      return { ...this.successReply(request, result), authenticated: context.session !== null || request.operation === StepOperation.LOGIN };
+      return {
+        ...this.successReply(request, result),
+        authenticated: context.session !== null || request.operation === StepOperation.LOGIN,
+      };
     } catch (err) {
       return this.errorReply(request, this.asStepError(err));
     }

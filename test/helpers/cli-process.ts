@@ -24,7 +24,10 @@ export interface CliRun {
 
 /** Starts `node dist/src/cli/main.js ARGS` with only PATH, the private home and `env` in its environment. */
 export function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [CLI_ENTRY, ...args], { env: { PATH: process.env.PATH, ...CLI_BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI_ENTRY, ...args], {
+    env: { PATH: process.env.PATH, ...CLI_BASE_ENV, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs the CLI to completion, killing it after `timeoutMs` (bounded; never hangs a test). */
@@ -66,7 +69,10 @@ export interface BinaryCliRun {
 
 /** Runs the CLI with `input` on its stdin and its stdout kept as bytes (for `-` pipes). */
 export function runCliPiped(args: string[], env: Record<string, string>, input: Buffer | null, timeoutMs = 60_000): Promise<BinaryCliRun> {
-  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { PATH: process.env.PATH, ...CLI_BASE_ENV, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+    env: { PATH: process.env.PATH, ...CLI_BASE_ENV, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const stdout: Buffer[] = [];
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { md5Hex } from '../../src/common/md5.js';
-import { encodeFrame, FrameDecoder, type StepJson } from '../../src/transport/step.codec.js';
+import { encodeFrame, FrameDecoder, type StepJson } from '../../src/protocol/index.js';
 
 /** Behaviour switches of the fake server. */
 export interface FakeServerOptions {
@@ -12,7 +12,7 @@ export interface FakeServerOptions {
   dropOnDownload?: number;
   /** Flip a byte of every DOWNLOAD reply while keeping the true block_md5. */
   corruptDownloads?: boolean;
-  /** List at most this many STATUS missing ranges, with `missing_ranges_truncated` (spec C2). */
+  /** List at most this many STATUS missing ranges, with `missing_ranges_truncated` (docs/protocol.md §6). */
   statusRangeLimit?: number;
   /**
    * Read frames like the reference Python server: each socket read may run past the end of the
@@ -71,7 +71,8 @@ export class FakeFileServer {
     const onFrame = (json: StepJson | null, binary: Buffer | null) => {
       if (socket.destroyed) return;
       const reply = this.handle(json ?? {}, binary, socket);
-      if (reply) socket.write(encodeFrame({ direction: 'RESPONSE', type: json?.type, operation: json?.operation, ...reply.json }, reply.binary));
+      if (reply)
+        socket.write(encodeFrame({ direction: 'RESPONSE', type: json?.type, operation: json?.operation, ...reply.json }, reply.binary));
     };
     if (this.options.overReading) {
       const reader = new OverReadingFrameReader(onFrame, (bytes) => (this.droppedBytes += bytes));
@@ -105,13 +106,24 @@ export class FakeFileServer {
         const received_count = upload.received.reduce((a, b) => a + b, 0);
         const limit = this.options.statusRangeLimit ?? Infinity;
         const listed = { missing_ranges: missing.slice(0, limit), missing_ranges_truncated: missing.length > limit };
-        return ok({ ...fields, received_count, ...listed, complete: upload.complete, ...(upload.complete ? { md5: md5Hex(upload.data) } : {}) });
+        return ok({
+          ...fields,
+          received_count,
+          ...listed,
+          complete: upload.complete,
+          ...(upload.complete ? { md5: md5Hex(upload.data) } : {}),
+        });
       }
       case 'SAVE': {
         if (upload?.complete) return fail(402, `This "key" ${key} is existing.`);
         const size = req.size as number;
         const blockSize = grant(req.block_size);
-        this.uploads.set(key, { data: Buffer.alloc(size), blockSize, received: new Uint8Array(Math.ceil(size / blockSize)), complete: false });
+        this.uploads.set(key, {
+          data: Buffer.alloc(size),
+          blockSize,
+          received: new Uint8Array(Math.ceil(size / blockSize)),
+          complete: false,
+        });
         return ok({ key, size, block_size: blockSize, total_block: Math.ceil(size / blockSize) });
       }
       case 'UPLOAD': {
@@ -130,7 +142,13 @@ export class FakeFileServer {
       }
       case 'GET':
         if (!upload?.complete) return fail(404, `The key ${key} is not existing.`);
-        return ok({ key, size: upload.data.length, block_size: grant(req.block_size), total_block: Math.ceil(upload.data.length / grant(req.block_size)), md5: md5Hex(upload.data) });
+        return ok({
+          key,
+          size: upload.data.length,
+          block_size: grant(req.block_size),
+          total_block: Math.ceil(upload.data.length / grant(req.block_size)),
+          md5: md5Hex(upload.data),
+        });
       case 'DOWNLOAD': {
         if (!upload?.complete) return fail(404, `The key ${key} is not existing.`);
         const blockSize = grant(req.block_size);

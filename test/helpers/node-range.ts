@@ -7,13 +7,21 @@ export function nodeSatisfies(version: string, range: string): boolean {
   const v = parse(version);
   // `>= 14` and `>=14` are the same comparator.
   const normalized = range.replace(/(>=|<=|>|<|\^|~|=)\s+/g, '$1');
-  return normalized.split('||').some((alternative) => alternative.trim().split(/\s+/).every((comparator) => matches(v, comparator)));
+  return normalized.split('||').some((alternative) =>
+    alternative
+      .trim()
+      .split(/\s+/)
+      .every((comparator) => matches(v, comparator)),
+  );
 }
 
 type Triple = [number, number, number];
 
 function parse(text: string): Triple {
-  const parts = text.replace(/^v/, '').split('.').map((p) => (p === 'x' || p === '*' ? 0 : Number(p)));
+  const parts = text
+    .replace(/^v/, '')
+    .split('.')
+    .map((p) => (p === 'x' || p === '*' ? 0 : Number(p)));
   if (parts.some((p) => !Number.isInteger(p))) throw new Error(`cannot read version "${text}"`);
   return [parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0];
 }

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { FrameDecoder, HEADER_BYTES, type StepJson } from '../../src/transport/step.codec.js';
+import { FrameDecoder, HEADER_BYTES, type StepJson } from '../../src/protocol/index.js';
 
 /** What came back from a raw exchange. */
 export interface RawExchange {

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { FrameDecoder, type StepJson } from '../../src/transport/step.codec.js';
+import { FrameDecoder, type StepJson } from '../../src/protocol/index.js';
 
 /** A raw client socket that decodes every reply frame it receives (for limit and abuse tests). */
 export interface RawSocket {

@@ -23,7 +23,12 @@ export interface ServerProcess {
  * Starts `node dist/src/main.js` (or `args`, e.g. `stepd serve`) on ephemeral loopback ports with the given data dir and waits
  * (bounded) until it prints where it listens.
  */
-export async function startServerProcess(dataDir: string, env: Record<string, string> = {}, timeoutMs = 20_000, args = [SERVER_ENTRY]): Promise<ServerProcess> {
+export async function startServerProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+  args = [SERVER_ENTRY],
+): Promise<ServerProcess> {
   const { child, ports, output, exited } = await spawnListening({
     args,
     env: { PATH: process.env.PATH, ...stepdChildEnv(dataDir), ...env },

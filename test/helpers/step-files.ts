@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StepClientConnection, StepResponse } from '../../src/client/step-client.connection.js';
-import type { StepJson } from '../../src/transport/step.codec.js';
+import type { StepJson } from '../../src/protocol/index.js';
 import { request } from './test-app.js';
 
 /** Lower-case hex MD5 of bytes. */
@@ -62,13 +62,20 @@ export async function uploadBlocks(
 }
 
 /** Downloads a whole file block by block on one connection. */
-export async function downloadAll(conn: StepClientConnection, token: string, key: string, blockSize?: number): Promise<{ data: Buffer; plan: StepJson }> {
+export async function downloadAll(
+  conn: StepClientConnection,
+  token: string,
+  key: string,
+  blockSize?: number,
+): Promise<{ data: Buffer; plan: StepJson }> {
   const plan = await conn.request(fileRequest(token, 'GET', { key, ...(blockSize ? { block_size: blockSize } : {}) }));
   if (plan.json.status !== 200) throw new Error(`GET failed: ${JSON.stringify(plan.json)}`);
   const total = plan.json.total_block as number;
   const granted = plan.json.block_size as number;
   const replies = await Promise.all(
-    Array.from({ length: total }, (_, index) => conn.request(fileRequest(token, 'DOWNLOAD', { key, block_index: index, block_size: granted }))),
+    Array.from({ length: total }, (_, index) =>
+      conn.request(fileRequest(token, 'DOWNLOAD', { key, block_index: index, block_size: granted })),
+    ),
   );
   for (const reply of replies) if (reply.json.status !== 200) throw new Error(`DOWNLOAD failed: ${JSON.stringify(reply.json)}`);
   return { data: Buffer.concat(replies.map((r) => r.binary ?? Buffer.alloc(0))), plan: plan.json };

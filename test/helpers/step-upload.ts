@@ -1,7 +1,7 @@
 import type { StepClientConnection, StepResponse } from '../../src/client/step-client.connection.js';
 import { request } from './test-app.js';
 
-/** The reply to a FILE STATUS (spec C2). */
+/** The reply to a FILE STATUS (docs/protocol.md §6). */
 export interface UploadStatus {
   status: number;
   blockSize: number;
@@ -33,7 +33,14 @@ export async function uploadStatus(conn: StepClientConnection, token: string, ke
 }
 
 /** Sends one block of `content` (block `index` of `blockSize`). */
-export function uploadBlock(conn: StepClientConnection, token: string, key: string, content: Buffer, blockSize: number, index: number): Promise<StepResponse> {
+export function uploadBlock(
+  conn: StepClientConnection,
+  token: string,
+  key: string,
+  content: Buffer,
+  blockSize: number,
+  index: number,
+): Promise<StepResponse> {
   const block = content.subarray(index * blockSize, Math.min(content.length, (index + 1) * blockSize));
   return conn.request(request({ type: 'FILE', operation: 'UPLOAD', token, key, block_index: index }), block);
 }

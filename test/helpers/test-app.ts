@@ -5,7 +5,7 @@ import { createStepApp, type StepApp } from '../../src/app.factory.js';
 import { StepClientConnection, type StepResponse } from '../../src/client/step-client.connection.js';
 import { md5Hex } from '../../src/common/md5.js';
 import { loadConfig, type StepConfig } from '../../src/config/step.config.js';
-import type { StepJson } from '../../src/transport/step.codec.js';
+import type { StepJson } from '../../src/protocol/index.js';
 
 /** A stepd booted in this process on ephemeral loopback ports with a temporary data dir. */
 export interface TestApp extends StepApp {

@@ -1,6 +1,6 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 
-/** The LIST fields (spec C3) that FILE and DATA requests share. */
+/** The LIST fields (docs/protocol.md §7) that FILE and DATA requests share. */
 export class ListFieldsDto {
   @IsOptional()
   @IsString({ message: 'Field "prefix" has to be a string.' })
