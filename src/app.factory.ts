@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import { TokenService } from './auth/token.service.js';
+import { BlockBufferPool } from './common/block-buffer-pool.js';
 import { logLevels } from './config/log-levels.js';
 import type { StepConfig } from './config/step.config.js';
 import { StepTransportObserver } from './metrics/step-transport.observer.js';
@@ -58,7 +59,10 @@ export async function createStepApp(config: StepConfig): Promise<StepApp> {
   // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
   await app.init();
   // Metrics and the per-request log line come from the app's container; the transport only calls them.
-  const stepServer = new StepServer(stepServerOptions(config, app.get(StepTransportObserver), app.get(TokenService)));
+  const stepServer = new StepServer(
+    stepServerOptions(config, app.get(StepTransportObserver), app.get(TokenService)),
+    app.get(BlockBufferPool),
+  );
   // inheritAppConfig: without it, global pipes, guards and filters never reach STEP handlers.
   app.connectMicroservice({ strategy: stepServer }, { inheritAppConfig: true });
   app.get(StepListenerStatus).attach(stepServer);

@@ -1,7 +1,11 @@
 import { Global, Module } from '@nestjs/common';
+import { BlockBufferPool } from './block-buffer-pool.js';
 import { Clock } from './clock.js';
 
-/** Cross-cutting side-effect providers (the clock) shared by every feature module. */
+/** Cross-cutting providers shared by every feature module: the clock and the block buffer pool. */
 @Global()
-@Module({ providers: [Clock], exports: [Clock] })
+@Module({
+  providers: [Clock, { provide: BlockBufferPool, useFactory: () => new BlockBufferPool() }],
+  exports: [Clock, BlockBufferPool],
+})
 export class CommonModule {}

@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { readSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { GroupCommit } from '../common/group-commit.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { blockBufferPool } from '../transport/buffer-pool.js';
+import type { BlockLease } from '../protocol/index.js';
 
 /** Read handles kept open for downloads (a DOWNLOAD per block must not open and close the file). */
 const READ_HANDLE_CACHE = 64;
@@ -45,7 +46,10 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
     }
   });
 
-  constructor(@InjectStepConfig() private readonly config: StepConfig) {
+  constructor(
+    @InjectStepConfig() private readonly config: StepConfig,
+    private readonly pool: BlockBufferPool,
+  ) {
     this.partialDir = join(config.storage.dataDir, 'uploads');
     this.filesDir = join(config.storage.dataDir, 'files');
   }
@@ -147,16 +151,18 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Reads one block of a complete file, through a small cache of open handles, into a pooled
-   * buffer (the transport returns it to the pool once the reply is written).
+   * buffer; the caller owns the lease (a DOWNLOAD reply hands it to the transport, which
+   * releases it once the socket has written it).
    */
-  async readFileBlock(name: string, offset: number, length: number): Promise<Buffer> {
+  async readFileBlock(name: string, offset: number, length: number): Promise<BlockLease> {
     const cached = await this.acquireReadHandle(name);
     try {
-      const buffer = blockBufferPool.acquire(length);
+      const block = this.pool.acquire(length);
       try {
-        return await this.readAt(cached.handle, offset, length, buffer);
+        await this.readAt(cached.handle, offset, length, block.buffer);
+        return block;
       } catch (err) {
-        blockBufferPool.release(buffer);
+        block.release();
         throw err;
       }
     } finally {

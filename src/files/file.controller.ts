@@ -43,7 +43,7 @@ export class FileController {
   }
 
   /** DOWNLOAD: one block as the reply's binary section. */
-  @StepPattern(StepType.FILE, StepOperation.DOWNLOAD)
+  @StepPattern(StepType.FILE, StepOperation.DOWNLOAD, { repliesWithBlock: true })
   download(@Payload() dto: FileRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
     return this.files.block(session.username, dto);
   }

@@ -1,21 +1,22 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { blockBufferPool } from '../transport/buffer-pool.js';
+import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { PrefixHasher } from './prefix-hasher.js';
 
 describe('PrefixHasher', () => {
+  const pool = new BlockBufferPool();
   const blocks = Array.from({ length: 8 }, () => randomBytes(100));
   const expected = createHash('md5').update(Buffer.concat(blocks)).digest('hex');
 
   it('hashes blocks that arrive out of order through its window', () => {
-    const hasher = new PrefixHasher(10_000);
+    const hasher = new PrefixHasher(10_000, pool);
     for (const i of [3, 1, 0, 2, 7, 5, 4, 6]) hasher.offer(i, blocks[i]);
     expect(hasher.hashed).toBe(8);
     expect(hasher.digest()).toBe(expected);
   });
 
   it('leaves blocks that do not fit the window for a read from disk', () => {
-    const hasher = new PrefixHasher(200);
+    const hasher = new PrefixHasher(200, pool);
     for (const i of [1, 2, 3]) hasher.offer(i, blocks[i]);
     hasher.offer(0, blocks[0]); // drains 0, 1, 2; block 3 did not fit
     expect(hasher.next).toBe(3);
@@ -25,7 +26,7 @@ describe('PrefixHasher', () => {
   });
 
   it('keeps the blocks nearest the prefix when the window is full, so fewer are read back', () => {
-    const hasher = new PrefixHasher(200);
+    const hasher = new PrefixHasher(200, pool);
     hasher.offer(5, blocks[5]);
     hasher.offer(6, blocks[6]);
     hasher.offer(2, blocks[2]); // nearer than 6: 6 goes, 2 stays
@@ -44,17 +45,17 @@ describe('PrefixHasher', () => {
   it('never lets the pool reuse a kept block its request still holds', () => {
     // The sequence that corrupted md5s: block 1 is kept, block 0's request drains it before block
     // 1's request has finished; its buffer must not be handed out until that request releases it.
-    const hasher = new PrefixHasher(1 << 20);
-    const first = blockBufferPool.acquire(128 * 1024);
-    const second = blockBufferPool.acquire(128 * 1024);
-    hasher.offer(1, second);
-    hasher.offer(0, first);
+    const hasher = new PrefixHasher(1 << 20, pool);
+    const first = pool.acquire(128 * 1024);
+    const second = pool.acquire(128 * 1024);
+    hasher.offer(1, second.buffer);
+    hasher.offer(0, first.buffer);
     expect(hasher.hashed).toBe(2);
     // Request 1 has not been answered yet: a new frame must not be assembled into its buffer.
-    const next = blockBufferPool.acquire(128 * 1024);
-    expect(next).not.toBe(second);
-    blockBufferPool.release(first);
-    blockBufferPool.release(second);
-    expect([blockBufferPool.acquire(128 * 1024), blockBufferPool.acquire(128 * 1024)]).toContain(second);
+    const next = pool.acquire(128 * 1024);
+    expect(next.buffer).not.toBe(second.buffer);
+    first.release();
+    second.release();
+    expect([pool.acquire(128 * 1024).buffer, pool.acquire(128 * 1024).buffer]).toContain(second.buffer);
   });
 });

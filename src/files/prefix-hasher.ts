@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { blockBufferPool } from '../transport/buffer-pool.js';
+import type { BlockBufferPool } from '../common/block-buffer-pool.js';
+import type { BlockLease } from '../protocol/index.js';
 
 /**
  * MD5 of an upload's contiguous prefix, advanced as blocks arrive so completing the upload needs
@@ -9,11 +10,15 @@ import { blockBufferPool } from '../transport/buffer-pool.js';
 export class PrefixHasher {
   private hash: Hash = createHash('md5');
   private hashedBlocks = 0;
-  private readonly window = new Map<number, Buffer>();
+  /** Blocks kept for later, each held by its own lease on the pool. */
+  private readonly window = new Map<number, BlockLease>();
   private windowBytes = 0;
   private tainted = false;
 
-  constructor(private readonly windowLimit: number) {}
+  constructor(
+    private readonly windowLimit: number,
+    private readonly pool: BlockBufferPool,
+  ) {}
 
   /** Blocks hashed so far (the prefix is blocks 0..hashed-1). */
   get hashed(): number {
@@ -29,7 +34,7 @@ export class PrefixHasher {
   }
 
   /**
-   * A newly received block; kept (retained from the buffer pool, not copied) if it is not next
+   * A newly received block; kept (a shared lease on its pooled buffer, not a copy) if it is not next
    * and the window has room, or is nearer to the prefix than the farthest block kept.
    */
   offer(index: number, block: Buffer): void {
@@ -48,11 +53,10 @@ export class PrefixHasher {
       if (farthest < index) return;
       const evicted = this.window.get(farthest)!;
       this.window.delete(farthest);
-      this.windowBytes -= evicted.length;
-      blockBufferPool.release(evicted);
+      this.windowBytes -= evicted.buffer.length;
+      evicted.release();
     }
-    blockBufferPool.retain(block);
-    this.window.set(index, block);
+    this.window.set(index, this.pool.share(block));
     this.windowBytes += block.length;
   }
 
@@ -71,7 +75,7 @@ export class PrefixHasher {
   /** Gives up on the incremental digest (see isTainted) and frees the window. */
   taint(): void {
     this.tainted = true;
-    for (const block of this.window.values()) blockBufferPool.release(block);
+    for (const kept of this.window.values()) kept.release();
     this.window.clear();
     this.windowBytes = 0;
   }
@@ -89,14 +93,14 @@ export class PrefixHasher {
   }
 
   private drainWindow(): void {
-    let block = this.window.get(this.hashedBlocks);
-    while (block) {
+    let kept = this.window.get(this.hashedBlocks);
+    while (kept) {
       this.window.delete(this.hashedBlocks);
-      this.windowBytes -= block.length;
-      this.hash.update(block);
-      blockBufferPool.release(block);
+      this.windowBytes -= kept.buffer.length;
+      this.hash.update(kept.buffer);
+      kept.release();
       this.hashedBlocks++;
-      block = this.window.get(this.hashedBlocks);
+      kept = this.window.get(this.hashedBlocks);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import type { BlockLease } from '../protocol/index.js';
 import { StepReply } from '../transport/index.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { FileRequestDto } from './dto/file-request.dto.js';
@@ -49,9 +50,9 @@ export class StoredFilesService {
     if (index < 0 || index >= total) throw FilesErrors.downloadIndexOutOfRange(index, total);
     const offset = index * blockSize;
     const length = Math.min(blockSize, file.size - offset);
-    let data: Buffer;
+    let block: BlockLease;
     try {
-      data = await this.storage.readFileBlock(file.storage_name, offset, length);
+      block = await this.storage.readFileBlock(file.storage_name, offset, length);
     } catch (err) {
       // A DELETE between the row lookup and the open: the key is gone, as a 404 says.
       if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') throw FilesErrors.keyNotFound(key);
@@ -63,7 +64,7 @@ export class StoredFilesService {
       const known = this.ledger.blockMd5(file.id, index);
       if (known) fields.block_md5 = known;
     }
-    return StepReply.ok('An available block.', fields, data);
+    return StepReply.ok('An available block.', fields, block);
   }
 
   /** FILE DELETE: removes a complete file, or cancels an unfinished upload (docs/protocol.md ). */

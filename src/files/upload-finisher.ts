@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { setImmediate } from 'node:timers/promises';
+import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { Clock } from '../common/clock.js';
 import { SqliteWriter } from '../database/sqlite-writer.js';
-import { blockBufferPool } from '../transport/buffer-pool.js';
 import type { ActiveUpload } from './active-upload.js';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockStorage } from './block-storage.repository.js';
@@ -29,6 +29,7 @@ export class UploadFinisher {
     private readonly progress: UploadProgressWriter,
     private readonly sqlite: SqliteWriter,
     private readonly clock: Clock,
+    private readonly pool: BlockBufferPool,
   ) {}
 
   /**
@@ -117,14 +118,14 @@ export class UploadFinisher {
       while (!hasher.isTainted && upload.handle && hasher.next < upload.row.totalBlock && bitmap.has(hasher.next)) {
         const index = hasher.next;
         const length = upload.blockLength(index);
-        const block = blockBufferPool.acquire(length);
+        const block = this.pool.acquire(length);
         try {
           // Synchronous, so that catching up outpaces arriving blocks: a thread-pool read queued
           // behind their writes, and the prefix then fell ever further behind (the bench saw 224
           // of a 1 GiB upload's 256 blocks read back, and its final block waited for the rest).
-          hasher.feedFromDisk(this.storage.readAtSync(upload.handle, index * upload.row.blockSize, length, block));
+          hasher.feedFromDisk(this.storage.readAtSync(upload.handle, index * upload.row.blockSize, length, block.buffer));
         } finally {
-          blockBufferPool.release(block);
+          block.release();
         }
         // Other requests run between slices. One block per slice was not enough: each turn of
         // the event loop also takes in about a block, so after a stalled block the prefix never

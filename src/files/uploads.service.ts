@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { Clock } from '../common/clock.js';
 import { md5Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
@@ -47,6 +48,7 @@ export class UploadsService implements OnModuleDestroy {
     private readonly clock: Clock,
     private readonly registry: ActiveUploadRegistry,
     private readonly finisher: UploadFinisher,
+    private readonly pool: BlockBufferPool,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -290,7 +292,7 @@ export class UploadsService implements OnModuleDestroy {
   }
 
   private activate(row: UploadEntity, handle: ActiveUpload['handle'], bitmap: BlockBitmap): ActiveUpload {
-    return new ActiveUpload(row, handle, bitmap, new PrefixHasher(HASH_WINDOW_BYTES));
+    return new ActiveUpload(row, handle, bitmap, new PrefixHasher(HASH_WINDOW_BYTES, this.pool));
   }
 
   private find(username: string, key: string): Promise<ActiveUpload | null> {

@@ -4,8 +4,10 @@
  */
 
 /**
- * A block buffer with one owner. Whoever holds the lease (the decoder while it fills it, then the
- * frame's consumer) calls release() exactly once, after which the buffer must not be touched.
+ * One hold on a block buffer: the type that says who owns it. Whoever holds the lease (the
+ * decoder while it fills it, then the frame's consumer) calls release() once, after which it must
+ * not touch the buffer; a second release() does nothing. A holder that keeps the buffer longer
+ * takes a lease of its own (the server's BlockBufferPool shares one), never a bare reference.
  */
 export interface BlockLease {
   readonly buffer: Buffer;

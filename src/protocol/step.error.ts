@@ -39,6 +39,11 @@ export class StepError extends Error {
     return new StepError(StepStatus.KEY_NOT_FOUND, `The key ${key} is not existing.`, { fields: { key } });
   }
 
+  /** 408 `Operation <op> is not allowed for type <type>`: a valid operation this type does not have (docs/protocol.md §2). */
+  static notAllowedForType(operation: unknown, type: unknown): StepError {
+    return new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(operation)} is not allowed for type ${String(type)}`);
+  }
+
   /** 500 with a generic message: internals never reach the client. */
   static internal(): StepError {
     return new StepError(StepStatus.INTERNAL, 'Internal server error.');

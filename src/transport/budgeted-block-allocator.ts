@@ -1,6 +1,27 @@
 import type { BlockAllocator, BlockLease } from '../protocol/index.js';
-import type { BufferPool } from './buffer-pool.js';
+import type { BlockBufferPool } from '../common/block-buffer-pool.js';
 import type { ByteBudget, CancelWait } from './byte-budget.js';
+
+/** A pooled buffer whose bytes also count against the budget until it is released. */
+class BudgetedLease implements BlockLease {
+  private held = true;
+
+  constructor(
+    private readonly block: BlockLease,
+    private readonly budget: ByteBudget,
+  ) {}
+
+  get buffer(): Buffer {
+    return this.block.buffer;
+  }
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.block.release();
+    this.budget.give(this.block.buffer.length);
+  }
+}
 
 /**
  * One connection's block buffers: from the shared pool, and for sections still arriving, within
@@ -14,22 +35,22 @@ export class BudgetedBlockAllocator implements BlockAllocator {
   private cancelWait: CancelWait | null = null;
 
   constructor(
-    private readonly pool: BufferPool,
+    private readonly pool: BlockBufferPool,
     private readonly budget: ByteBudget,
   ) {}
 
   /** Sections that arrived whole in one read are held already: no budget, just a pooled buffer. */
   allocate(size: number): BlockLease {
-    return this.lease(size, 0);
+    return this.pool.acquire(size);
   }
 
   /** A buffer within the budget, or null (see waitFor). */
   reserve(size: number): BlockLease | null {
     if (this.prepaid === size) {
       this.prepaid = 0;
-      return this.lease(size, size);
+      return new BudgetedLease(this.pool.acquire(size), this.budget);
     }
-    return this.budget.tryTake(size) ? this.lease(size, size) : null;
+    return this.budget.tryTake(size) ? new BudgetedLease(this.pool.acquire(size), this.budget) : null;
   }
 
   /** Waits in line for `size` bytes of budget; `ready` runs once reserve(size) will succeed. */
@@ -47,19 +68,5 @@ export class BudgetedBlockAllocator implements BlockAllocator {
     this.cancelWait = null;
     if (this.prepaid > 0) this.budget.give(this.prepaid);
     this.prepaid = 0;
-  }
-
-  private lease(size: number, budgeted: number): BlockLease {
-    const buffer = this.pool.acquire(size);
-    let held = true;
-    return {
-      buffer,
-      release: () => {
-        if (!held) return;
-        held = false;
-        this.pool.release(buffer);
-        if (budgeted > 0) this.budget.give(budgeted);
-      },
-    };
   }
 }

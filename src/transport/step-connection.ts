@@ -2,32 +2,23 @@ import { Logger } from '@nestjs/common';
 import type { Socket } from 'node:net';
 import {
   ChunkOwnership,
-  encodeFrameParts,
   DecoderHalt,
   FrameDecoder,
-  type FrameHead,
-  type StepFrame,
+  FrameTooLargeError,
   StepError,
   StepStatus,
-  FrameTooLargeError,
-  waitForDrain,
+  type FrameHead,
+  type StepFrame,
 } from '../protocol/index.js';
 import { BudgetedBlockAllocator } from './budgeted-block-allocator.js';
-import type { StepPeer } from './step.context.js';
-import type { StepServerOptions } from './step-server.options.js';
-import { blockBufferPool } from './buffer-pool.js';
+import { FrameDeadline } from './frame-deadline.js';
 import { adoptWithReadBuffer } from './read-buffer-socket.js';
 import { ReplyCredits } from './reply-credits.js';
-import { ReadState, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.contracts.js';
+import type { StepPeer } from './step.context.js';
+import { ReadState, type ConnectionDispatcher, type StepConnectionShared } from './step-connection.contracts.js';
+import { StepRequestQueue } from './step-request-queue.js';
+import type { StepServerOptions } from './step-server.options.js';
 import { TrickleDamper } from './trickle-damper.js';
-
-export { ReadState, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.contracts.js';
-
-/**
- * What a queued frame is charged on top of its wire bytes: the decoded JSON object and queue
- * entry cost memory too, so thousands of tiny pipelined frames must also hit the queue limit.
- */
-const FRAME_OVERHEAD_BYTES = 512;
 
 /**
  * What a stopped connection still reads, and drops, so that it sees the peer's close. A paused
@@ -43,55 +34,52 @@ const STOPPED_READ_ALLOWANCE_BYTES = 64 * 1024;
  */
 const CLOSING_LINGER_MS = 2000;
 
-function queueCost(item: StepFrame | StepError): number {
-  return item instanceof StepError ? 0 : item.wireBytes + FRAME_OVERHEAD_BYTES;
-}
-
 /**
- * One client connection: incremental decoding, a FIFO queue so replies leave in request order
- * (STEP has no request id), read backpressure, write backpressure and the connection's timers.
+ * One client connection's read loop: incremental decoding into a FIFO of requests (answered by
+ * StepRequestQueue), read backpressure, and the connection's timers. Whether the socket is read
+ * at all is decided by one state, ReadState, derived from the decoder, the queue and the trickle
+ * damper (docs/protocol.md §1).
  */
 export class StepConnection {
   private static readonly logger = new Logger('StepConnection');
-  private readonly decoder: FrameDecoder;
-  private readonly allocator: BudgetedBlockAllocator;
+  readonly peer: StepPeer;
   private readonly socket: Socket;
   /** True when reads arrive through `receive` as views of the shared read buffer. */
   private readonly readBuffered: boolean;
-  private readonly queue: Array<StepFrame | StepError> = [];
+  private readonly decoder: FrameDecoder;
+  private readonly allocator: BudgetedBlockAllocator;
   private readonly credits: ReplyCredits;
-  private queuedBytes = 0;
-  private state = ReadState.Reading;
-  /** Whether the socket is paused (it is read while Reading, and until bytes arrive while awaiting admission). */
-  private paused = false;
-  private waitingForBuffer = false;
+  private readonly queue: StepRequestQueue;
+  private readonly deadline: FrameDeadline;
   private readonly trickle = new TrickleDamper(() => this.updateReadState());
-  private busy = false;
-  private authenticated = false;
+  private state = ReadState.Reading;
   private droppedAfterStop = 0;
-  /** Closing after a last reply: whatever arrives is dropped, without limit, until the linger ends. */
-  private lingering = false;
-  private awaitingDrain = false;
-  private frameTimer: NodeJS.Timeout | null = null;
-  private frameStartedAt = 0;
-  private lastReceivedAt = 0;
-  private idleWaiters: Array<() => void> = [];
-  readonly peer: StepPeer;
+  /** Past login: the longer idle timeout applies. */
+  private loggedIn = false;
 
   /** @param socket accepted paused (pauseOnConnect), so that it can be given the read buffer */
   constructor(
     id: number,
     socket: Socket,
     private readonly options: StepServerOptions,
-    private readonly dispatcher: StepDispatcher,
+    private readonly dispatcher: ConnectionDispatcher,
     shared: StepConnectionShared,
   ) {
     this.peer = { remoteAddress: socket.remoteAddress ?? 'unknown', connectionId: id };
     const adopted = shared.readBuffer ? adoptWithReadBuffer(socket, shared.readBuffer, (chunk) => this.receive(chunk)) : null;
     this.socket = adopted ?? socket;
     this.readBuffered = adopted !== null;
-    this.allocator = new BudgetedBlockAllocator(blockBufferPool, shared.preallocation);
+    this.allocator = new BudgetedBlockAllocator(shared.pool, shared.preallocation);
     this.credits = new ReplyCredits(shared.replies);
+    this.queue = new StepRequestQueue(this.socket, this.peer, dispatcher, this.credits, options.maxBinaryBytes, {
+      dequeued: () => this.updateReadState(),
+      authenticated: () => this.loggedInNow(),
+      closing: () => this.closeAfterReply(),
+    });
+    this.deadline = new FrameDeadline(options.frameDeadlineMs, options.frameMaxMs, (why) => {
+      StepConnection.logger.warn(`connection ${this.peer.connectionId}: frame ${why}, closing`);
+      this.socket.destroy();
+    });
     this.decoder = new FrameDecoder(
       { maxJsonBytes: options.maxJsonBytes, maxBinaryBytes: options.maxBinaryBytes },
       (frame) => this.enqueue(frame),
@@ -101,6 +89,11 @@ export class StepConnection {
         admitBinary: (head) => this.admitBinary(head),
       },
     );
+  }
+
+  /** Why the socket is, or is not, being read. */
+  get readState(): ReadState {
+    return this.state;
   }
 
   /** Runs `listener` once the connection's socket has closed. */
@@ -120,33 +113,32 @@ export class StepConnection {
     this.socket.on('timeout', () => {
       // Only a connection with nothing in flight is idle; a long request keeps it open. A reply
       // that the peer has not read for a whole timeout (no socket activity) is stalled, not slow.
-      if (this.isIdle() || this.awaitingDrain) this.socket.destroy();
+      if (this.isIdle() || this.queue.awaitingDrain) this.socket.destroy();
     });
     // The server allows half-open sockets: a peer that sends its requests and then shuts down
     // its sending side still gets every reply before the connection ends.
     this.socket.on('end', () => void this.drainAndEnd());
     this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
     this.socket.on('close', () => {
-      this.clearFrameTimer();
+      this.deadline.clear();
       this.trickle.dispose();
       this.state = ReadState.Stopped;
       this.decoder.dispose();
       this.allocator.dispose();
       this.credits.giveBackAll();
-      this.dropQueue();
-      this.notifyIdle();
+      this.queue.drop();
     });
   }
 
   /** True when no request is queued or being processed. */
   isIdle(): boolean {
-    return !this.busy && this.queue.length === 0;
+    return this.queue.idle;
   }
 
   /** Stops reading new requests, finishes queued ones, then ends the connection (graceful shutdown). */
   async drainAndEnd(): Promise<void> {
     this.stopReading();
-    if (!this.isIdle()) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (!this.isIdle()) await this.queue.settled();
     this.socket.end();
   }
 
@@ -155,11 +147,15 @@ export class StepConnection {
     this.socket.destroy();
   }
 
+  private get stopped(): boolean {
+    return this.state === ReadState.Stopped || this.state === ReadState.Closing;
+  }
+
   /** Bytes read from the socket (a view that may be reused once this returns, see readBuffered). */
   private receive(chunk: Buffer): void {
-    if (this.state === ReadState.Stopped) {
+    if (this.stopped) {
       this.droppedAfterStop += chunk.length;
-      if (!this.lingering && this.droppedAfterStop > STOPPED_READ_ALLOWANCE_BYTES) this.setPaused(true);
+      if (this.state === ReadState.Stopped && this.droppedAfterStop > STOPPED_READ_ALLOWANCE_BYTES) this.setPaused(true);
       return;
     }
     // Bytes that arrive while a binary section awaits admission are held, and no more are read.
@@ -174,39 +170,47 @@ export class StepConnection {
         return;
       }
       // The header alone refused the frame: answer 413, then close, since the bytes that
-      // follow can no longer be framed (docs/protocol.md limits).
+      // follow can no longer be framed (docs/protocol.md §1).
       this.refuse(new StepError(StepStatus.TOO_LARGE, err.message, { closeConnection: true }));
       return;
     }
-    this.lastReceivedAt = performance.now();
+    this.deadline.progress();
     this.trickle.read(chunk.length, this.decoder.midFrame);
     this.updateReadState();
   }
 
   /** Called by the decoder once a frame's JSON says a binary section follows. */
   private admitBinary(head: FrameHead): boolean {
-    const verdict = this.dispatcher.admitBinary(head, this.peer);
+    const verdict = this.dispatcher.admitBinary(head);
     if (verdict === null) return true;
     if (verdict instanceof StepError) {
       this.refuse(verdict);
       return false;
     }
     // The check is asynchronous (a token lookup): the decoder holds what arrives meanwhile, and
-    // the socket is paused if anything does (updateReadState), so nothing more is read.
-    verdict.then(
-      (error) => {
-        if (this.state === ReadState.Stopped) return;
-        if (error) return this.refuse(error);
-        this.decoder.resume();
-        this.updateReadState();
-      },
-      (err: unknown) => {
-        StepConnection.logger.error(`connection ${this.peer.connectionId}: admission failed`, (err as Error).stack);
-        this.refuse(StepError.internal());
-      },
-    );
+    // the socket is paused if anything does (receive), so nothing more is read.
+    verdict.then(this.admissionVerdict, this.admissionFailed);
     return false;
   }
+
+  private readonly admissionVerdict = (error: StepError | null): void => {
+    if (this.stopped) return;
+    if (error) return this.refuse(error);
+    this.decoder.resume();
+    this.updateReadState();
+  };
+
+  private readonly admissionFailed = (err: unknown): void => {
+    StepConnection.logger.error(`connection ${this.peer.connectionId}: admission failed`, (err as Error).stack);
+    this.refuse(StepError.internal());
+  };
+
+  /** Budget for the binary section the decoder waits at is granted: the section can be read. */
+  private readonly bufferGranted = (): void => {
+    this.state = ReadState.Reading;
+    this.decoder.resume();
+    this.updateReadState();
+  };
 
   /** Answers `error` after the requests queued before it, reads nothing more, then closes. */
   private refuse(error: StepError): void {
@@ -218,111 +222,47 @@ export class StepConnection {
 
   private enqueue(item: StepFrame | StepError): void {
     // The deadline is per frame: a completed frame restarts it for the next one.
-    this.clearFrameTimer();
+    this.deadline.clear();
     this.trickle.frameDone();
     this.queue.push(item);
-    this.queuedBytes += queueCost(item);
     this.updateReadState();
-    if (!this.busy) void this.run();
+    this.queue.process();
   }
 
-  private async run(): Promise<void> {
-    this.busy = true;
-    try {
-      while (this.queue.length > 0 && !this.socket.destroyed) {
-        const item = this.queue.shift()!;
-        this.queuedBytes -= queueCost(item);
-        this.updateReadState();
-        // A DOWNLOAD waits for reply budget before its block is read: peers that do not read
-        // their replies must not make the server hold one block per connection.
-        const reserved = !(item instanceof StepError) && this.dispatcher.repliesWithBlock(item) ? this.options.maxBinaryBytes : 0;
-        if (reserved > 0 && !(await this.credits.reserve(reserved, this.socket))) break;
-        const reply = await this.dispatcher.dispatch(item, this.peer);
-        // Handlers never keep a request's binary section past their reply: its buffer goes back.
-        if (!(item instanceof StepError)) item.lease?.release();
-        if (reply.authenticated && !this.authenticated) {
-          this.authenticated = true;
-          this.socket.setTimeout(this.options.idleTimeoutMs);
-        }
-        const credit = this.credits.settle(reserved, reply.binary?.length ?? 0);
-        if (this.socket.destroyed) {
-          credit();
-          break;
-        }
-        const flushed = this.write(reply, credit);
-        if (reply.close) {
-          this.closeAfterReply();
-          break;
-        }
-        // Write backpressure: a slow reader must not make us buffer its DOWNLOAD replies.
-        if (!flushed) {
-          this.awaitingDrain = true;
-          await waitForDrain(this.socket);
-          this.awaitingDrain = false;
-        }
-      }
-    } catch (err) {
-      StepConnection.logger.error(`connection ${this.peer.connectionId} failed`, (err as Error).stack);
-      this.socket.destroy();
-    } finally {
-      this.busy = false;
-      this.notifyIdle();
-    }
-  }
-
-  /** Writes one reply; `written` runs once the socket is done with its block. */
-  private write(reply: OutgoingReply, written: () => void): boolean {
-    const [head, body] = encodeFrameParts(reply.json, reply.binary);
-    // Corked so header, JSON and block leave as one write: some clients read a reply with one recv.
-    this.socket.cork();
-    let flushed = this.socket.write(head);
-    // A pooled reply block (DOWNLOAD) goes back to the pool once the socket is done with it.
-    if (body) {
-      flushed = this.socket.write(body, () => {
-        blockBufferPool.release(body);
-        written();
-      });
-    } else {
-      written();
-    }
-    this.socket.uncork();
-    return flushed;
-  }
-
-  /** Derives the read state from the queue and the decoder, and pauses or resumes the socket. */
+  /** Derives the read state from the decoder, the queue and the damper, and pauses or resumes the socket. */
   private updateReadState(): void {
-    if (this.state === ReadState.Stopped) return;
-    const limit = this.options.maxQueuedBytesPerConnection;
-    if (this.decoder.halted === DecoderHalt.Admission) this.state = ReadState.AwaitingAdmission;
-    else if (this.decoder.halted === DecoderHalt.Buffer) this.state = ReadState.AwaitingBuffer;
-    // A client pipelining faster than we store must wait in its TCP window, not in our heap.
-    else if (this.queuedBytes > limit || (this.state === ReadState.QueueFull && this.queuedBytes > limit / 2))
-      this.state = ReadState.QueueFull;
-    else if (this.trickle.pausing) this.state = ReadState.Throttled;
-    else this.state = ReadState.Reading;
-    if (this.state === ReadState.AwaitingBuffer && !this.waitingForBuffer) {
-      this.waitingForBuffer = true;
-      this.allocator.waitFor(this.decoder.pendingBinaryLength, () => {
-        this.waitingForBuffer = false;
-        this.decoder.resume();
-        this.updateReadState();
-      });
+    if (this.stopped) return;
+    const previous = this.state;
+    this.state = this.nextReadState();
+    // Entering AwaitingBuffer queues for budget; bufferGranted leaves it.
+    if (this.state === ReadState.AwaitingBuffer && previous !== ReadState.AwaitingBuffer) {
+      this.allocator.waitFor(this.decoder.pendingBinaryLength, this.bufferGranted);
     }
     if (this.state === ReadState.Reading) {
       this.setPaused(false);
-      this.armFrameTimer();
+      if (this.decoder.midFrame) this.deadline.arm();
+      else this.deadline.clear();
       return;
     }
-    // Waiting for admission pauses only once bytes arrive meanwhile (see receive): the verdict
-    // is usually in before the next read.
+    // Waiting for admission pauses only once bytes arrive meanwhile (see receive).
     if (this.state !== ReadState.AwaitingAdmission) this.setPaused(true);
     // A throttled trickle is the peer's delay and stays under the frame deadline; waiting on the server is not.
-    if (this.state !== ReadState.Throttled) this.clearFrameTimer();
+    if (this.state !== ReadState.Throttled) this.deadline.clear();
+  }
+
+  private nextReadState(): ReadState {
+    if (this.decoder.halted === DecoderHalt.Admission) return ReadState.AwaitingAdmission;
+    if (this.decoder.halted === DecoderHalt.Buffer) return ReadState.AwaitingBuffer;
+    // A client pipelining faster than we store must wait in its TCP window, not in our heap.
+    const limit = this.options.maxQueuedBytesPerConnection;
+    const queued = this.queue.bytes;
+    if (queued > limit || (this.state === ReadState.QueueFull && queued > limit / 2)) return ReadState.QueueFull;
+    if (this.trickle.pausing) return ReadState.Throttled;
+    return ReadState.Reading;
   }
 
   private setPaused(paused: boolean): void {
-    if (paused === this.paused) return;
-    this.paused = paused;
+    if (paused === this.socket.isPaused()) return;
     if (paused) this.socket.pause();
     else this.socket.resume();
   }
@@ -334,65 +274,25 @@ export class StepConnection {
    */
   private closeAfterReply(): void {
     this.stopReading();
-    this.dropQueue();
-    this.lingering = true;
+    this.queue.drop();
+    this.state = ReadState.Closing;
     this.setPaused(false);
     this.socket.end();
     setTimeout(() => this.socket.destroy(), CLOSING_LINGER_MS).unref();
   }
 
-  /** Forgets queued requests (the connection ends), giving their block buffers back. */
-  private dropQueue(): void {
-    for (const item of this.queue.splice(0)) if (!(item instanceof StepError)) item.lease?.release();
-    this.queuedBytes = 0;
-  }
-
   private stopReading(): void {
     this.state = ReadState.Stopped;
     this.allocator.dispose();
-    this.clearFrameTimer();
+    this.deadline.clear();
     // A stopped 'data' socket stays paused; a read-buffered one keeps reading (and dropping) up
     // to STOPPED_READ_ALLOWANCE_BYTES so that it sees the peer's close.
     this.setPaused(!this.readBuffered);
   }
 
-  private armFrameTimer(): void {
-    if (this.state !== ReadState.Reading || !this.decoder.midFrame) {
-      this.clearFrameTimer();
-      return;
-    }
-    // One timer per frame, not one per chunk: when it fires it checks how long ago bytes came.
-    if (this.frameTimer) return;
-    this.frameStartedAt = performance.now();
-    this.lastReceivedAt = this.frameStartedAt;
-    this.scheduleFrameCheck(Math.min(this.options.frameDeadlineMs, this.options.frameMaxMs));
-  }
-
-  private scheduleFrameCheck(delayMs: number): void {
-    this.frameTimer = setTimeout(() => this.checkFrameProgress(), delayMs);
-    this.frameTimer.unref();
-  }
-
-  /** A frame dies when its bytes stop for frameDeadlineMs, or when it is still incomplete after frameMaxMs. */
-  private checkFrameProgress(): void {
-    const now = performance.now();
-    const stalledFor = this.options.frameDeadlineMs - (now - this.lastReceivedAt);
-    const capLeft = this.options.frameMaxMs - (now - this.frameStartedAt);
-    if (stalledFor > 0 && capLeft > 0) return this.scheduleFrameCheck(Math.min(stalledFor, capLeft));
-    const why = capLeft <= 0 ? `incomplete after ${this.options.frameMaxMs} ms` : `no bytes for ${this.options.frameDeadlineMs} ms`;
-    StepConnection.logger.warn(`connection ${this.peer.connectionId}: frame ${why}, closing`);
-    this.socket.destroy();
-  }
-
-  private clearFrameTimer(): void {
-    if (this.frameTimer) clearTimeout(this.frameTimer);
-    this.frameTimer = null;
-  }
-
-  private notifyIdle(): void {
-    if (!this.isIdle() && !this.socket.destroyed) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
+  private loggedInNow(): void {
+    if (this.loggedIn) return;
+    this.loggedIn = true;
+    this.socket.setTimeout(this.options.idleTimeoutMs);
   }
 }

@@ -1,12 +1,13 @@
 import { Controller } from '@nestjs/common';
 import { Ctx } from '@nestjs/microservices';
 import type { StepContext } from './step.context.js';
-import { StepError, StepStatus } from '../protocol/index.js';
+import { StepError } from '../protocol/index.js';
 import { StepFallbackPattern } from './step-pattern.decorator.js';
 
 /**
  * Answers valid operations sent with a type that does not support them (AUTH SAVE, DATA
- * UPLOAD, ...). It sits behind the auth guard, so the token is checked first as A3.6 requires.
+ * UPLOAD, ...). It sits behind the auth guard, so the token is checked first, as
+ * docs/protocol.md §2 orders.
  */
 @Controller()
 export class StepFallbackController {
@@ -14,6 +15,6 @@ export class StepFallbackController {
   @StepFallbackPattern()
   unsupported(@Ctx() context: StepContext): never {
     const { operation, type } = context.getRequest();
-    throw new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${String(operation)} is not allowed for type ${String(type)}`);
+    throw StepError.notAllowedForType(operation, type);
   }
 }

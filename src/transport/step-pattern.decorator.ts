@@ -8,10 +8,15 @@ import { stepValidationPipe } from './step-validation.pipe.js';
 /** Pattern of the handler that answers type+operation pairs no other handler takes. */
 export const STEP_FALLBACK_PATTERN = 'STEP:FALLBACK';
 
-/** Per-handler options, carried to the transport as the pattern's extras. */
+/**
+ * What a request may carry, declared once on its handler and read by StepDispatcher (Nest
+ * carries these as the pattern's extras).
+ */
 export interface StepPatternOptions {
-  /** The operation carries a binary section (UPLOAD); any other gets 400 for one. */
+  /** The request carries a binary section (UPLOAD); any other request that declares one gets 400 and is closed. */
   binary?: boolean;
+  /** The reply carries a block (DOWNLOAD): the request waits for reply budget before its handler runs. */
+  repliesWithBlock?: boolean;
 }
 
 /**

@@ -12,7 +12,7 @@ function firstMessage(errors: ValidationError[]): string {
 
 /**
  * Validates the JSON section of STEP requests against their DTOs. Types only: the presence
- * checks stay in the services, because the spec fixes their order and status codes. A wrong
+ * checks stay in the services, because docs/protocol.md §2 fixes their order and status codes. A wrong
  * type is answered with 400 and the first violated rule (the old server went silent).
  */
 export const stepValidationPipe = new ValidationPipe({

@@ -1,37 +1,27 @@
 import { Logger } from '@nestjs/common';
-import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { Observable } from 'rxjs';
-import {
-  StepOperation,
-  StepType,
-  stepPatternKey,
-  checkEnvelope,
-  echoEnvelope,
-  replyJson,
-  StepError,
-  StepStatus,
-} from '../protocol/index.js';
-import { STEP_BINARY_PATTERNS, STEP_BLOCK_REPLY_PATTERNS } from './step-dispatch.rules.js';
-import type { FrameHead, StepFrame, StepJson } from '../protocol/index.js';
-import { StepConnection, type OutgoingReply, type StepConnectionShared, type StepDispatcher } from './step-connection.js';
-import { StepContext, type StepPeer } from './step.context.js';
-import { StepReply } from './step.reply.js';
-import type { StepServerOptions } from './step-server.options.js';
-import { STEP_FALLBACK_PATTERN } from './step-pattern.decorator.js';
+import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { ByteBudget } from './byte-budget.js';
 import { ConnectionGate } from './connection-gate.js';
+import { StepConnection } from './step-connection.js';
+import type { StepConnectionShared } from './step-connection.contracts.js';
+import { StepDispatcher } from './step-dispatcher.js';
+import type { StepServerOptions } from './step-server.options.js';
 
 /** Size of the one buffer every plain-TCP connection reads into (libuv reads up to 64 KiB). */
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * Custom Nest transport strategy speaking STEP over TCP (or TLS). Frames are checked against
- * docs/protocol.md §2, routed by type+operation to @StepPattern handlers and answered in request order.
+ * Custom Nest transport strategy speaking STEP over TCP (or TLS), like Nest's own ServerTCP: it
+ * listens, accepts (within the connection limits) and closes. Each connection reads its frames
+ * (StepConnection); StepDispatcher routes them to @StepPattern handlers and builds the replies.
  */
-export class StepServer extends Server implements CustomTransportStrategy, StepDispatcher {
+export class StepServer extends Server implements CustomTransportStrategy {
   protected override readonly logger = new Logger('StepServer');
+  /** The one dispatch path of every connection (route, invoke, reply). */
+  readonly dispatcher: StepDispatcher;
   private listener: NetServer | null = null;
   private readonly connections = new Set<StepConnection>();
   private readonly gate: ConnectionGate;
@@ -39,9 +29,22 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   private closing = false;
   private readonly shared: StepConnectionShared;
 
-  constructor(private readonly options: StepServerOptions) {
+  /** @param pool the app's BlockBufferPool (request blocks are read into it) */
+  constructor(
+    private readonly options: StepServerOptions,
+    pool: BlockBufferPool = new BlockBufferPool(),
+  ) {
     super();
+    this.dispatcher = new StepDispatcher(
+      {
+        handlers: this.messageHandlers,
+        handleRequest: (context, produce, respond) => this.handleRequest(context, produce, respond),
+        transformToObservable: (result) => this.transformToObservable(result),
+      },
+      options,
+    );
     this.shared = {
+      pool,
       preallocation: new ByteBudget(options.maxPreallocatedBytes),
       replies: new ByteBudget(options.maxPendingReplyBytes),
       // One buffer for every plain-TCP connection: Node reads and delivers one socket at a time.
@@ -122,151 +125,6 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
     return this.listener as T;
   }
 
-  /**
-   * Spec A6: only FILE UPLOAD carries a binary section, and only with a valid token. Anything else
-   * is refused from its JSON section alone, so a peer that never logged in cannot make the
-   * server read (or hold) up to a block of bytes per connection.
-   */
-  admitBinary(head: FrameHead): StepError | null | Promise<StepError | null> {
-    const refuse = (error: StepError) =>
-      new StepError(error.status, error.message, { envelope: echoEnvelope(head.json), ...error.options, closeConnection: true });
-    if (!head.json) return refuse(StepError.badField(head.error?.message ?? 'The JSON section is unusable.'));
-    const invalid = checkEnvelope(head.json);
-    if (invalid) return refuse(invalid);
-    if (!STEP_BINARY_PATTERNS.has(stepPatternKey(head.json.type as string, head.json.operation as string))) {
-      return refuse(StepError.badField('This request takes no binary section.'));
-    }
-    const authenticate = this.options.authenticate;
-    if (!authenticate) return null;
-    return authenticate(head.json.token).then(
-      () => null,
-      (err: unknown) => refuse(this.asStepError(err)),
-    );
-  }
-
-  /** True for requests whose reply carries a block (DOWNLOAD). */
-  repliesWithBlock(frame: StepFrame): boolean {
-    const json = frame.json;
-    return (
-      json !== null &&
-      typeof json.type === 'string' &&
-      typeof json.operation === 'string' &&
-      STEP_BLOCK_REPLY_PATTERNS.has(stepPatternKey(json.type, json.operation))
-    );
-  }
-
-  /** Answers one queued frame (or framing error). Never rejects: every failure becomes a reply. */
-  async dispatch(item: StepFrame | StepError, peer: StepPeer): Promise<OutgoingReply> {
-    const started = performance.now();
-    let reply: OutgoingReply;
-    if (item instanceof StepError) {
-      reply = this.errorReply(null, item);
-    } else if (item.error) {
-      reply = this.errorReply(null, StepError.badField(item.error.message));
-    } else {
-      reply = await this.route(item.json!, item.binary, peer);
-    }
-    this.options.observer?.replied?.({
-      operation: String(reply.json.operation),
-      type: String(reply.json.type),
-      status: Number(reply.json.status),
-      durationMs: performance.now() - started,
-      bytesIn: item instanceof StepError ? 0 : (item.binary?.length ?? 0),
-      bytesOut: reply.binary?.length ?? 0,
-    });
-    return reply;
-  }
-
-  private async route(request: StepJson, binary: Buffer | null, peer: StepPeer): Promise<OutgoingReply> {
-    const invalid = checkEnvelope(request);
-    if (invalid) return this.errorReply(request, invalid);
-    if (request.operation === StepOperation.BYE) {
-      // Spec A8: old clients send BYE and close without reading; answer anyway, then close.
-      return { json: replyJson(request, StepStatus.OK, 'Bye.'), binary: null, close: true };
-    }
-    // LOGIN is routed whatever its type: its handler answers 409 for a type other than AUTH (A4).
-    const key =
-      request.operation === StepOperation.LOGIN
-        ? stepPatternKey(StepType.AUTH, StepOperation.LOGIN)
-        : stepPatternKey(request.type as string, request.operation as string);
-    if (binary && !STEP_BINARY_PATTERNS.has(key)) {
-      // Issue 6: a binary section on a request that takes none is a client bug; say so instead
-      // of silently dropping bytes the client thinks were stored. Framing is intact: keep serving.
-      return this.errorReply(request, StepError.badField('This request takes no binary section.'));
-    }
-    // Map lookup, not getHandlerByPattern(): that one tries JSON.parse on every call.
-    const handler = this.messageHandlers.get(key) ?? this.messageHandlers.get(STEP_FALLBACK_PATTERN);
-    if (!handler) {
-      return this.errorReply(
-        request,
-        new StepError(
-          StepStatus.OPERATION_NOT_ALLOWED,
-          `Operation ${String(request.operation)} is not allowed for type ${String(request.type)}`,
-        ),
-      );
-    }
-    if (binary && !handler.extras?.binary) {
-      return this.errorReply(request, StepError.badField(`Operation ${String(request.operation)} takes no binary section.`));
-    }
-    const context = new StepContext(peer, request, binary);
-    try {
-      const result = await this.invoke(handler, request, context);
-      // A served request with a session, or a LOGIN that succeeded, puts the connection past login.
-      return {
-        ...this.successReply(request, result),
-        authenticated: context.session !== null || request.operation === StepOperation.LOGIN,
-      };
-    } catch (err) {
-      return this.errorReply(request, this.asStepError(err));
-    }
-  }
-
-  /** Runs a handler through Nest's request pipeline (guards, pipes, filters, processing hooks). */
-  private invoke(handler: MessageHandler, request: StepJson, context: StepContext): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      this.handleRequest(
-        context,
-        async () => this.transformToObservable(await handler(request, context)) as Observable<unknown>,
-        (packet) => {
-          if (settled) return;
-          if (packet.err !== undefined) {
-            settled = true;
-            reject(packet.err);
-          } else if ('response' in packet) {
-            settled = true;
-            resolve(packet.response);
-          } else if (packet.isDisposed) {
-            settled = true;
-            resolve(undefined);
-          }
-        },
-      );
-    });
-  }
-
-  private successReply(request: StepJson, result: unknown): OutgoingReply {
-    if (result instanceof StepReply) {
-      return { json: replyJson(request, result.status, result.message, result.fields), binary: result.binary, close: false };
-    }
-    this.logger.error(`handler for ${String(request.type)}:${String(request.operation)} returned no StepReply`);
-    return this.errorReply(request, StepError.internal());
-  }
-
-  private errorReply(request: StepJson | null, error: StepError): OutgoingReply {
-    return {
-      json: replyJson(request, error.status, error.message, error.options.fields, error.options.envelope),
-      binary: null,
-      close: error.options.closeConnection ?? false,
-    };
-  }
-
-  private asStepError(err: unknown): StepError {
-    if (err instanceof StepError) return err;
-    this.logger.error('unhandled error in a STEP handler', (err as Error)?.stack ?? String(err));
-    return StepError.internal();
-  }
-
   /** A plain-TCP connection: counted, then served (or refused with 429). */
   private acceptPlain(socket: Socket): void {
     if (this.closing) {
@@ -287,7 +145,7 @@ export class StepServer extends Server implements CustomTransportStrategy, StepD
   }
 
   private serve(socket: Socket, release: () => void): void {
-    const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this, this.shared);
+    const connection = new StepConnection(this.nextConnectionId++, socket, this.options, this.dispatcher, this.shared);
     this.connections.add(connection);
     this.options.observer?.connections?.(this.connections.size);
     connection.onClose(() => {
