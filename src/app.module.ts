@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { FilesAdminModule } from './admin/files-admin.module.js';
+import { StorageAdminModule } from './admin/storage-admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CommonModule } from './common/common.module.js';
 import { StepConfigModule } from './config/config.module.js';
@@ -9,7 +9,7 @@ import { FilesModule } from './files/files.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { TransportModule } from './transport/transport.module.js';
-import { UsersAdminModule } from './users/users-admin.module.js';
+import { UsersAdminModule } from './admin/users-admin.module.js';
 
 /** The stepd application: feature modules only. */
 @Module({})
@@ -27,7 +27,7 @@ export class AppModule {
         FilesModule,
         HealthModule,
         MetricsModule,
-        FilesAdminModule,
+        StorageAdminModule,
         UsersAdminModule,
       ],
     };

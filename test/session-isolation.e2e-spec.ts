@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { StepClientConnection } from '../src/client/step-client.connection.js';
 import { Clock } from '../src/common/clock.js';
 import { PasswordHasher } from '../src/users/password-hasher.js';
-import { UserAccountsService } from '../src/users/user-accounts.service.js';
+import { UserAccountsService } from '../src/admin/user-accounts.service.js';
 import { ADMIN_TOKEN, loginWith, tokenCheck } from './helpers/accounts.js';
 import { login, request, startTestApp, type TestApp } from './helpers/test-app.js';
 

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { StepClientConnection } from '../src/client/step-client.connection.js';
 import { Clock } from '../src/common/clock.js';
 import { BlockStorage } from '../src/files/block-storage.repository.js';
-import { StoredFilesService } from '../src/files/stored-files.service.js';
+import { FileCatalogService } from '../src/files/file-catalog.service.js';
 import { UploadLedger } from '../src/files/upload-ledger.repository.js';
 import { UploadRecoveryService } from '../src/files/upload-recovery.service.js';
 import { blockOf, fileRequest, md5Of, savePlan } from './helpers/step-files.js';
@@ -83,7 +83,7 @@ describe('uploads: stale block md5, structured keys, races around completion', (
     const storage = app.app.get(BlockStorage);
     const read = storage.readFileBlock.bind(storage);
     vi.spyOn(storage, 'readFileBlock').mockImplementationOnce(async (...args) => {
-      expect(await app.app.get(StoredFilesService).deleteKey('racer', 'racing-delete')).toBe(true);
+      expect(await app.app.get(FileCatalogService).deleteKey('racer', 'racing-delete')).toBe(true);
       return read(...args);
     });
     const reply = await conn.request(fileRequest(token, 'DOWNLOAD', { key: 'racing-delete', block_index: 0, block_size: BLOCK }));
@@ -111,7 +111,7 @@ describe('uploads: stale block md5, structured keys, races around completion', (
 
   it('lets a DELETE during the final fsync wait for the completion, then delete the whole file (item 8)', async () => {
     const { data, name, final, raced } = await raceFinalFsync('delete-in-fsync', () =>
-      app.app.get(StoredFilesService).deleteKey('racer', 'delete-in-fsync'),
+      app.app.get(FileCatalogService).deleteKey('racer', 'delete-in-fsync'),
     );
     expect(final.json).toMatchObject({ status: 200, md5: md5Of(data) });
     expect(await raced).toBe(true);

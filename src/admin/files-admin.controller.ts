@@ -1,14 +1,14 @@
 import { Delete, Get, HttpCode, HttpStatus, Query, UsePipes } from '@nestjs/common';
-import { adminValidationPipe } from './admin-validation.pipe.js';
-import { AdminController } from './admin-controller.decorator.js';
-import { ListFilesQueryDto, UserKeyQueryDto } from './files-admin.dto.js';
-import { FilesAdminService, type FileView } from './files-admin.service.js';
+import { adminValidationPipe } from '../admin-kit/admin-validation.pipe.js';
+import { AdminController } from '../admin-kit/admin-controller.decorator.js';
+import { ListFilesQueryDto, UserKeyQueryDto } from './storage-admin.dto.js';
+import { StorageAdminService, type FileView } from './storage-admin.service.js';
 
 /** /admin/files: a user's completed files, and deleting one. */
 @AdminController('files')
 @UsePipes(adminValidationPipe)
 export class FilesAdminController {
-  constructor(private readonly files: FilesAdminService) {}
+  constructor(private readonly files: StorageAdminService) {}
 
   /** `?username=[&prefix=][&limit=]`: the user's completed files (404 for an unknown user). */
   @Get()

@@ -1,14 +1,14 @@
 import { Delete, Get, HttpCode, HttpStatus, Query, UsePipes } from '@nestjs/common';
-import { adminValidationPipe } from './admin-validation.pipe.js';
-import { AdminController } from './admin-controller.decorator.js';
-import { UserKeyQueryDto } from './files-admin.dto.js';
-import { FilesAdminService, type UploadView } from './files-admin.service.js';
+import { adminValidationPipe } from '../admin-kit/admin-validation.pipe.js';
+import { AdminController } from '../admin-kit/admin-controller.decorator.js';
+import { UserKeyQueryDto } from './storage-admin.dto.js';
+import { StorageAdminService, type UploadView } from './storage-admin.service.js';
 
 /** /admin/uploads: uploads in progress, and cancelling one. */
 @AdminController('uploads')
 @UsePipes(adminValidationPipe)
 export class UploadsAdminController {
-  constructor(private readonly files: FilesAdminService) {}
+  constructor(private readonly files: StorageAdminService) {}
 
   /** Uploads in progress with their progress and last activity. */
   @Get()

@@ -27,7 +27,7 @@ export class AuthService {
     if (type !== StepType.AUTH) {
       throw new StepError(StepStatus.TYPE_NOT_ALLOWED, 'Type of LOGIN has to be AUTH.');
     }
-    // An empty user name names nobody (410, as before). Spec A4: an absent password is 410, an
+    // An empty user name names nobody (410, as before). docs/protocol.md §3: an absent password is 410, an
     // empty one is a wrong one (401), as the reference server answers and old clients expect.
     if (!dto.username) throw StepError.fieldMissing('username', 'LOGIN');
     if (dto.password === undefined || dto.password === null) throw StepError.fieldMissing('password', 'LOGIN');

@@ -1,5 +1,6 @@
 import { Delete, Get, HttpCode, HttpStatus, NotFoundException, Param } from '@nestjs/common';
-import { AdminController } from '../admin/admin-controller.decorator.js';
+import { AdminController } from '../admin-kit/admin-controller.decorator.js';
+import { ADMIN_LIST_LIMIT } from '../admin-kit/admin-list.js';
 import { TokenService, type SessionView } from './token.service.js';
 
 /** /admin/sessions: who is logged in, and revoking a session. */
@@ -7,10 +8,10 @@ import { TokenService, type SessionView } from './token.service.js';
 export class SessionsAdminController {
   constructor(private readonly tokens: TokenService) {}
 
-  /** The most recent sessions, newest first. */
+  /** The most recent sessions (at most ADMIN_LIST_LIMIT), newest first. */
   @Get()
   list(): Promise<SessionView[]> {
-    return this.tokens.list();
+    return this.tokens.list(ADMIN_LIST_LIMIT);
   }
 
   /** Revokes a session (204; 404 for an unknown id). Its token is refused from the next request on. */

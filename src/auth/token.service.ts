@@ -23,8 +23,6 @@ const CACHE_RECHECK_MS = 5_000;
 const PURGE_AFTER_MS = 24 * 3600 * 1000;
 /** Purges run at most this often, from LOGIN (no timer to stop at shutdown). */
 const PURGE_INTERVAL_MS = 3600 * 1000;
-/** Most sessions one admin listing returns. */
-export const SESSION_LIST_LIMIT = 1000;
 
 /** Later seconds tried for a legacy token before giving up (each collision needs another user). */
 const LEGACY_STAMP_ATTEMPTS = 16;
@@ -180,9 +178,14 @@ export class TokenService {
     return result.affected ?? 0;
   }
 
-  /** The most recent sessions, newest first (at most SESSION_LIST_LIMIT). */
-  async list(): Promise<SessionView[]> {
-    const rows = await this.sessions.find({ order: { createdAt: 'DESC' }, take: SESSION_LIST_LIMIT });
+  /** True if `username` has a session row (open or recently ended). */
+  hasSessionOf(username: string): Promise<boolean> {
+    return this.sessions.existsBy({ username });
+  }
+
+  /** The `limit` most recent sessions, newest first. */
+  async list(limit: number): Promise<SessionView[]> {
+    const rows = await this.sessions.find({ order: { createdAt: 'DESC' }, take: limit });
     return rows.map((row) => ({
       id: row.id,
       username: row.username,

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** File name of the SQLite database inside STEP_DATA_DIR. */
@@ -10,7 +9,8 @@ export const DATABASE_FILE = 'stepd.sqlite';
 /**
  * DataSource options shared by the app and the TypeORM CLI (ormconfig.ts): better-sqlite3 in WAL
  * mode with synchronous=NORMAL (durable across process crashes, which is what an acknowledged
- * block needs; fsync at checkpoints), schema by migrations only. Commits that must survive a
+ * block needs; fsync at checkpoints), schema by migrations only. Entities are not listed here:
+ * each feature module registers its own (TypeOrmModule.forFeature with autoLoadEntities). Commits that must survive a
  * power cut (a completed upload) wait for SqliteWriter.durable().
  */
 export function buildDataSourceOptions(dataDir: string): DataSourceOptions {
@@ -25,7 +25,6 @@ export function buildDataSourceOptions(dataDir: string): DataSourceOptions {
       db.pragma('busy_timeout = 5000');
       db.pragma('foreign_keys = ON');
     },
-    entities: ENTITIES,
     migrations: MIGRATIONS,
     migrationsRun: true,
     synchronize: false,

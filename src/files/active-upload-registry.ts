@@ -2,13 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import type { ActiveUpload } from './active-upload.js';
 
-/** Counters for metrics. */
-export interface UploadStats {
-  started: number;
-  completed: number;
-  failed: number;
-}
-
 /**
  * The lock name of a (user, key) pair. JSON of the pair is injective: `user + "\n" + key` let
  * user `a\nb` with key `c` meet user `a` with key `b\nc`.
@@ -28,7 +21,6 @@ export class ActiveUploadRegistry {
   private readonly active = new Map<string, Map<string, ActiveUpload>>();
   private count = 0;
   private readonly locks = new KeyedMutex();
-  readonly stats: UploadStats = { started: 0, completed: 0, failed: 0 };
 
   /** Number of uploads in memory. */
   get size(): number {
@@ -64,8 +56,15 @@ export class ActiveUploadRegistry {
     if (byKey.size === 0) this.active.delete(username);
   }
 
-  /** Forgets every upload (shutdown). */
-  clear(): void {
+  /** Forgets `upload` (as remove()) and closes it (ActiveUpload.close()). */
+  async evict(upload: ActiveUpload): Promise<void> {
+    this.remove(upload);
+    await upload.close();
+  }
+
+  /** Closes and forgets every upload (shutdown). */
+  async closeAll(): Promise<void> {
+    for (const upload of this.values()) await upload.close();
     this.active.clear();
     this.count = 0;
   }

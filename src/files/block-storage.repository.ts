@@ -124,8 +124,8 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Reads `length` bytes at `offset` synchronously, into `buffer`. For small blocks (see
-   * SYNC_IO_MAX_BYTES) and for blocks just written (a page-cache copy, about 1 ms for 4 MiB)
-   * whose reader must not queue behind the thread pool.
+   * SYNC_IO_MAX_BYTES) and for blocks just written (a page-cache copy) whose reader must not
+   * queue behind the thread pool.
    */
   readAtSync(handle: FileHandle, offset: number, length: number, buffer: Buffer): Buffer {
     for (let read = 0; read < length;) {

@@ -6,12 +6,12 @@ import { Clock } from '../common/clock.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { SqliteWriter } from '../database/sqlite-writer.js';
 import { StepReply } from '../transport/index.js';
-import type { StepJson } from '../protocol/index.js';
+import { STEP_LIST_LIMIT_DEFAULT, type StepJson } from '../protocol/index.js';
 import type { DataRequestDto } from './dto/data-request.dto.js';
 import { DataRecordEntity } from './entities/data-record.entity.js';
 import { checkKeyLength, FilesErrors, requireKey } from './files.errors.js';
 
-/** Request fields that belong to the protocol, never to a stored record (docs/protocol.md : no token, no password). */
+/** Request fields that belong to the protocol, never to a stored record (docs/protocol.md §8: no token, no password). */
 const PROTOCOL_FIELDS = new Set(['type', 'operation', 'direction', 'status', 'status_msg', 'token', 'password', 'key']);
 
 /** DATA records (docs/protocol.md §7, §8): small JSON objects per user, stored in SQLite. */
@@ -64,7 +64,7 @@ export class DataRecordsService {
     const prefix = dto.prefix ?? '';
     const rows = this.sqlite
       .statement(`SELECT key FROM data_records WHERE username = ? AND substr(key, 1, length(?)) = ? AND key > ? ORDER BY key LIMIT ?`)
-      .all(username, prefix, prefix, dto.after ?? '', dto.limit ?? 1000) as Array<{ key: string }>;
+      .all(username, prefix, prefix, dto.after ?? '', dto.limit ?? STEP_LIST_LIMIT_DEFAULT) as Array<{ key: string }>;
     return StepReply.ok('OK', { keys: rows.map((r) => r.key) });
   }
 }

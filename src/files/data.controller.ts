@@ -29,7 +29,7 @@ export class DataController {
     return this.records.delete(session.username, dto);
   }
 
-  /** LIST (extension C3): the user's keys. */
+  /** LIST (docs/protocol.md §8): the user's keys. */
   @StepPattern(StepType.DATA, StepOperation.LIST)
   list(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): StepReply {
     return this.records.list(session.username, dto);

@@ -2,15 +2,15 @@ import { StepError, StepStatus } from '../protocol/index.js';
 
 /**
  * Every FILE/DATA error reply, with the status and wording of docs/protocol.md §6, §7, §8 (quoted where the spec
- * fixes them) and stepd's own for what the reference server never answered (docs/protocol.md ).
+ * fixes them) and stepd's own for what the reference server never answered (statuses in docs/protocol.md §9).
  */
 export const FilesErrors = {
   keyMissing: (operation: string) => StepError.fieldMissing('key', operation),
   keyTooLong: (limit: number) => new StepError(StepStatus.TOO_LARGE, `The "key" is longer than ${limit} bytes.`),
   keyNotFound: (key: string) => StepError.keyNotFound(key),
-  // A5: DATA SAVE of an existing key.
+  // docs/protocol.md §8: DATA SAVE of an existing key.
   dataKeyExists: (key: string) => new StepError(StepStatus.KEY_EXISTS, `This key "${key}" is existing.`, { fields: { key } }),
-  // A6: FILE SAVE of a completed key / without size.
+  // docs/protocol.md §6: FILE SAVE of a completed key / without size.
   fileKeyExists: (key: string) => new StepError(StepStatus.KEY_EXISTS, `This "key" ${key} is existing.`, { fields: { key } }),
   sizeMissing: () => new StepError(StepStatus.KEY_EXISTS, 'This file "size" has to be included'),
   sizeNegative: () => StepError.badField('The file "size" has to be 0 or more.'),
@@ -19,7 +19,7 @@ export const FilesErrors = {
   tooManyUploads: (limit: number) => new StepError(StepStatus.TOO_MANY, `Too many uploads in progress (at most ${limit} per user).`),
   quotaExceeded: (quota: number) => new StepError(StepStatus.NO_SPACE, `Storage quota of ${quota} bytes exceeded.`),
   noSpace: (size: number) => new StepError(StepStatus.NO_SPACE, `Not enough free disk space to store ${size} bytes.`),
-  // A6: UPLOAD checks, in the spec's order.
+  // docs/protocol.md §6: UPLOAD checks, in the order listed there.
   completelyUploaded: (key: string) =>
     new StepError(StepStatus.OPERATION_NOT_ALLOWED, `The "key" ${key} is completely uploaded.`, { fields: { key } }),
   notAccepted: (key: string) =>
@@ -32,7 +32,7 @@ export const FilesErrors = {
   blockMd5Mismatch: () => new StepError(StepStatus.BLOCK_SIZE_WRONG, 'Block md5 mismatch.'),
   blockNoSpace: (index: number) => new StepError(StepStatus.NO_SPACE, `No space left to store block ${index}. Try again later.`),
   blockWriteFailed: (index: number) => new StepError(StepStatus.INTERNAL, `Block ${index} could not be stored. Try again.`),
-  // A7: GET / DOWNLOAD.
+  // docs/protocol.md §7: GET / DOWNLOAD.
   notCompletelyUploaded: (key: string) =>
     new StepError(StepStatus.KEY_NOT_FOUND, `The key ${key} is not completely uploaded.`, { fields: { key } }),
   downloadIndexOutOfRange: (index: number, total: number) =>

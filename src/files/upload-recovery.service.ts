@@ -5,8 +5,10 @@ import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { SqliteWriter } from '../database/sqlite-writer.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { UploadEntity } from './entities/upload.entity.js';
+import { ActiveUploadLoader } from './active-upload-loader.js';
+import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
-import { UploadsService } from './uploads.service.js';
+import { UploadReceiverService } from './upload-receiver.service.js';
 
 /**
  * Unreferenced files younger than this are not swept either: besides the partial files this
@@ -29,7 +31,9 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     private readonly ledger: UploadLedger,
     @InjectStepConfig() private readonly config: StepConfig,
     private readonly storage: BlockStorage,
-    private readonly uploadsService: UploadsService,
+    private readonly uploads: UploadReceiverService,
+    private readonly loader: ActiveUploadLoader,
+    private readonly finisher: UploadFinisher,
     private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
     private readonly sqlite: SqliteWriter,
@@ -77,8 +81,8 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
         if (row.state === 'completing' || (await this.wasRenamed(row))) await this.finishCompletion(row);
         else if ((await this.ledger.loadBitmap(row)).complete) {
           // Every block was acknowledged but the process died before completing: complete now.
-          const upload = await this.uploadsService.resume(row);
-          if (upload && upload.bitmap.complete) await this.uploadsService.complete(upload);
+          const upload = await this.loader.resume(row);
+          if (upload && upload.bitmap.complete) await this.finisher.complete(upload);
         }
       } catch (err) {
         this.logger.error(`recovering upload ${row.id} failed`, (err as Error)?.stack);
@@ -109,7 +113,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
       return;
     }
     this.logger.warn(`upload ${row.id} lost both its partial and its file; dropping it`);
-    await this.uploadsService.discard(row);
+    await this.loader.discard(row);
   }
 
   private async wasRenamed(row: UploadEntity): Promise<boolean> {
@@ -121,7 +125,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     const cutoff = this.clock.now() - this.config.storage.uploadTtlSeconds * 1000;
     const stale = await this.ledger.listIdleSince(cutoff);
     for (const row of stale) {
-      if (await this.uploadsService.expireIfIdle(row, cutoff)) {
+      if (await this.uploads.expireIfIdle(row, cutoff)) {
         this.logger.log(
           `expired upload user=${JSON.stringify(row.username)} key=${JSON.stringify(row.key)} (idle since ${new Date(row.updatedAt).toISOString()})`,
         );

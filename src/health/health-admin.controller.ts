@@ -1,6 +1,6 @@
 import { Get } from '@nestjs/common';
 import { HealthCheck } from '@nestjs/terminus';
-import { AdminController } from '../admin/admin-controller.decorator.js';
+import { AdminController } from '../admin-kit/admin-controller.decorator.js';
 import { ReadinessService } from './readiness.service.js';
 
 /** /admin/health: the readiness checks with the details /health keeps to itself (data path, OS errors). */

@@ -6,7 +6,7 @@ import { packageVersion } from '../common/package-version.js';
 import { StepConfigModule } from '../config/config.module.js';
 import { STEP_CONFIG, type StepConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
-import { UsersAdminModule } from '../users/users-admin.module.js';
+import { UsersAdminModule } from '../admin/users-admin.module.js';
 import { EXIT_USAGE } from './manage.errors.js';
 import { NewPasswordQuestions } from './new-password.questions.js';
 import { UsersAddCommand, UsersCommand, UsersLsCommand, UsersPasswdCommand, UsersRmCommand } from './users.command.js';
@@ -62,7 +62,7 @@ export class ManageModule {
         TypeOrmModule.forRootAsync({
           inject: [STEP_CONFIG],
           // The server's options (migrations run), but a one-shot command fails at once instead of retrying.
-          useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c.storage.dataDir), retryAttempts: 0 }),
+          useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c.storage.dataDir), autoLoadEntities: true, retryAttempts: 0 }),
         }),
         UsersAdminModule,
       ],

@@ -3,7 +3,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { Command, CommandRunner, InquirerService, Option, SubCommand } from 'nest-commander';
 import { CreateUserDto, PasswordDto } from '../users/user.dto.js';
-import { UserAccountsService } from '../users/user-accounts.service.js';
+import { UserAccountsService } from '../admin/user-accounts.service.js';
 import { UserExistsError, UserNotFoundError } from '../users/users.errors.js';
 import { ManageError } from './manage.errors.js';
 import { NEW_PASSWORD_QUESTIONS, type NewPasswordAnswers } from './new-password.questions.js';

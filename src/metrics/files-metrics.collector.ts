@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { FilesService } from '../files/files.service.js';
+import { StorageOperationsService } from '../files/storage-operations.service.js';
 import { StepMetrics } from './step-metrics.service.js';
 
 /**
@@ -9,7 +9,7 @@ import { StepMetrics } from './step-metrics.service.js';
  */
 @Injectable()
 export class FilesMetricsCollector {
-  constructor(metrics: StepMetrics, files: FilesService) {
+  constructor(metrics: StepMetrics, files: StorageOperationsService) {
     const registers = [metrics.registry];
     new Gauge({
       name: 'stepd_uploads_in_progress',

@@ -39,6 +39,13 @@ export const STEP_DEFAULT_PORT = 1379;
 /** Block size every old client hard-codes; granted whenever a request does not ask for another. */
 export const STEP_DEFAULT_BLOCK_SIZE = 20480;
 
+/** Entries a LIST returns when its request has no `limit` (docs/protocol.md §7). */
+export const STEP_LIST_LIMIT_DEFAULT = 1000;
+/** Largest `limit` a LIST request may ask for (docs/protocol.md §7). */
+export const STEP_LIST_LIMIT_MAX = 10_000;
+/** Missing ranges a STATUS reply lists at most; more are flagged `missing_ranges_truncated` (docs/protocol.md §6). */
+export const STEP_STATUS_MAX_RANGES = 10_000;
+
 /** Builds the key under which a handler is registered and looked up. */
 export function stepPatternKey(type: string, operation: string): string {
   return `${type}:${operation}`;

@@ -68,6 +68,11 @@ export class UsersService implements OnModuleInit {
     if (!result.affected) throw new UserNotFoundError(name);
   }
 
+  /** True if an account named `name` exists. */
+  exists(name: string): Promise<boolean> {
+    return this.users.existsBy({ name });
+  }
+
   /** Every account, by name. */
   async list(): Promise<UserView[]> {
     return (await this.users.find({ order: { name: 'ASC' } })).map(view);

@@ -1,4 +1,5 @@
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { STEP_LIST_LIMIT_MAX } from '../../protocol/index.js';
 
 /** The LIST fields (docs/protocol.md §7) that FILE and DATA requests share. */
 export class ListFieldsDto {
@@ -9,7 +10,7 @@ export class ListFieldsDto {
   // Type check nearest the property: class-validator runs it first.
   @IsOptional()
   @Min(1, { message: 'Field "limit" has to be at least 1.' })
-  @Max(10_000, { message: 'Field "limit" has to be at most 10000.' })
+  @Max(STEP_LIST_LIMIT_MAX, { message: `Field "limit" has to be at most ${STEP_LIST_LIMIT_MAX}.` })
   @IsInt({ message: 'Field "limit" has to be an integer.' })
   limit?: number;
 

@@ -1,12 +1,11 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ADMIN_LIST_LIMIT } from '../admin-kit/admin-list.js';
 
 /** Longest user name the admin API accepts (the sessions table's column width). */
 const USERNAME_MAX_LENGTH = 255;
 /** Longest key the admin API accepts: STEP_MAX_KEY_BYTES can be configured up to this. */
 const KEY_MAX_LENGTH = 65536;
-/** Most files one listing returns. */
-export const LIST_LIMIT_MAX = 1000;
 
 /** A user, named in the query string (`?username=`): names and keys may hold any character, `/` included. */
 export class UserQueryDto {
@@ -35,6 +34,6 @@ export class ListFilesQueryDto extends UserQueryDto {
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(LIST_LIMIT_MAX)
+  @Max(ADMIN_LIST_LIMIT)
   limit?: number;
 }

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { StoredFilesService } from './stored-files.service.js';
+import { ActiveUploadRegistry } from './active-upload-registry.js';
+import { FileCatalogService } from './file-catalog.service.js';
+import { UploadCounters, type UploadStats } from './upload-counters.js';
 import { UploadLedger, type FileListing } from './upload-ledger.repository.js';
-import { UploadsService, type UploadStats } from './uploads.service.js';
+import { UploadReceiverService } from './upload-receiver.service.js';
 
 /** An upload in progress as operators see it. */
 export interface UploadInProgress {
@@ -15,33 +17,38 @@ export interface UploadInProgress {
   lastActivityAt: number;
 }
 
-/** What the operations surface (admin API, metrics) may ask of FILE storage. */
+/** What the operations surface (admin API, metrics) may ask of FILE storage and do to it. */
 @Injectable()
-export class FilesService {
+export class StorageOperationsService {
   constructor(
-    private readonly uploads: UploadsService,
-    private readonly files: StoredFilesService,
+    private readonly uploads: UploadReceiverService,
+    private readonly catalog: FileCatalogService,
     private readonly ledger: UploadLedger,
+    private readonly registry: ActiveUploadRegistry,
+    private readonly counters: UploadCounters,
   ) {}
 
-  /** Uploads not yet complete, most recently active first. */
+  /** Uploads not yet complete, most recently active first (counts of uploads in memory are exact). */
   async listUploadsInProgress(): Promise<UploadInProgress[]> {
-    const rows = await this.uploads.listInProgress();
-    return rows.map((r) => ({
-      username: r.username,
-      key: r.key,
-      size: r.size,
-      blockSize: r.blockSize,
-      totalBlock: r.totalBlock,
-      receivedCount: r.receivedCount,
-      state: r.state,
-      lastActivityAt: r.updatedAt,
-    }));
+    const rows = await this.ledger.listInProgress();
+    return rows.map((r) => {
+      const live = this.registry.get(r.username, r.key);
+      return {
+        username: r.username,
+        key: r.key,
+        size: r.size,
+        blockSize: r.blockSize,
+        totalBlock: r.totalBlock,
+        receivedCount: live?.id === r.id ? live.bitmap.count : r.receivedCount,
+        state: r.state,
+        lastActivityAt: r.updatedAt,
+      };
+    });
   }
 
   /** A user's complete files. */
   listFiles(username: string, options: { prefix?: string; limit?: number } = {}): FileListing[] {
-    return this.files.listFiles(username, options.prefix, options.limit);
+    return this.catalog.listFiles(username, options.prefix, options.limit);
   }
 
   /** Cancels an unfinished upload; false when there is none. */
@@ -51,7 +58,7 @@ export class FilesService {
 
   /** Deletes a complete file (or cancels an upload); false when the key does not exist. */
   deleteFile(username: string, key: string): Promise<boolean> {
-    return this.files.deleteKey(username, key);
+    return this.catalog.deleteKey(username, key);
   }
 
   /** Bytes of complete files plus the reserved size of uploads in progress. */
@@ -66,6 +73,7 @@ export class FilesService {
 
   /** Upload counters since start, and how many uploads are open in memory. */
   uploadStats(): UploadStats & { active: number } {
-    return { ...this.uploads.stats, active: this.uploads.activeCount };
+    const { started, completed, failed } = this.counters;
+    return { started, completed, failed, active: this.registry.size };
   }
 }

@@ -1,44 +1,33 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { Clock } from '../common/clock.js';
 import { md5Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { STEP_DEFAULT_BLOCK_SIZE } from '../protocol/index.js';
+import { STEP_STATUS_MAX_RANGES } from '../protocol/index.js';
 import { StepReply } from '../transport/index.js';
-import { ActiveUpload } from './active-upload.js';
-import { ActiveUploadRegistry, type UploadStats } from './active-upload-registry.js';
+import type { ActiveUpload } from './active-upload.js';
+import { ActiveUploadLoader } from './active-upload-loader.js';
+import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockBitmap } from './block-bitmap.js';
+import { grantBlockSize } from './block-size.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { UploadEntity } from './entities/upload.entity.js';
 import { checkKeyLength, FilesErrors, requireKey } from './files.errors.js';
 import type { FileRequestDto } from './dto/file-request.dto.js';
-import { PrefixHasher } from './prefix-hasher.js';
+import { PrefixCatchUp } from './prefix-catch-up.js';
+import { UploadCounters } from './upload-counters.js';
 import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 
 /**
- * Out-of-order block bytes one upload may hold for its prefix MD5; blocks beyond are read back
- * from disk (a page-cache copy). 16 MiB bounds the server's peak memory per upload while the
- * step CLI's blocks in flight still fit; with the nearest blocks kept and the catch-up done in
- * slices, few blocks are read back.
- */
-const HASH_WINDOW_BYTES = 16 * 1024 * 1024;
-/** Missing ranges a STATUS reply lists at most. */
-const MAX_STATUS_RANGES = 10_000;
-
-export type { UploadStats } from './active-upload-registry.js';
-
-/**
- * The upload rules of docs/protocol.md §6: upload plans, blocks in any order on any
- * connection, STATUS for resuming, and completion (MD5, fsync, atomic rename) exactly once.
+ * Receives uploads by the rules of docs/protocol.md §6: upload plans (SAVE), blocks in any order
+ * on any connection (UPLOAD), STATUS for resuming, cancelling and expiring unfinished uploads.
+ * Completion is the UploadFinisher's; the uploads in memory and their locks are the registry's.
  */
 @Injectable()
-export class UploadsService implements OnModuleDestroy {
+export class UploadReceiverService implements OnModuleDestroy {
   private readonly logger = new Logger('Uploads');
-  /** Loads in progress, so concurrent first requests for one key share one. */
-  private readonly pending = new Map<string, Promise<ActiveUpload | null>>();
 
   constructor(
     private readonly ledger: UploadLedger,
@@ -47,36 +36,18 @@ export class UploadsService implements OnModuleDestroy {
     private readonly progress: UploadProgressWriter,
     private readonly clock: Clock,
     private readonly registry: ActiveUploadRegistry,
+    private readonly loader: ActiveUploadLoader,
     private readonly finisher: UploadFinisher,
-    private readonly pool: BlockBufferPool,
+    private readonly catchUp: PrefixCatchUp,
+    private readonly counters: UploadCounters,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
     this.progress.flushNow(this.registry.values());
-    for (const upload of this.registry.values()) await upload.close();
-    this.registry.clear();
+    await this.registry.closeAll();
   }
 
-  /** Counters for metrics. */
-  get stats(): UploadStats {
-    return this.registry.stats;
-  }
-
-  /** Number of uploads with an open partial file in memory. */
-  get activeCount(): number {
-    return this.registry.size;
-  }
-
-  /** The block size granted for a requested one (docs/protocol.md §6): absent means 20480, else clamped. */
-  grantBlockSize(requested: number | undefined): number {
-    const { minBlockSize, maxBlockSize } = this.config.storage;
-    // The default is clamped too: with STEP_MAX_BLOCK_SIZE under 20480 the transport refuses
-    // 20480-byte blocks (413), so granting them would make every such upload fail.
-    const wanted = requested === undefined || requested === null ? STEP_DEFAULT_BLOCK_SIZE : requested;
-    return Math.min(maxBlockSize, Math.max(minBlockSize, wanted));
-  }
-
-  /** FILE SAVE: grants an upload plan, restarting an unfinished upload of the same key (A6). */
+  /** FILE SAVE: grants an upload plan, restarting an unfinished upload of the same key (docs/protocol.md §6). */
   async plan(username: string, dto: FileRequestDto): Promise<StepReply> {
     const { storage } = this.config;
     const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, storage.maxKeyBytes);
@@ -98,10 +69,10 @@ export class UploadsService implements OnModuleDestroy {
           if (used + size > storage.userQuotaBytes) throw FilesErrors.quotaExceeded(storage.userQuotaBytes);
         }
         if ((await this.storage.freeBytes()) - size < storage.minFreeBytes) throw FilesErrors.noSpace(size);
-        // A6: a SAVE for a key whose upload is incomplete restarts that upload from zero.
-        if (existing) await this.discard(existing);
+        // docs/protocol.md §6: a SAVE for a key whose upload is incomplete restarts that upload from zero.
+        if (existing) await this.loader.discard(existing);
 
-        const blockSize = this.grantBlockSize(dto.block_size);
+        const blockSize = grantBlockSize(dto.block_size, storage);
         const totalBlock = Math.ceil(size / blockSize);
         const now = this.clock.now();
         const row: UploadEntity = {
@@ -131,14 +102,13 @@ export class UploadsService implements OnModuleDestroy {
         } finally {
           this.storage.settlePartial(row.storageName);
         }
-        const upload = this.activate(row, handle, new BlockBitmap(totalBlock));
-        this.registry.add(upload);
-        this.stats.started++;
+        const upload = this.loader.open(row, handle, new BlockBitmap(totalBlock));
+        this.counters.started++;
         this.logger.log(`upload started: user=${JSON.stringify(username)} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
         return { upload, plan: { key, size, block_size: blockSize, total_block: totalBlock } };
       }),
     );
-    // C7: an empty file has no block whose reply could carry the MD5, so it completes right here,
+    // docs/protocol.md §6: an empty file has no block whose reply could carry the MD5, so it completes right here,
     // once the key's lock is released (completion takes it).
     if (granted.plan.total_block === 0)
       return StepReply.ok('This is the upload plan.', { ...granted.plan, md5: await this.finisher.complete(granted.upload) });
@@ -148,7 +118,7 @@ export class UploadsService implements OnModuleDestroy {
   /** FILE UPLOAD: stores one block; the reply to the block that completes the file carries `md5`. */
   async receiveBlock(username: string, dto: FileRequestDto, binary: Buffer | null): Promise<StepReply> {
     const key = requireKey(dto.key, 'UPLOAD', this.config.storage.maxKeyBytes);
-    const upload = await this.find(username, key);
+    const upload = await this.loader.find(username, key);
     if (!upload) {
       const row = await this.ledger.find(username, key);
       throw row && row.state !== 'uploading' ? FilesErrors.completelyUploaded(key) : FilesErrors.notAccepted(key);
@@ -176,13 +146,13 @@ export class UploadsService implements OnModuleDestroy {
     }
     if (upload.cancelled) throw FilesErrors.notAccepted(key);
     if (upload.bitmap.set(index)) upload.hasher.offer(index, binary);
-    // C4: the MD5 kept for a block must be of the bytes stored last; one re-sent without an MD5
+    // docs/protocol.md §7: the MD5 kept for a block must be of the bytes stored last; one re-sent without an MD5
     // forgets the earlier one (DOWNLOAD would otherwise vouch for bytes no longer there).
     if (blockMd5) upload.pendingBlockMd5s.set(index, blockMd5);
     else if (duplicate) upload.pendingBlockMd5s.set(index, null);
     // Acknowledge only once the receipt is committed (coalesced with other blocks).
     await this.progress.record(upload);
-    if (upload.bitmap.has(upload.hasher.next)) void this.finisher.advancePrefix(upload);
+    if (upload.bitmap.has(upload.hasher.next)) void this.catchUp.advance(upload);
     const fields: Record<string, unknown> = { key, block_index: index };
     if (upload.bitmap.complete) {
       if (upload.cancelled) throw FilesErrors.notAccepted(key);
@@ -200,14 +170,14 @@ export class UploadsService implements OnModuleDestroy {
     if (row.state === 'complete') {
       return StepReply.ok('OK', { ...base, received_count: row.totalBlock, missing_ranges: [], complete: true, md5: row.md5 });
     }
-    const upload = await this.find(username, key);
+    const upload = await this.loader.find(username, key);
     const bitmap = upload?.bitmap ?? (await this.ledger.loadBitmap(row));
-    const ranges = bitmap.missingRanges(MAX_STATUS_RANGES);
+    const ranges = bitmap.missingRanges(STEP_STATUS_MAX_RANGES);
     return StepReply.ok('OK', {
       ...base,
       received_count: bitmap.count,
       missing_ranges: ranges,
-      missing_ranges_truncated: ranges.length === MAX_STATUS_RANGES,
+      missing_ranges_truncated: ranges.length === STEP_STATUS_MAX_RANGES,
       complete: false,
     });
   }
@@ -216,7 +186,7 @@ export class UploadsService implements OnModuleDestroy {
   async cancel(username: string, key: string): Promise<boolean> {
     return this.registry.withKey(username, key, async () => {
       const row = await this.ledger.find(username, key);
-      if (!row || row.state !== 'uploading' || !(await this.discard(row))) return false;
+      if (!row || row.state !== 'uploading' || !(await this.loader.discard(row))) return false;
       this.logger.log(`upload cancelled: user=${JSON.stringify(username)} key=${JSON.stringify(key)}`);
       return true;
     });
@@ -232,86 +202,8 @@ export class UploadsService implements OnModuleDestroy {
       if (!current || current.state !== 'uploading' || current.updatedAt >= cutoff) return false;
       const live = this.registry.get(row.username, row.key);
       if (live?.id === row.id && live.lastActivityAt >= cutoff) return false;
-      return this.discard(current);
+      return this.loader.discard(current);
     });
-  }
-
-  /** Every unfinished upload, for the admin API. */
-  async listInProgress(): Promise<UploadEntity[]> {
-    const rows = await this.ledger.listInProgress();
-    for (const row of rows) {
-      const live = this.registry.get(row.username, row.key);
-      if (live?.id === row.id) row.receivedCount = live.bitmap.count;
-    }
-    return rows;
-  }
-
-  /** Finishes an upload whose every block is stored (see UploadFinisher); resolves to its MD5. */
-  complete(upload: ActiveUpload): Promise<string> {
-    return this.finisher.complete(upload);
-  }
-
-  /**
-   * Drops an unfinished upload: memory, row (cascading to its bitmap) and partial file. Callers
-   * hold the key's lock. False when the row was already gone or no longer unfinished.
-   */
-  async discard(row: UploadEntity): Promise<boolean> {
-    const live = this.registry.get(row.username, row.key);
-    if (live && live.id === row.id) {
-      live.state = 'cancelled';
-      this.registry.remove(live);
-      await live.close();
-    }
-    // By id and state: exactly this upload, and never one that completed meanwhile.
-    if (!this.ledger.deleteUnfinished(row.id)) return false;
-    await this.storage.removePartial(row.storageName);
-    return true;
-  }
-
-  /** Loads an upload row's state into memory (after a restart), under the key's lock. */
-  resume(row: UploadEntity): Promise<ActiveUpload | null> {
-    return this.registry.withKey(row.username, row.key, () => this.resumeLocked(row));
-  }
-
-  private async resumeLocked(row: UploadEntity): Promise<ActiveUpload | null> {
-    const live = this.registry.get(row.username, row.key);
-    if (live) return live.id === row.id ? live : null;
-    const bitmap = await this.ledger.loadBitmap(row);
-    let handle;
-    try {
-      handle = await this.storage.openPartial(row.storageName);
-    } catch {
-      // The partial file is gone (lost data dir content): nothing can be resumed.
-      this.logger.warn(`upload ${row.id} has no partial file; dropping it`);
-      await this.discard(row);
-      return null;
-    }
-    const upload = this.activate(row, handle, bitmap);
-    this.registry.add(upload);
-    return upload;
-  }
-
-  private activate(row: UploadEntity, handle: ActiveUpload['handle'], bitmap: BlockBitmap): ActiveUpload {
-    return new ActiveUpload(row, handle, bitmap, new PrefixHasher(HASH_WINDOW_BYTES, this.pool));
-  }
-
-  private find(username: string, key: string): Promise<ActiveUpload | null> {
-    const live = this.registry.get(username, key);
-    if (live) return Promise.resolve(live);
-    const id = JSON.stringify([username, key]);
-    let loading = this.pending.get(id);
-    if (!loading) {
-      // Read and load under the lock: a cancel between the two left a loaded upload whose row
-      // was gone, and its blocks were acknowledged.
-      loading = this.registry
-        .withKey(username, key, async () => {
-          const row = await this.ledger.find(username, key, 'uploading');
-          return row ? this.resumeLocked(row) : null;
-        })
-        .finally(() => this.pending.delete(id));
-      this.pending.set(id, loading);
-    }
-    return loading;
   }
 
   private writeError(err: unknown, index: number, upload: ActiveUpload) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TokenService } from '../auth/token.service.js';
-import { UsersService, type UserView } from './users.service.js';
+import { UsersService, type UserView } from '../users/users.service.js';
 
 /**
  * Account changes as administrators make them (admin API and `stepd users`): a changed password

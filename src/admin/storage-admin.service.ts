@@ -1,9 +1,8 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
-import { SessionEntity } from '../auth/session.entity.js';
-import { FilesService } from '../files/files.service.js';
-import { UserEntity } from '../users/user.entity.js';
+import { ADMIN_LIST_LIMIT } from '../admin-kit/admin-list.js';
+import { TokenService } from '../auth/token.service.js';
+import { StorageOperationsService } from '../files/storage-operations.service.js';
+import { UsersService } from '../users/users.service.js';
 
 /** An upload in progress, as GET /admin/uploads lists it. */
 export interface UploadView {
@@ -33,11 +32,11 @@ function percentOf(received: number, total: number): number {
 
 /** The admin API's view of FILE storage: listings for operators, cancel and delete with 404s. */
 @Injectable()
-export class FilesAdminService {
+export class StorageAdminService {
   constructor(
-    private readonly files: FilesService,
-    @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
-    @InjectRepository(UserEntity) private readonly accounts: Repository<UserEntity>,
+    private readonly files: StorageOperationsService,
+    private readonly tokens: TokenService,
+    private readonly users: UsersService,
   ) {}
 
   /** Every upload in progress, most recently active first. */
@@ -56,7 +55,7 @@ export class FilesAdminService {
   }
 
   /** A user's completed files; 404 for a user stepd does not know (no account, file, upload or session). */
-  async listFiles(username: string, prefix?: string, limit?: number): Promise<FileView[]> {
+  async listFiles(username: string, prefix?: string, limit = ADMIN_LIST_LIMIT): Promise<FileView[]> {
     const files = this.files.listFiles(username, { prefix, limit });
     if (files.length === 0 && !(await this.isKnownUser(username))) {
       throw new NotFoundException(`user ${username} is not known`);
@@ -80,8 +79,8 @@ export class FilesAdminService {
 
   // Legacy mode has no user registry: a name is known once it logged in or stored something.
   private async isKnownUser(username: string): Promise<boolean> {
-    if (await this.accounts.existsBy({ name: username })) return true;
-    if (await this.sessions.existsBy({ username })) return true;
+    if (await this.users.exists(username)) return true;
+    if (await this.tokens.hasSessionOf(username)) return true;
     return (await this.files.listUploadsInProgress()).some((u) => u.username === username);
   }
 }

@@ -12,11 +12,11 @@ import {
   UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
-import { AdminController } from '../admin/admin-controller.decorator.js';
+import { AdminController } from '../admin-kit/admin-controller.decorator.js';
+import { CreateUserDto, PasswordDto } from '../users/user.dto.js';
+import { UserExistsError, UserNotFoundError } from '../users/users.errors.js';
+import type { UserView } from '../users/users.service.js';
 import { UserAccountsService } from './user-accounts.service.js';
-import type { UserView } from './users.service.js';
-import { CreateUserDto, PasswordDto } from './user.dto.js';
-import { UserExistsError, UserNotFoundError } from './users.errors.js';
 
 /** Turns the account errors into HTTP statuses (409 taken, 404 unknown); others pass through. */
 function asHttpError(err: unknown): never {

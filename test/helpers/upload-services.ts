@@ -1,0 +1,91 @@
+import { Logger } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommonModule } from '../../src/common/common.module.js';
+import { md5Hex } from '../../src/common/md5.js';
+import { StepConfigModule } from '../../src/config/config.module.js';
+import { loadConfig, type StepConfig } from '../../src/config/step.config.js';
+import { buildDataSourceOptions } from '../../src/database/database.options.js';
+import { SqliteWriter } from '../../src/database/sqlite-writer.js';
+import { ActiveUploadLoader } from '../../src/files/active-upload-loader.js';
+import { ActiveUploadRegistry } from '../../src/files/active-upload-registry.js';
+import { BlockStorage } from '../../src/files/block-storage.repository.js';
+import { FILES_ENTITIES } from '../../src/files/entities/index.js';
+import { PrefixCatchUp } from '../../src/files/prefix-catch-up.js';
+import { UploadCounters } from '../../src/files/upload-counters.js';
+import { UploadFinisher } from '../../src/files/upload-finisher.js';
+import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
+import { UploadProgressWriter } from '../../src/files/upload-progress.writer.js';
+import { UploadReceiverService } from '../../src/files/upload-receiver.service.js';
+import type { StepReply } from '../../src/transport/index.js';
+
+/** The upload services of the FilesModule on a real SQLite database and data dir, no transport. */
+export interface UploadServices {
+  config: StepConfig;
+  receiver: UploadReceiverService;
+  registry: ActiveUploadRegistry;
+  loader: ActiveUploadLoader;
+  finisher: UploadFinisher;
+  ledger: UploadLedger;
+  storage: BlockStorage;
+  counters: UploadCounters;
+  /** Plans `content` under `key` for `username` and returns the granted plan's fields. */
+  plan(username: string, key: string, content: Buffer, blockSize: number): Promise<Record<string, unknown>>;
+  /** Sends block `index` of `content` (uploaded in `blockSize` blocks). */
+  send(username: string, key: string, content: Buffer, blockSize: number, index: number): Promise<StepReply>;
+  /** Shuts the services down and removes the temporary data dir. */
+  close(): Promise<void>;
+}
+
+/** Boots the upload services in a temp dir; `env` overrides stepd's environment variables. */
+export async function createUploadServices(env: Record<string, string> = {}): Promise<UploadServices> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepd-unit-'));
+  const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...env });
+  Logger.overrideLogger(false);
+  const module: TestingModule = await Test.createTestingModule({
+    imports: [
+      StepConfigModule.forRoot(config),
+      CommonModule,
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions(dataDir), autoLoadEntities: true }),
+      TypeOrmModule.forFeature(FILES_ENTITIES),
+    ],
+    providers: [
+      SqliteWriter,
+      BlockStorage,
+      UploadLedger,
+      UploadProgressWriter,
+      UploadCounters,
+      ActiveUploadRegistry,
+      ActiveUploadLoader,
+      PrefixCatchUp,
+      UploadFinisher,
+      UploadReceiverService,
+    ],
+  }).compile();
+  await module.init();
+  const receiver = module.get(UploadReceiverService);
+  return {
+    config,
+    receiver,
+    registry: module.get(ActiveUploadRegistry),
+    loader: module.get(ActiveUploadLoader),
+    finisher: module.get(UploadFinisher),
+    ledger: module.get(UploadLedger),
+    storage: module.get(BlockStorage),
+    counters: module.get(UploadCounters),
+    async plan(username, key, content, blockSize) {
+      return (await receiver.plan(username, { key, size: content.length, block_size: blockSize })).fields ?? {};
+    },
+    send(username, key, content, blockSize, index) {
+      const block = content.subarray(index * blockSize, (index + 1) * blockSize);
+      return receiver.receiveBlock(username, { key, block_index: index, block_md5: md5Hex(block) }, Buffer.from(block));
+    },
+    async close() {
+      await module.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
