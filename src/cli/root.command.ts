@@ -1,7 +1,8 @@
 import { CommandRunner, Option, RootCommand } from 'nest-commander';
 import { DEFAULT_SERVER } from './cli.config.js';
 import { packageVersion } from '../common/package-version.js';
-import { EXIT_CODES_HELP, ExitCode } from './cli-errors.js';
+import { ExitCode } from '../common/exit-code.js';
+import { EXIT_CODES_HELP } from './cli-errors.js';
 import { StepCompletion } from './shell-completion.js';
 
 /** Commander's error object, as much of it as the exit-code mapping needs. */
