@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CASE_NAMES, parseBenchOptions, parseLink, parseSize, UsageError } from './bench-options.js';
+import { CASE_NAMES, parseBenchOptions, parseLink, parseSize, BenchUsageError } from './bench-options.js';
 
 describe('bench options', () => {
   it('reads binary and decimal size units', () => {
@@ -12,7 +12,7 @@ describe('bench options', () => {
   });
 
   it('rejects sizes it cannot read', () => {
-    for (const bad of ['', 'MiB', '-1MiB', '1 parsec', '0']) expect(() => parseSize(bad)).toThrow(UsageError);
+    for (const bad of ['', 'MiB', '-1MiB', '1 parsec', '0']) expect(() => parseSize(bad)).toThrow(BenchUsageError);
   });
 
   it('defaults to 256 MiB, 3 runs, every case but the shaped links, table output', () => {
@@ -31,7 +31,7 @@ describe('bench options', () => {
   it('reads shaped links: bandwidth and added round trip', () => {
     expect(parseLink('20mbit+50ms')).toEqual({ label: '20mbit+50ms', bitsPerSecond: 20e6, addedRttMs: 50 });
     expect(parseLink('512kbit')).toMatchObject({ bitsPerSecond: 512e3, addedRttMs: 0 });
-    for (const bad of ['fast', '2mb', '10kbit', '2mbit+x']) expect(() => parseLink(bad)).toThrow(UsageError);
+    for (const bad of ['fast', '2mb', '10kbit', '2mbit+x']) expect(() => parseLink(bad)).toThrow(BenchUsageError);
     expect(parseBenchOptions(['--cases', 'shaped', '--links', '1mbit,2mbit', '--link-size', '4MiB'])).toMatchObject({
       cases: ['shaped'],
       linkSize: 4 * 1024 ** 2,
@@ -51,9 +51,9 @@ describe('bench options', () => {
   });
 
   it('refuses unknown options, unknown cases and bad run counts', () => {
-    expect(() => parseBenchOptions(['--fast'])).toThrow(UsageError);
+    expect(() => parseBenchOptions(['--fast'])).toThrow(BenchUsageError);
     expect(() => parseBenchOptions(['--cases', 'scp'])).toThrow(/unknown scp/);
-    expect(() => parseBenchOptions(['--runs', '0'])).toThrow(UsageError);
+    expect(() => parseBenchOptions(['--runs', '0'])).toThrow(BenchUsageError);
     expect(() => parseBenchOptions(['--runs'])).toThrow(/needs a value/);
   });
 });

@@ -16,9 +16,9 @@ export interface LinkSpec {
 /** Parses `2mbit`, `20mbit+50ms`, `512kbit`. */
 export function parseLink(text: string): LinkSpec {
   const match = /^\s*(\d+(?:\.\d+)?)(k|m)bit(?:\+(\d+)ms)?\s*$/i.exec(text);
-  if (!match) throw new UsageError(`--links: cannot read "${text}" (e.g. 2mbit, 20mbit+50ms)`);
+  if (!match) throw new BenchUsageError(`--links: cannot read "${text}" (e.g. 2mbit, 20mbit+50ms)`);
   const bitsPerSecond = Number(match[1]) * (match[2].toLowerCase() === 'k' ? 1e3 : 1e6);
-  if (bitsPerSecond < 64e3) throw new UsageError('--links: at least 64kbit');
+  if (bitsPerSecond < 64e3) throw new BenchUsageError('--links: at least 64kbit');
   return { label: text.trim(), bitsPerSecond, addedRttMs: match[3] ? Number(match[3]) : 0 };
 }
 
@@ -54,17 +54,17 @@ const UNITS: Record<string, number> = {
 export function parseSize(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw new UsageError(`--size: cannot read "${text}" (e.g. 64MiB, 1GiB, 1000000)`);
+  if (!match || unit === undefined) throw new BenchUsageError(`--size: cannot read "${text}" (e.g. 64MiB, 1GiB, 1000000)`);
   const bytes = Math.round(Number(match[1]) * unit);
-  if (bytes < 1) throw new UsageError('--size must be at least 1 byte');
+  if (bytes < 1) throw new BenchUsageError('--size must be at least 1 byte');
   return bytes;
 }
 
-/** A bad command line; main prints it with the usage and exits 2. */
-export class UsageError extends Error {
+/** A bad bench command line (or --help, with an empty message); main prints it with the usage and exits 2 (0 for --help). */
+export class BenchUsageError extends Error {
   constructor(message: string) {
     super(message);
-    this.name = 'UsageError';
+    this.name = 'BenchUsageError';
   }
 }
 
@@ -102,7 +102,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => {
       const v = inline ?? argv[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      if (v === undefined) throw new BenchUsageError(`${flag} needs a value`);
       return v;
     };
     if (flag === '--size') {
@@ -111,7 +111,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     } else if (flag === '--runs') {
       options.runs = Number(value());
       if (!Number.isInteger(options.runs) || options.runs < 1 || options.runs > 100)
-        throw new UsageError('--runs must be an integer from 1 to 100');
+        throw new BenchUsageError('--runs must be an integer from 1 to 100');
       runsGiven = true;
     } else if (flag === '--cases') {
       const names = value()
@@ -120,7 +120,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         .filter(Boolean);
       const unknown = names.filter((n) => !(CASE_NAMES as readonly string[]).includes(n));
       if (unknown.length || names.length === 0)
-        throw new UsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${CASE_NAMES.join(', ')}`);
+        throw new BenchUsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${CASE_NAMES.join(', ')}`);
       options.cases = CASE_NAMES.filter((n) => names.includes(n));
     } else if (flag === '--json') options.json = true;
     else if (flag === '--smoke') options.smoke = true;
@@ -131,8 +131,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         .filter((s) => s.trim())
         .map(parseLink);
     else if (flag === '--link-size') options.linkSize = parseSize(value());
-    else if (flag === '--help' || flag === '-h') throw new UsageError('');
-    else throw new UsageError(`unknown option ${argv[i]}`);
+    else if (flag === '--help' || flag === '-h') throw new BenchUsageError('');
+    else throw new BenchUsageError(`unknown option ${argv[i]}`);
   }
   if (options.smoke) {
     if (!sizeGiven) options.size = SMOKE_SIZE;

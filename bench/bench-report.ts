@@ -12,7 +12,7 @@ export interface CaseStats {
    * sensitive than MB/s to other load on a shared machine.
    */
   server_cpu_seconds_per_gb: number | null;
-  /** The same for the client, when it runs in the bench process (null for a child-process client). */
+  /** The same for the client (every client runs in the bench process). */
   client_cpu_seconds_per_gb: number | null;
   /** Peak resident set size of the server process during this case's runs. */
   server_peak_rss_bytes: number | null;
@@ -25,9 +25,10 @@ export interface BenchResult {
   unit: 'MB/s, MB = 10^6 bytes';
   block_size: number;
   connections: number;
+  /** How stepd's client was driven; null when no stepd case ran. */
   engine: string | null;
   cases: Partial<Record<CaseName, CaseStats>>;
-  /** Cases that could not run, with the reason. */
+  /** Cases that could not run, with the reason: none do any more; kept so the JSON keeps its shape. */
   skipped: Partial<Record<CaseName, string>>;
   ratios: {
     upload_vs_baseline: number | null;
@@ -44,7 +45,6 @@ export interface BenchResult {
   shaped: ShapedLinkResult[];
 }
 
-/** Median/min/max MB/s of runs that each moved `bytes`. */
 /** What the bench observed around the runs of one case, besides their duration. */
 export interface CaseSamples {
   serverCpu?: number[];
@@ -100,23 +100,20 @@ export function formatTable(result: BenchResult): string {
   const rows: string[][] = [];
   for (const [name, label] of Object.entries(LABELS) as [CaseName, string][]) {
     const stats = result.cases[name];
-    if (stats) {
-      const vsBase =
-        name === 'legacy'
-          ? ratio(result, name, 'legacy-baseline')
-          : ['baseline', 'concurrent'].includes(name)
-            ? null
-            : ratio(result, name, 'baseline');
-      const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
-      const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
-      const cpu = [fmt(stats.server_cpu_seconds_per_gb), fmt(stats.client_cpu_seconds_per_gb)];
-      const rss = stats.server_peak_rss_bytes ? mib(stats.server_peak_rss_bytes) : '-';
-      rows.push([label, range, fmt(vsBase), fmt(vsPeer), ...cpu, rss]);
-    } else if (result.skipped[name]) {
-      rows.push([label, `skipped: ${result.skipped[name]}`, '-', '-', '-', '-', '-']);
-    }
+    if (!stats) continue;
+    const vsBase =
+      name === 'legacy'
+        ? ratio(result, name, 'legacy-baseline')
+        : ['baseline', 'concurrent'].includes(name)
+          ? null
+          : ratio(result, name, 'baseline');
+    const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
+    const range = `${stats.median.toFixed(0)} (${stats.min.toFixed(0)}-${stats.max.toFixed(0)})`;
+    const cpu = [fmt(stats.server_cpu_seconds_per_gb), fmt(stats.client_cpu_seconds_per_gb)];
+    const rss = stats.server_peak_rss_bytes ? mib(stats.server_peak_rss_bytes) : '-';
+    rows.push([label, range, fmt(vsBase), fmt(vsPeer), ...cpu, rss]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i].length > 60 ? 0 : r[i].length))));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   const notes = 'vs baseline: legacy is compared with the legacy-shaped baseline, the others with the 4 MiB x 4 one';
   const lines = [

@@ -5,14 +5,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCode } from '../src/common/exit-code.js';
 import { BLOCK_SIZE, CONNECTIONS, prepareCases, type BenchContext } from './bench-cases.js';
-import { parseBenchOptions, USAGE, UsageError, type BenchOptions, type CaseName } from './bench-options.js';
+import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type CaseName } from './bench-options.js';
 import { caseStats, formatTable, ratio, type BenchResult, type CaseSamples } from './bench-report.js';
 import { cpuSecondsOf, PeakRssSampler, stopChild } from './child-process.js';
 import { startBaseline, startStepd } from './bench-servers.js';
 import { writeRandomFile } from './random-file.js';
 import { runShapedLinks, type ShapedLinkResult } from './shaped-links.js';
-import { findStepdEngine } from './stepd-engines.js';
 
 async function bench(options: BenchOptions): Promise<BenchResult> {
   const root = await mkdtemp(join(tmpdir(), 'stepd-bench-'));
@@ -58,18 +58,18 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       samples.get(name) ?? samples.set(name, { serverCpu: [], clientCpu: [], serverPeakRss: [] }).get(name)!;
     // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
     for (let run = 1; run <= options.runs; run++) {
-      for (const [name, { server, bytes, clientInProcess, run: runCase }] of cases) {
+      for (const [name, { server, bytes, run: runCase }] of cases) {
         const rss = new PeakRssSampler(server.child.pid!);
         await rss.start();
         const cpuBefore = await cpuSecondsOf(server.child.pid!);
         const clientBefore = process.cpuUsage();
         const started = process.hrtime.bigint();
-        const own = await runCase(run);
-        const taken = own ?? Number(process.hrtime.bigint() - started) / 1e9;
+        await runCase(run);
+        const taken = Number(process.hrtime.bigint() - started) / 1e9;
         const clientUsed = process.cpuUsage(clientBefore);
         seconds.set(name, [...(seconds.get(name) ?? []), taken]);
         const sample = sampled(name);
-        if (clientInProcess) sample.clientCpu.push((clientUsed.user + clientUsed.system) / 1e6);
+        sample.clientCpu.push((clientUsed.user + clientUsed.system) / 1e6);
         // Includes the untimed clean-up (DELETE or unlink), which is small next to a transfer.
         sample.serverCpu.push((await cpuSecondsOf(server.child.pid!)) - cpuBefore);
         sample.serverPeakRss.push(await rss.stop());
@@ -95,17 +95,12 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
 
 /** The shaped-link case on servers of its own (see bench/shaped-links.ts). */
 async function shapedCase(ctx: BenchContext): Promise<ShapedLinkResult[]> {
-  const engine = await findStepdEngine();
-  if (!engine) {
-    ctx.result.skipped.shaped = 'the stepd client engine is not built';
-    return [];
-  }
   const baseline = await startBaseline(ctx.root);
   ctx.servers.push(baseline);
   const stepd = await startStepd(ctx.root, [], 'stepd-shaped-data');
   ctx.servers.push(stepd);
   const log = (line: string) => (ctx.options.json ? undefined : console.error(line));
-  return runShapedLinks({ options: ctx.options, root: ctx.root, baseline, stepd, engine, user: 'bench' }, log);
+  return runShapedLinks({ options: ctx.options, root: ctx.root, baseline, stepd, user: 'bench' }, log);
 }
 
 async function main(): Promise<void> {
@@ -113,10 +108,10 @@ async function main(): Promise<void> {
   try {
     options = parseBenchOptions(process.argv.slice(2));
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
+    if (!(err instanceof BenchUsageError)) throw err;
     if (err.message) console.error(err.message);
     console.error(USAGE);
-    process.exit(err.message ? 2 : 0);
+    process.exit(err.message ? ExitCode.USAGE : ExitCode.OK);
   }
   const result = await bench(options);
   console.log(options.json ? JSON.stringify(result, null, 2) : formatTable(result));
@@ -124,5 +119,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error('bench failed:', (err as Error)?.stack ?? err);
-  process.exit(1);
+  process.exit(ExitCode.FAILED);
 });

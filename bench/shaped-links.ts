@@ -5,7 +5,8 @@ import type { BenchOptions, LinkSpec } from './bench-options.js';
 import type { BenchServer } from './bench-servers.js';
 import { PacingProxy } from './pacing-proxy.js';
 import { writeRandomFile } from './random-file.js';
-import type { StepdClientEngine, StepdTarget, TransferResult } from './stepd-engine.js';
+import type { TransferResult } from '../src/client/transfer.types.js';
+import { stepdDownload, stepdUpload, type StepdTarget } from './stepd-engine.js';
 import { stepdDelete } from './stepd-legacy.js';
 
 /** What one shaped link measured: raw TCP against stepd over the same link, MB/s (10^6 bytes). */
@@ -18,17 +19,19 @@ export interface ShapedLinkResult {
   upload_vs_raw: number;
   download_vs_raw: number;
   /** What the adaptive client chose on this link. */
-  upload_chosen: TransferResult['chosen'] | null;
-  download_chosen: TransferResult['chosen'] | null;
+  upload_chosen: ChosenTuning;
+  download_chosen: ChosenTuning;
 }
 
-/** Servers and engine the shaped case reuses from the loopback cases. */
+/** The block size, requests in flight and connections a transfer ended up using. */
+export type ChosenTuning = Pick<TransferResult, 'blockSize' | 'inFlight' | 'connections'>;
+
+/** Servers the shaped case reuses from the loopback cases. */
 export interface ShapedLinkSetup {
   options: BenchOptions;
   root: string;
   baseline: BenchServer;
   stepd: BenchServer;
-  engine: StepdClientEngine;
   user: string;
 }
 
@@ -56,7 +59,7 @@ export async function runShapedLinks(setup: ShapedLinkSetup, log: (line: string)
 }
 
 async function runLink(setup: ShapedLinkSetup, link: LinkSpec, file: string): Promise<ShapedLinkResult> {
-  const { options, root, engine } = setup;
+  const { options, root } = setup;
   const bytes = options.linkSize;
   const through = async (server: BenchServer) => {
     const proxy = new PacingProxy({ targetPort: server.port, bitsPerSecond: link.bitsPerSecond, addedRttMs: link.addedRttMs });
@@ -76,9 +79,9 @@ async function runLink(setup: ShapedLinkSetup, link: LinkSpec, file: string): Pr
     await rm(join(setup.baseline.dataDir, 'baseline-1000'));
     const target: StepdTarget = { host: '127.0.0.1', port: stepd.port, user: setup.user };
     const key = `bench-shaped-${link.label}`;
-    const [up, upSeconds] = await timed(() => engine.upload(target, file, key));
+    const [up, upSeconds] = await timed(() => stepdUpload(target, file, key));
     const output = join(root, 'shaped-download.bin');
-    const [down, downSeconds] = await timed(() => engine.download(target, key, output));
+    const [down, downSeconds] = await timed(() => stepdDownload(target, key, output));
     await rm(output);
     await stepdDelete({ ...target, port: setup.stepd.port }, key);
     const mbps = (seconds: number) => bytes / seconds / 1e6;
@@ -90,8 +93,8 @@ async function runLink(setup: ShapedLinkSetup, link: LinkSpec, file: string): Pr
       download_mbps: mbps(downSeconds),
       upload_vs_raw: rawSeconds / upSeconds,
       download_vs_raw: rawSeconds / downSeconds,
-      upload_chosen: up.chosen ?? null,
-      download_chosen: down.chosen ?? null,
+      upload_chosen: chosenOf(up),
+      download_chosen: chosenOf(down),
     };
   } finally {
     await raw.proxy.stop();
@@ -99,10 +102,14 @@ async function runLink(setup: ShapedLinkSetup, link: LinkSpec, file: string): Pr
   }
 }
 
+function chosenOf({ blockSize, inFlight, connections }: TransferResult): ChosenTuning {
+  return { blockSize, inFlight, connections };
+}
+
 /** The shaped links as a table. */
 export function formatShapedTable(results: ShapedLinkResult[]): string {
   const kib = (n: number) => `${n / 1024} KiB`;
-  const chosen = (c: ShapedLinkResult['upload_chosen']) => (c ? `${kib(c.blockSize)} x ${c.inFlight} x ${c.connections}` : '-');
+  const chosen = (c: ChosenTuning) => `${kib(c.blockSize)} x ${c.inFlight} x ${c.connections}`;
   const header = [
     'link (per direction)',
     'MiB',

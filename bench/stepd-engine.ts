@@ -1,14 +1,6 @@
-import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-
-/** What a stepd transfer reports. `seconds` is the client's own timing, when it has one. */
-export interface TransferResult {
-  md5: string;
-  seconds?: number;
-  /** What an adaptive client ended up using (when the engine reports it). */
-  chosen?: { blockSize: number; inFlight: number; connections: number };
-}
+import { downloadFile, type DownloadResult } from '../src/client/download.engine.js';
+import { StepClient } from '../src/client/step-client.js';
+import { uploadFile, type UploadResult } from '../src/client/upload.engine.js';
 
 /** Where the stepd server is and who the bench logs in as. */
 export interface StepdTarget {
@@ -17,67 +9,40 @@ export interface StepdTarget {
   user: string;
 }
 
-/** The real stepd client with its default settings (the CLI's engine), as the bench drives it. */
-export interface StepdClientEngine {
-  /** How the engine is driven, for the report. */
-  readonly description: string;
-  /** True when transfers run in the bench process (cheap enough for 64 at once). */
-  readonly inProcess: boolean;
-  /** Uploads a file under `key`; resolves once the MD5 is verified on both ends. */
-  upload(target: StepdTarget, file: string, key: string): Promise<TransferResult>;
-  /** Downloads `key` into `output`; resolves once its MD5 is verified. */
-  download(target: StepdTarget, key: string, output: string): Promise<TransferResult>;
-}
+/** How the bench drives stepd's client, for the report's `engine` field. */
+export const STEPD_ENGINE = 'src/client UploadEngine/DownloadEngine in-process, CLI defaults';
 
-const CLI_CANDIDATES = ['../src/cli/main.js', '../cli/main.js'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+/** The bench's clients wait long: 64 uploads at once on two shared cores are slow, not dead. */
+const CLIENT_TIMEOUT_MS = 120_000;
 
 /**
- * Runs the built `step` CLI as a child process with default settings. Its `--json` output carries
- * its own transfer time, which excludes the CLI's start-up (Nest bootstrap), so that start-up is
- * not charged to the transfer.
+ * Uploads a file under `key` with the `step` CLI's engine and default settings (adaptive block
+ * size and depth), one logged-in client per transfer; resolves once the MD5 is verified on both
+ * ends. The bench times the whole call (connect, LOGIN, plan, blocks, verification), as it does
+ * for the baseline.
  */
-export class CliProcessEngine implements StepdClientEngine {
-  readonly description = 'built `step` CLI as a child process (time from its --json "seconds")';
-  readonly inProcess = false;
+export function stepdUpload(target: StepdTarget, file: string, key: string): Promise<UploadResult> {
+  return withClient(target, async (client) => {
+    const result = await uploadFile(client, { path: file, key });
+    if (!result.verified) throw new Error(`stepd upload of ${key}: md5 not verified (client ${result.md5}, server ${result.serverMd5})`);
+    return result;
+  });
+}
 
-  private constructor(private readonly entry: string) {}
+/** Downloads `key` into `output` with the CLI's engine and defaults; resolves once its MD5 is verified. */
+export function stepdDownload(target: StepdTarget, key: string, output: string): Promise<DownloadResult> {
+  return withClient(target, async (client) => {
+    const result = await downloadFile(client, { key, out: output });
+    if (!result.verified) throw new Error(`stepd download of ${key}: md5 not verified`);
+    return result;
+  });
+}
 
-  /** The CLI engine, or null when the CLI is not built. */
-  static async find(): Promise<CliProcessEngine | null> {
-    for (const entry of CLI_CANDIDATES) {
-      if (
-        await access(entry).then(
-          () => true,
-          () => false,
-        )
-      )
-        return new CliProcessEngine(entry);
-    }
-    return null;
-  }
-
-  async upload(target: StepdTarget, file: string, key: string): Promise<TransferResult> {
-    const out = await this.run(target, ['upload', file, '--key', key]);
-    if (out.verified === false) throw new Error(`step upload: md5 not verified: ${JSON.stringify(out)}`);
-    return { md5: String(out.md5), seconds: typeof out.seconds === 'number' ? out.seconds : undefined };
-  }
-
-  async download(target: StepdTarget, key: string, output: string): Promise<TransferResult> {
-    const out = await this.run(target, ['download', key, '-o', output]);
-    return { md5: String(out.md5), seconds: typeof out.seconds === 'number' ? out.seconds : undefined };
-  }
-
-  private run(target: StepdTarget, args: string[]): Promise<Record<string, unknown>> {
-    const argv = [this.entry, ...args, '--server', `${target.host}:${target.port}`, '--user', target.user, '--json'];
-    return new Promise((resolve, reject) => {
-      execFile(process.execPath, argv, { maxBuffer: 1024 * 1024, timeout: 600_000 }, (err, stdout, stderr) => {
-        if (err) return reject(new Error(`step ${args[0]} failed: ${err.message}\n${stderr}`));
-        try {
-          resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>);
-        } catch {
-          reject(new Error(`step ${args[0]} printed no JSON: ${stdout}\n${stderr}`));
-        }
-      });
-    });
+async function withClient<T>(target: StepdTarget, work: (client: StepClient) => Promise<T>): Promise<T> {
+  const client = new StepClient({ host: target.host, port: target.port, username: target.user, timeoutMs: CLIENT_TIMEOUT_MS });
+  try {
+    return await work(client);
+  } finally {
+    client.close();
   }
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config/step.config.js';
-import { EXIT_CONFIG, serve } from './serve.js';
+import { ExitCode } from './common/exit-code.js';
+import { serve } from './serve.js';
 
 // `node dist/src/main.js` (npm start, the Docker image): the server with the environment's config.
 async function main(): Promise<void> {
@@ -10,7 +11,8 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
-      process.exit(EXIT_CONFIG);
+      // A configuration the server cannot run with is a usage error, as for `stepd serve`.
+      process.exit(ExitCode.USAGE);
     }
     throw err;
   }
@@ -19,5 +21,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error('stepd failed to start:', (err as Error)?.message ?? err);
-  process.exit(1);
+  process.exit(ExitCode.FAILED);
 });

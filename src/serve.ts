@@ -2,12 +2,10 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createStepApp } from './app.factory.js';
 import { insecureLegacyRefusal, legacyExposureWarning } from './auth/exposure-warning.js';
+import { ExitCode } from './common/exit-code.js';
 import { packageVersion } from './common/package-version.js';
 import { REFERENCE_TOKEN_SECRET } from './config/environment.variables.js';
 import type { StepConfig } from './config/step.config.js';
-
-/** Exit status when the configuration does not validate or is refused. */
-export const EXIT_CONFIG = 2;
 
 /**
  * Runs stepd until SIGTERM/SIGINT (`npm start`, `stepd serve`): refuses an insecure legacy setup,
@@ -18,7 +16,7 @@ export async function serve(config: StepConfig): Promise<void> {
   const refusal = insecureLegacyRefusal(config);
   if (refusal) {
     logger.error(refusal);
-    process.exit(EXIT_CONFIG);
+    process.exit(ExitCode.USAGE);
   }
   const stepd = await createStepApp(config);
   // Handlers before the 'listening' lines: whoever waits for those may signal at once, and a
@@ -26,10 +24,10 @@ export async function serve(config: StepConfig): Promise<void> {
   const shutdown = (signal: string) => {
     logger.log(`${signal}: draining requests in flight, then stopping`);
     stepd.close().then(
-      () => process.exit(0),
+      () => process.exit(ExitCode.OK),
       (err: unknown) => {
         logger.error('shutdown failed', (err as Error)?.stack);
-        process.exit(1);
+        process.exit(ExitCode.FAILED);
       },
     );
   };

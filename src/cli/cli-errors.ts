@@ -1,19 +1,10 @@
 import { Md5MismatchError } from '../client/download.engine.js';
 import { isUnsupportedOperation, StepStatusError } from '../client/step-client.js';
 import { StepConnectionError } from '../client/step-client.connection.js';
+import { ExitCode } from '../common/exit-code.js';
+import { StepStatus } from '../protocol/index.js';
 
-/** Exit codes of `step`: scripts branch on these, so they are public interface (README, --help). */
-export enum ExitCode {
-  OK = 0,
-  FAILED = 1,
-  USAGE = 2,
-  NOT_FOUND = 3,
-  AUTH = 4,
-  UNAVAILABLE = 5,
-  INTEGRITY = 6,
-}
-
-/** The `--help` footer that documents the exit codes. */
+/** The `--help` footer that documents the exit codes (`ExitCode`). */
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
@@ -44,8 +35,10 @@ export class OperationError extends Error {
   }
 }
 
-/** Statuses a server sends when it is busy or briefly failing (retrying later may help). */
-const UNAVAILABLE_STATUSES = new Set([429, 500, 503]);
+/** Statuses a server sends when it is busy or briefly failing (retrying later may help; docs/protocol.md §9). */
+const UNAVAILABLE_STATUSES = new Set<number>([StepStatus.TOO_MANY, StepStatus.INTERNAL, StepStatus.UNAVAILABLE]);
+/** Statuses that refuse the credentials or the token. */
+const AUTH_STATUSES = new Set<number>([StepStatus.PASSWORD_ERROR, StepStatus.TOKEN_INVALID]);
 /** Connection failures that may pass: refused (server restarting), reset, timed out, unreachable. */
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -67,8 +60,8 @@ export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof OperationError) return err.exitCode;
   if (err instanceof Md5MismatchError) return ExitCode.INTEGRITY;
   if (err instanceof StepStatusError) {
-    if (err.status === 404) return ExitCode.NOT_FOUND;
-    if (err.status === 401 || err.status === 403) return ExitCode.AUTH;
+    if (err.status === StepStatus.KEY_NOT_FOUND) return ExitCode.NOT_FOUND;
+    if (AUTH_STATUSES.has(err.status)) return ExitCode.AUTH;
     if (UNAVAILABLE_STATUSES.has(err.status)) return ExitCode.UNAVAILABLE;
     return ExitCode.FAILED;
   }

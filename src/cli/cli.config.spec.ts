@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from './cli-errors.js';
-import { clientOptions, parseInteger, parseSize, parseServer, resolveSettings } from './cli.config.js';
+import { clientOptions, resolveSettings } from './cli.config.js';
 
 describe('CLI settings', () => {
-  it('parses HOST:PORT, HOST and [IPv6]:PORT', () => {
-    expect(parseServer('example.org:2000')).toEqual({ host: 'example.org', port: 2000 });
-    expect(parseServer('example.org')).toEqual({ host: 'example.org', port: 1379 });
-    expect(parseServer('[::1]:1400')).toEqual({ host: '::1', port: 1400 });
-    expect(() => parseServer('a:b:c')).toThrow(UsageError);
-    expect(() => parseServer('h:0')).toThrow(UsageError);
-  });
-
   it('prefers options over the environment and the environment over defaults', () => {
     const env = { STEP_SERVER: 'envhost:1', STEP_USER: 'envuser', STEP_PASSWORD: 'envpw' };
     expect(resolveSettings({}, env)).toMatchObject({
@@ -22,7 +14,8 @@ describe('CLI settings', () => {
       timeoutMs: 30_000,
       tls: undefined,
     });
-    expect(resolveSettings({ server: 'opt:2', user: 'u', password: 'p', json: true, timeout: '1.5' }, env)).toMatchObject({
+    const server = { host: 'opt', port: 2 };
+    expect(resolveSettings({ server, user: 'u', password: 'p', json: true, timeout: 1.5 }, env)).toMatchObject({
       host: 'opt',
       port: 2,
       username: 'u',
@@ -39,15 +32,10 @@ describe('CLI settings', () => {
     expect(() => resolveSettings({ ca: '/no/such/ca.pem' }, {})).toThrow(/cannot read --ca/);
   });
 
-  it('refuses bad numbers as usage errors', () => {
-    expect(() => resolveSettings({ timeout: '0' }, {})).toThrow(UsageError);
-    expect(() => resolveSettings({ timeout: 'soon' }, {})).toThrow(UsageError);
-    expect(parseInteger('--n', '7', 1, 10)).toBe(7);
-    expect(parseSize('--b', '4MiB', 512, 2 ** 28)).toBe(4 * 2 ** 20);
-    expect(() => parseSize('--b', '1GiB', 512, 2 ** 28)).toThrow(/from 512 to/);
-    expect(() => parseSize('--b', 'big', 512, 2 ** 28)).toThrow(UsageError);
-    expect(() => parseInteger('--n', '11', 1, 10)).toThrow(/from 1 to 10/);
-    expect(() => parseInteger('--n', '2.5', 1, 10)).toThrow(UsageError);
+  it('refuses a bad STEP_SERVER, both password sources and a missing user as usage errors', () => {
+    expect(() => resolveSettings({}, { STEP_SERVER: 'h:0' })).toThrow(/--server port/);
+    expect(resolveSettings({ server: { host: 'h', port: 1 } }, { STEP_SERVER: 'h:0' })).toMatchObject({ host: 'h', port: 1 });
+    expect(() => resolveSettings({ password: 'p', passwordStdin: true }, {})).toThrow(UsageError);
     expect(() => clientOptions(resolveSettings({}, {}))).toThrow(/no user/);
   });
 });

@@ -1,6 +1,7 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import { StepOperation, StepType } from '../protocol/index.js';
-import { ExitCode, UsageError } from './cli-errors.js';
+import { ExitCode } from '../common/exit-code.js';
+import { UsageError } from './cli-errors.js';
 import { CliOutputService } from './cli-output.service.js';
 import { listAll, MAX_LIST_LIMIT, parseListLimit, type ListOptions } from './list-options.js';
 import { StepCommand, type CommandContext } from './step-command.base.js';

@@ -1,6 +1,6 @@
 import type { StepClient } from '../client/step-client.js';
 import type { StepOperation, StepType } from '../protocol/index.js';
-import { parseInteger } from './cli.config.js';
+import { parseInteger } from './option-parsers.js';
 
 /** Most entries one `ls` prints (it pages through LIST to get there). */
 export const MAX_LIST_LIMIT = 1_000_000;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommandFactory } from 'nest-commander';
-import { ExitCode, exitCodeOf, failureJson } from './cli-errors.js';
+import { ExitCode } from '../common/exit-code.js';
+import { exitCodeOf, failureJson } from './cli-errors.js';
 import { CliModule } from './cli.module.js';
 import { StepCompletion } from './shell-completion.js';
 import { StepRootCommand, type CommanderFailure } from './root.command.js';

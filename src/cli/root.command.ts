@@ -1,8 +1,24 @@
 import { CommandRunner, Option, RootCommand } from 'nest-commander';
-import { DEFAULT_SERVER } from './cli.config.js';
 import { packageVersion } from '../common/package-version.js';
-import { EXIT_CODES_HELP, ExitCode } from './cli-errors.js';
+import { ExitCode } from '../common/exit-code.js';
+import { EXIT_CODES_HELP } from './cli-errors.js';
+import { DEFAULT_SERVER, parseServer, parseTimeout, type ServerAddress } from './option-parsers.js';
 import { StepCompletion } from './shell-completion.js';
+
+/** `step`'s global options (before or after the command name), as the `@Option` methods below parsed them. */
+export interface StepGlobalOptions {
+  server?: ServerAddress;
+  user?: string;
+  password?: string;
+  passwordStdin?: boolean;
+  profile?: string;
+  json?: boolean;
+  quiet?: boolean;
+  /** Seconds. */
+  timeout?: number;
+  tls?: boolean;
+  ca?: string;
+}
 
 /** Commander's error object, as much of it as the exit-code mapping needs. */
 export interface CommanderFailure {
@@ -72,8 +88,8 @@ export class StepRootCommand extends CommandRunner {
   }
 
   @Option({ flags: '--server <host:port>', description: `STEP server (env STEP_SERVER; default ${DEFAULT_SERVER})` })
-  server(value: string): string {
-    return value;
+  server(value: string): ServerAddress {
+    return parseServer(value);
   }
 
   @Option({ flags: '--user <name>', description: 'user name (env STEP_USER)' })
@@ -115,8 +131,8 @@ export class StepRootCommand extends CommandRunner {
   }
 
   @Option({ flags: '--timeout <seconds>', description: 'connect/reply timeout and retry budget (default 30)' })
-  timeout(value: string): string {
-    return value;
+  timeout(value: string): number {
+    return parseTimeout(value);
   }
 
   @Option({ flags: '--tls', description: 'speak STEP inside TLS, verifying the server certificate (env STEP_TLS=1)' })

@@ -3,8 +3,9 @@ import { CommandRunner } from 'nest-commander';
 import { StepClient } from '../client/step-client.js';
 import { UsageError } from './cli-errors.js';
 import { CliOutputService } from './cli-output.service.js';
-import { resolveSettings, type CliSettings, type GlobalOptionValues } from './cli.config.js';
+import { resolveSettings, type CliSettings } from './cli.config.js';
 import { CredentialsService } from './credentials.service.js';
+import type { StepGlobalOptions } from './root.command.js';
 
 /** What a command body gets: merged settings, a lazily connected client, the output service. */
 export interface CommandContext {
@@ -36,7 +37,7 @@ export abstract class StepCommand<O extends object = object> extends CommandRunn
   /** Entry point called by nest-commander. */
   async run(params: string[]): Promise<void> {
     let client: StepClient | null = null;
-    const options = this.command.optsWithGlobals<GlobalOptionValues & O>();
+    const options = this.command.optsWithGlobals<StepGlobalOptions & O>();
     try {
       const settings = resolveSettings(options);
       const ready = await this.credentials.client(settings, this.useStoredToken);
@@ -54,8 +55,8 @@ export abstract class StepCommand<O extends object = object> extends CommandRunn
     }
   }
 
-  /** The command's work. `options` holds its own and the global options. */
-  protected abstract execute(context: CommandContext, params: string[], options: GlobalOptionValues & O): Promise<void>;
+  /** The command's work. `options` are its own, parsed; the global ones reach it as `context.settings`. */
+  protected abstract execute(context: CommandContext, params: string[], options: O): Promise<void>;
 
   /** The positional argument at `index`, or a usage error naming it. */
   protected argument(params: string[], index: number, name: string): string {

@@ -1,6 +1,6 @@
 import { Option } from 'nest-commander';
 import { MAX_ACCEPTED_BLOCK_SIZE, type TransferResult } from '../client/transfer.types.js';
-import { parseInteger, parseSize } from './cli.config.js';
+import { parseInteger, parseSize } from './option-parsers.js';
 import { formatBytes } from './cli-output.service.js';
 import { StepCommand } from './step-command.base.js';
 import { MAX_CONNECTIONS, MIN_BLOCK_SIZE, type TransferOptions } from './transfer-options.js';

@@ -1,7 +1,9 @@
 import { Command, Option } from 'nest-commander';
 import { hasStatus, StepStatusError } from '../client/step-client.js';
 import { uploadFile, type UploadResult } from '../client/upload.engine.js';
-import { ExitCode, OperationError, UsageError } from './cli-errors.js';
+import { ExitCode } from '../common/exit-code.js';
+import { StepStatus } from '../protocol/index.js';
+import { OperationError, UsageError } from './cli-errors.js';
 import { CliOutputService, formatBytes } from './cli-output.service.js';
 import type { CommandContext } from './step-command.base.js';
 import { TransferCommand, transferJson, transferTiming } from './transfer-command.base.js';
@@ -65,9 +67,10 @@ export class UploadCommand extends TransferCommand<UploadOptions> {
       }
       return result;
     } catch (err) {
-      // 402: a completed file already has this key (docs/protocol.md §6).
-      if (hasStatus(err, 402) && /is existing/.test(err.statusMessage)) {
-        throw new StepStatusError(402, `${err.statusMessage} Pass --force to replace it.`, err.operation);
+      // A completed file already has this key (docs/protocol.md §6). 402 also means "size missing",
+      // so the message tells the two apart.
+      if (hasStatus(err, StepStatus.KEY_EXISTS) && /is existing/.test(err.statusMessage)) {
+        throw new StepStatusError(StepStatus.KEY_EXISTS, `${err.statusMessage} Pass --force to replace it.`, err.operation);
       }
       throw err;
     } finally {

@@ -3,12 +3,13 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommandFactory } from 'nest-commander';
+import { ExitCode } from '../common/exit-code.js';
 import { packageVersion } from '../common/package-version.js';
 import { EnvFileError, operatorEnvironment } from '../config/operator-environment.js';
 import { ConfigError, loadConfig, type StepConfig } from '../config/step.config.js';
 import { DATABASE_FILE } from '../database/database.options.js';
 import { checkConfig } from './check-config.js';
-import { EXIT_FAILURE, EXIT_USAGE, ManageError } from './manage.errors.js';
+import { ManageError } from './manage.errors.js';
 import { ManageModule } from './manage.module.js';
 import { scanOperatorArgs } from './operator-args.js';
 
@@ -17,7 +18,7 @@ import { scanOperatorArgs } from './operator-args.js';
 // Exit status 0 on success, 1 when the operation failed, 2 for a usage or configuration error;
 // errors are one line on stderr.
 
-function fail(message: string, exitCode: number): void {
+function fail(message: string, exitCode: ExitCode): void {
   process.stderr.write(`stepd: ${message}\n`);
   process.exitCode = exitCode;
 }
@@ -34,7 +35,10 @@ async function main(): Promise<void> {
   } catch (err) {
     if (!(err instanceof ConfigError) && !(err instanceof EnvFileError)) throw err;
     // check-config promises 0/1 like `nginx -t`; the other commands treat configuration as usage.
-    fail(err instanceof ConfigError ? err.problems.join('; ') : err.message, args.command === 'check-config' ? EXIT_FAILURE : EXIT_USAGE);
+    fail(
+      err instanceof ConfigError ? err.problems.join('; ') : err.message,
+      args.command === 'check-config' ? ExitCode.FAILED : ExitCode.USAGE,
+    );
     return;
   }
   // Imported only here: loading the server's module tree registers its data source, which the
@@ -44,14 +48,14 @@ async function main(): Promise<void> {
     const check = checkConfig(config);
     process.stdout.write(`${check.effective}\n`);
     process.stderr.write(`stepd: ${check.verdict}\n`);
-    process.exitCode = check.ok ? 0 : EXIT_FAILURE;
+    process.exitCode = check.ok ? ExitCode.OK : ExitCode.FAILED;
     return;
   }
   if (args.command === 'users') {
     // Run from the wrong directory, the default ./data would silently become a new, empty database.
     const database = join(config.storage.dataDir, DATABASE_FILE);
     if (!args.init && !existsSync(database)) {
-      fail(`no database at ${database} (check --data-dir, --env-file or STEP_DATA_DIR; pass --init to create one)`, EXIT_USAGE);
+      fail(`no database at ${database} (check --data-dir, --env-file or STEP_DATA_DIR; pass --init to create one)`, ExitCode.USAGE);
       return;
     }
     if (config.auth.mode === 'legacy') {
@@ -66,8 +70,8 @@ async function main(): Promise<void> {
     // Let startup errors (unreadable database, bad data dir) reach the one-line report below instead of aborting.
     abortOnError: false,
     serviceErrorHandler: (err) =>
-      err instanceof ManageError ? fail(err.message, err.exitCode) : fail(`failed: ${err.message}`, EXIT_FAILURE),
+      err instanceof ManageError ? fail(err.message, err.exitCode) : fail(`failed: ${err.message}`, ExitCode.FAILED),
   });
 }
 
-main().catch((err: unknown) => fail(`failed: ${(err as Error)?.message ?? String(err)}`, EXIT_FAILURE));
+main().catch((err: unknown) => fail(`failed: ${(err as Error)?.message ?? String(err)}`, ExitCode.FAILED));

@@ -1,20 +1,17 @@
-/** Exit status of `stepd` for a failed operation (unknown user, name taken, database error). */
-export const EXIT_FAILURE = 1;
-/** Exit status of `stepd` for a usage error (bad arguments, no password, invalid config). */
-export const EXIT_USAGE = 2;
+import { ExitCode } from '../common/exit-code.js';
 
 /** A `stepd` failure with the one-line message and exit status the user gets. */
 export class ManageError extends Error {
   constructor(
     message: string,
-    readonly exitCode: number = EXIT_FAILURE,
+    readonly exitCode: ExitCode = ExitCode.FAILED,
   ) {
     super(message);
     this.name = 'ManageError';
   }
 
-  /** Exit 2: the command line was wrong. */
+  /** Exit 2: the command line was wrong (bad arguments, no password, invalid config). */
   static usage(message: string): ManageError {
-    return new ManageError(message, EXIT_USAGE);
+    return new ManageError(message, ExitCode.USAGE);
   }
 }

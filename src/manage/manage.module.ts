@@ -2,12 +2,12 @@ import { DynamicModule, Injectable, Module, type OnApplicationBootstrap } from '
 import { InjectCommander } from 'nest-commander';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CommonModule } from '../common/common.module.js';
+import { ExitCode } from '../common/exit-code.js';
 import { packageVersion } from '../common/package-version.js';
 import { StepConfigModule } from '../config/config.module.js';
 import { STEP_CONFIG, type StepConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
 import { UsersAdminModule } from '../admin/users-admin.module.js';
-import { EXIT_USAGE } from './manage.errors.js';
 import { NewPasswordQuestions } from './new-password.questions.js';
 import { UsersAddCommand, UsersCommand, UsersLsCommand, UsersPasswdCommand, UsersRmCommand } from './users.command.js';
 
@@ -42,7 +42,7 @@ More commands:
     );
     const override = (command: CommanderProgram): void => {
       // Commander already printed its one-line error (or the help); only the status is ours.
-      command.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE));
+      command.exitOverride((err) => process.exit(err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE));
       command.commands.forEach(override);
     };
     override(this.program);

@@ -33,6 +33,11 @@ function print(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** `stepd users add|passwd` options, as their `@Option` method parsed them. */
+export interface UsersPasswordOptions {
+  password?: string;
+}
+
 /** Shared by `add` and `passwd`: the --password option, or a prompt on a terminal. */
 // @Injectable() makes TypeScript emit the constructor's parameter types that the subclasses inherit.
 @Injectable()
@@ -50,7 +55,7 @@ abstract class PasswordCommand extends CommandRunner {
     return value;
   }
 
-  protected async password(options: { password?: string }): Promise<string> {
+  protected async password(options: UsersPasswordOptions): Promise<string> {
     if (options.password !== undefined) return options.password;
     if (!process.stdin.isTTY) throw ManageError.usage('--password is required when stdin is not a terminal');
     const answers = await this.inquirer.ask<NewPasswordAnswers>(NEW_PASSWORD_QUESTIONS, undefined);
@@ -61,7 +66,7 @@ abstract class PasswordCommand extends CommandRunner {
 /** `stepd users add NAME [--password P]` */
 @SubCommand({ name: 'add', arguments: '<name>', description: 'create an account' })
 export class UsersAddCommand extends PasswordCommand {
-  async run(params: string[], options: { password?: string }): Promise<void> {
+  async run(params: string[], options: UsersPasswordOptions): Promise<void> {
     const name = nameArgument(params);
     const dto = validated(CreateUserDto, { name, password: await this.password(options) });
     await this.accounts.add(dto.name, dto.password).catch(asManageError);
@@ -72,7 +77,7 @@ export class UsersAddCommand extends PasswordCommand {
 /** `stepd users passwd NAME [--password P]` */
 @SubCommand({ name: 'passwd', arguments: '<name>', description: "set an account's password (ends its sessions)" })
 export class UsersPasswdCommand extends PasswordCommand {
-  async run(params: string[], options: { password?: string }): Promise<void> {
+  async run(params: string[], options: UsersPasswordOptions): Promise<void> {
     const name = nameArgument(params);
     const { password } = validated(PasswordDto, { password: await this.password(options) });
     const revoked = await this.accounts.passwd(name, password).catch(asManageError);
