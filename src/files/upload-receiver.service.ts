@@ -108,8 +108,8 @@ export class UploadReceiverService implements OnModuleDestroy {
         return { upload, plan: { key, size, block_size: blockSize, total_block: totalBlock } };
       }),
     );
-    // docs/protocol.md §6: an empty file has no block whose reply could carry the MD5, so it completes right here,
-    // once the key's lock is released (completion takes it).
+    // docs/protocol.md §6: an empty file has no block whose reply could carry the MD5, so it
+    // completes right here, once the key's lock is released (completion takes it).
     if (granted.plan.total_block === 0)
       return StepReply.ok('This is the upload plan.', { ...granted.plan, md5: await this.finisher.complete(granted.upload) });
     return StepReply.ok('This is the upload plan.', granted.plan);
@@ -146,8 +146,8 @@ export class UploadReceiverService implements OnModuleDestroy {
     }
     if (upload.cancelled) throw FilesErrors.notAccepted(key);
     if (upload.bitmap.set(index)) upload.hasher.offer(index, binary);
-    // docs/protocol.md §7: the MD5 kept for a block must be of the bytes stored last; one re-sent without an MD5
-    // forgets the earlier one (DOWNLOAD would otherwise vouch for bytes no longer there).
+    // docs/protocol.md §7: the MD5 kept for a block must be of the bytes stored last; one re-sent
+    // without an MD5 forgets the earlier one (DOWNLOAD would otherwise vouch for bytes no longer there).
     if (blockMd5) upload.pendingBlockMd5s.set(index, blockMd5);
     else if (duplicate) upload.pendingBlockMd5s.set(index, null);
     // Acknowledge only once the receipt is committed (coalesced with other blocks).
