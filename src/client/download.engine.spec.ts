@@ -127,4 +127,17 @@ describe('DownloadEngine', () => {
     expect(failure).toBeInstanceOf(BlockIntegrityError);
     await expect(stat(join(dir, 'out.bin'))).rejects.toThrow();
   });
+
+  it('on a link that breaks large frames, goes on with smaller spans and completes', async () => {
+    const data = randomBytes(2_000_000);
+    const client = await setup({ maxBinaryBytes: 20_000 }, data);
+    const out = join(dir, 'out.bin');
+    const result = await downloadFile(client, { key: 'k', out, retry: FAST_RETRY });
+    expect(result).toMatchObject({ md5: md5Hex(data), verified: true });
+    expect((await readFile(out)).equals(data)).toBe(true);
+    expect(server.downloadSizes[0]).toBe(32 * 1024);
+    expect(result.blockSize).toBeLessThanOrEqual(16 * 1024);
+    // Once the link has failed, new spans start small instead of each failing at 32 KiB first.
+    expect(server.downloadSizes.filter((size) => size > 20_000).length).toBeLessThanOrEqual(10);
+  });
 });

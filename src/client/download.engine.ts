@@ -2,14 +2,17 @@ import { createHash, type Hash } from 'node:crypto';
 import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { md5Hex } from '../common/md5.js';
 import { StepOperation, StepType } from '../protocol/index.js';
-import { ConnectionLanes, type ConnectionLane } from './connection-lanes.js';
+import type { ConnectionLane } from './connection-lanes.js';
 import { DownloadState } from './download-state.js';
-import { hashFile, openPartial, writeFully } from './partial-file.js';
+import { Md5MismatchError } from './md5-mismatch.error.js';
+import { openPartial } from './partial-file.js';
+import { hashFile, writeFully } from './positional-io.js';
 import { ADAPTIVE_MAX_BLOCK_SIZE, floorPow2, LinkEstimator } from './link-estimator.js';
 import { probeStatus } from './server-probe.js';
 import type { StepClient } from './step-client.js';
 import { StepConnectionError } from './step-client.connection.js';
 import { BlockIntegrityError, ProgressClock, withGiveUpHint, withRetry } from './transfer-retry.js';
+import { TransferRunner } from './transfer-runner.js';
 import {
   readBlockPlan,
   resolveTuning,
@@ -18,6 +21,8 @@ import {
   type TransferResult,
   type TransferTuning,
 } from './transfer.types.js';
+
+export { Md5MismatchError };
 
 /** What to download and where. */
 export interface DownloadRequest extends TransferTuning {
@@ -29,17 +34,6 @@ export interface DownloadRequest extends TransferTuning {
 /** The outcome of a download (`resumedBlocks`: found in an earlier run's partial file). */
 export interface DownloadResult extends TransferResult {
   path: string;
-}
-
-/** The local MD5 differs from the server's: the download is discarded. */
-export class Md5MismatchError extends Error {
-  constructor(
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`md5 mismatch: server ${expected}, local ${actual}`);
-    this.name = 'Md5MismatchError';
-  }
 }
 
 /** Suffix of the file a download is written into before it is verified and renamed. */
@@ -69,7 +63,6 @@ interface UnitPlan extends BlockPlan {
  * makes an interrupted download resume.
  */
 export class DownloadEngine {
-  private failure: unknown = null;
   private doneBytes = 0;
   private readonly clock = new ProgressClock();
   /** Prefix hashing (null on resume, where the finished file is hashed once instead). */
@@ -168,45 +161,36 @@ export class DownloadEngine {
 
   /** Fetches every missing unit; returns the requests in flight per connection at the end. */
   private async transfer(file: FileHandle, plan: UnitPlan, state: DownloadState, tuning: ResolvedTuning): Promise<number> {
-    const lanes = new ConnectionLanes(this.client, tuning.connections, tuning.inFlight);
+    const runner = new TransferRunner(this.client, tuning.connections, tuning.inFlight, () => this.wakeWindow());
     let inFlight = tuning.inFlight;
-    const fetches = new Set<Promise<void>>();
     const saver = setInterval(() => void state.save().catch(() => undefined), STATE_SAVE_INTERVAL_MS);
     try {
-      for (let first = 0; first < plan.totalBlocks && this.failure === null;) {
+      for (let first = 0; first < plan.totalBlocks && !runner.stopped;) {
         if (state.received[first]) {
           first++;
           continue;
         }
-        const units = this.spanAt(plan, state, first, tuning);
+        const span = first;
+        const units = this.spanAt(plan, state, span, tuning);
         // Out-of-order blocks wait in memory for the prefix hash: at most about two pipes' worth ahead of it.
         const windowUnits = tuning.connections * inFlight * units * 2;
-        while (this.hash && first >= this.nextToHash + windowUnits && this.failure === null) {
+        while (this.hash && span >= this.nextToHash + windowUnits && !runner.stopped) {
           await new Promise<void>((resolve) => (this.windowWaiter = resolve));
         }
-        const lane = await lanes.acquire();
-        const fetch = this.fetchSpan(lane, file, plan, state, first, units, tuning)
-          .then(() => {
-            if (!tuning.adaptive) return;
-            inFlight = this.estimator.inFlight(this.estimator.blockSize());
-            lanes.setPerLane(inFlight);
-          })
-          .catch((err: unknown) => {
-            this.failure ??= err;
-            this.wakeWindow();
-          })
-          .finally(() => lanes.release(lane));
-        fetches.add(fetch);
-        void fetch.then(() => fetches.delete(fetch));
+        await runner.start(async (lane) => {
+          await this.fetchSpan(lane, file, plan, state, span, units, tuning);
+          if (!tuning.adaptive) return;
+          inFlight = this.estimator.inFlight(this.estimator.blockSize());
+          runner.setInFlight(inFlight);
+        });
         first += units;
       }
-      await Promise.all(fetches);
+      await runner.finish();
     } finally {
       clearInterval(saver);
       this.client.close();
       await state.save();
     }
-    if (this.failure !== null) throw this.failure;
     return inFlight;
   }
 
@@ -265,7 +249,7 @@ export class DownloadEngine {
     );
     const binary = reply.binary ?? Buffer.alloc(0);
     if (binary.length !== length) throw new BlockIntegrityError(`block ${index} has ${binary.length} bytes, expected ${length}`);
-    // C4: when the server knows the block's MD5, check it before the block touches the file.
+    // When the server knows the block's MD5 (docs/protocol.md §7), check it before the block touches the file.
     const blockMd5 = reply.json.block_md5;
     if (typeof blockMd5 === 'string' && md5Hex(binary) !== blockMd5.toLowerCase())
       throw new BlockIntegrityError(`block ${index} fails its block_md5`);

@@ -8,7 +8,15 @@ export const ADAPTIVE_MAX_BLOCK_SIZE = 4 * MiB;
 /** Requests in flight per connection, at least and at most. */
 export const MIN_IN_FLIGHT = 2;
 export const MAX_IN_FLIGHT = 32;
-/** A block should take about this long on its connection: short enough for visible progress and cheap retries. */
+/** Smallest block a transfer shrinks to after network failures (the server grants down to 4 KiB). */
+export const MIN_BLOCK_SIZE = 8 * KiB;
+/**
+ * A block carries about this much of the transfer's whole measured throughput (not of one
+ * connection's share): the client then sends about one request per second whatever its rate.
+ * A slow link still gets small blocks (visible progress, cheap retries), while a fast server
+ * shared by many clients, where each client measures a low rate, is not flooded with small
+ * requests that cost it more per byte than the link does.
+ */
 const BLOCK_SECONDS = 1;
 /** Throughput is measured over the completions of about this long. */
 const RATE_WINDOW_MS = 2000;
@@ -26,9 +34,9 @@ interface Sample {
 
 /**
  * What a transfer has measured of its link (bytes completed over the last couple of seconds, the
- * smallest round-trip time seen) and the block size and pipelining depth that follow from it
- *: small blocks while the link is slow or unknown, the 4 MiB x 2 fast path once it
- * is fast. Also remembers network failures, which cap the block size.
+ * smallest round-trip time seen) and the block size and pipelining depth that follow from it:
+ * small blocks while the link is slow or unknown, the largest blocks two deep once it is fast.
+ * Also remembers network failures, which cap the block size.
  */
 export class LinkEstimator {
   private readonly samples: Sample[] = [];
@@ -60,7 +68,7 @@ export class LinkEstimator {
 
   /** A transfer failed on the network with blocks of `blockSize`: ask for smaller ones from now on. */
   recordNetworkFailure(blockSize: number): void {
-    this.blockCap = Math.max(ADAPTIVE_START_BLOCK_SIZE, Math.min(this.blockCap, floorPow2(blockSize / 2)));
+    this.blockCap = Math.max(MIN_BLOCK_SIZE, Math.min(this.blockCap, floorPow2(blockSize / 2)));
   }
 
   /** Bytes per second over the last couple of seconds; null while too little is measured. */
@@ -78,11 +86,11 @@ export class LinkEstimator {
     return this.minRttMs;
   }
 
-  /** The block size the link calls for: a power of two between the start size and the cap. */
+  /** The block size the link calls for: a power of two between the start size and the cap (lower after failures). */
   blockSize(): number {
     const rate = this.throughput();
     if (rate === null) return Math.min(ADAPTIVE_START_BLOCK_SIZE, this.blockCap);
-    const wanted = floorPow2((rate * BLOCK_SECONDS) / this.connections);
+    const wanted = floorPow2(rate * BLOCK_SECONDS);
     return Math.min(this.blockCap, Math.max(ADAPTIVE_START_BLOCK_SIZE, wanted));
   }
 

@@ -1,5 +1,5 @@
 import type { StepJson } from '../protocol/index.js';
-import { StepOperation, StepType } from '../protocol/index.js';
+import { StepOperation, StepStatus, StepType } from '../protocol/index.js';
 import { hasStatus, isUnsupportedOperation, type StepClient } from './step-client.js';
 
 /** What a STATUS request told a transfer before it starts. */
@@ -20,7 +20,7 @@ export async function probeStatus(client: StepClient, key: string): Promise<Stat
     return { status, oldServer: false, rttMs: performance.now() - started };
   } catch (err) {
     const oldServer = isUnsupportedOperation(err);
-    if (!oldServer && !hasStatus(err, 404)) throw err;
+    if (!oldServer && !hasStatus(err, StepStatus.KEY_NOT_FOUND)) throw err;
     return { status: null, oldServer, rttMs: performance.now() - started };
   }
 }

@@ -1,6 +1,6 @@
 import { md5Hex } from '../common/md5.js';
 import type { StepJson } from '../protocol/index.js';
-import { StepDirection, StepOperation, StepType } from '../protocol/index.js';
+import { isOperationNotAllowedMessage, StepDirection, StepOperation, StepStatus, StepType } from '../protocol/index.js';
 import { StepClientConnection, StepConnectionError, type StepConnectOptions, type StepResponse } from './step-client.connection.js';
 
 /** Where to connect and who to be. */
@@ -26,16 +26,13 @@ export class StepStatusError extends Error {
   }
 }
 
-/** Status of an unknown operation: what a server without stepd's extensions answers to STATUS/LIST. */
-export const STATUS_UNKNOWN_OPERATION = 408;
-
-/** True when the error says the server does not know this operation (old STEP server, docs/protocol.md ). */
+/** True when the error says the server does not know this operation (an old STEP server, docs/protocol.md §9). */
 export function isUnsupportedOperation(err: unknown): boolean {
-  return err instanceof StepStatusError && err.status === STATUS_UNKNOWN_OPERATION && /is not allowed/.test(err.statusMessage);
+  return hasStatus(err, StepStatus.OPERATION_NOT_ALLOWED) && isOperationNotAllowedMessage(err.statusMessage);
 }
 
 /** True when the error is a STEP status from the server with the given code. */
-export function hasStatus(err: unknown, status: number): err is StepStatusError {
+export function hasStatus(err: unknown, status: StepStatus): err is StepStatusError {
   return err instanceof StepStatusError && err.status === status;
 }
 
@@ -82,7 +79,7 @@ export class StepClient {
     try {
       reply = await this.sendLogin();
     } catch (err) {
-      if (!hasStatus(err, 401) || this.password !== undefined || !this.options.askPassword) throw err;
+      if (!hasStatus(err, StepStatus.PASSWORD_ERROR) || this.password !== undefined || !this.options.askPassword) throw err;
       this.password = await this.options.askPassword();
       reply = await this.sendLogin();
     }
@@ -100,7 +97,7 @@ export class StepClient {
       return true;
     } catch (err) {
       // 403: expired or already revoked, which is what logging out wants.
-      if (hasStatus(err, 403)) return false;
+      if (hasStatus(err, StepStatus.TOKEN_INVALID)) return false;
       throw err;
     } finally {
       this.token = null;
@@ -134,7 +131,7 @@ export class StepClient {
     try {
       return await this.send(conn, this.envelope(type, operation, fields), binary);
     } catch (err) {
-      if (!hasStatus(err, 403)) throw err;
+      if (!hasStatus(err, StepStatus.TOKEN_INVALID)) throw err;
       await this.login();
       return this.send(conn, this.envelope(type, operation, fields), binary);
     }
@@ -154,7 +151,7 @@ export class StepClient {
   private async send(connection: StepClientConnection, json: StepJson, binary?: Buffer | null): Promise<StepResponse> {
     const reply = await connection.request(json, binary);
     const status = reply.json.status;
-    if (status === 200) return reply;
+    if (status === StepStatus.OK) return reply;
     const message = typeof reply.json.status_msg === 'string' ? reply.json.status_msg : 'no status message';
     throw new StepStatusError(typeof status === 'number' ? status : 0, message, String(json.operation));
   }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { StepStatus } from '../protocol/index.js';
 import { StepStatusError } from './step-client.js';
 import { StepConnectionError } from './step-client.connection.js';
 
@@ -24,7 +25,7 @@ export class BlockIntegrityError extends Error {
 }
 
 /** Statuses that say "later" rather than "never": too many, internal error, unavailable. */
-const TRANSIENT_STATUSES = new Set([429, 500, 503]);
+const TRANSIENT_STATUSES = new Set<number>([StepStatus.TOO_MANY, StepStatus.INTERNAL, StepStatus.UNAVAILABLE]);
 
 /** True for failures a retry can fix: a dead connection, a transient server status, a damaged block. */
 export function isRetryable(err: unknown): boolean {

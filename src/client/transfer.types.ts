@@ -19,7 +19,7 @@ export const DEFAULT_REQUESTED_BLOCK_SIZE = 4 * MiB;
 export const MAX_ACCEPTED_BLOCK_SIZE = 256 * MiB;
 /**
  * Bytes kept in flight per connection when picking the default pipelining depth: two 4 MiB
- * blocks keep the bench's upload as fast as three did, and the server holds a third less.
+ * blocks keep a fast link busy, and the server holds no more than it needs to.
  */
 const IN_FLIGHT_BYTES_PER_CONNECTION = 8 * MiB;
 

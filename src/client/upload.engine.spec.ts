@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeFileServer, type FakeServerOptions } from '../../test/helpers/fake-file-server.js';
 import { md5Hex } from '../common/md5.js';
 import { StepClient, StepStatusError } from './step-client.js';
+import { StepConnectionError } from './step-client.connection.js';
 import { uploadFile } from './upload.engine.js';
 
 const FAST_RETRY = { attempts: 5, baseDelayMs: 5, maxDelayMs: 20, stallMs: 5000 };
@@ -102,5 +103,22 @@ describe('UploadEngine', () => {
     const failure = await uploadFile(client, { path, key: 'k', retry: FAST_RETRY }).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(StepStatusError);
     expect((failure as StepStatusError).status).toBe(402);
+  });
+
+  it('on a link that breaks large frames, restarts with smaller blocks while nothing is acknowledged', async () => {
+    // Frames over 20000 bytes of block break their connection: the 32 KiB start size never goes through.
+    const { client, path, data } = await setup({ maxBinaryBytes: 20_000 }, 300_000);
+    const result = await uploadFile(client, { path, key: 'k', retry: FAST_RETRY });
+    expect(result).toMatchObject({ md5: md5Hex(data), verified: true, blockSize: 16 * 1024 });
+    expect(server.uploads.get('k')!.data.equals(data)).toBe(true);
+  });
+
+  it('with a forced block size keeps it, and the give-up message names the options to try', async () => {
+    const { client, path } = await setup({ maxBinaryBytes: 20_000 }, 100_000);
+    const failure = await uploadFile(client, { path, key: 'k', blockSize: 32 * 1024, retry: FAST_RETRY }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(StepConnectionError);
+    expect((failure as Error).message).toMatch(/--block-size/);
+    expect((failure as Error).message).toMatch(/--connections/);
+    expect(server.uploads.get('k')!.blockSize).toBe(32 * 1024);
   });
 });

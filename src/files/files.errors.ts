@@ -1,4 +1,4 @@
-import { StepError, StepStatus } from '../protocol/index.js';
+import { completelyUploadedMessage, StepError, StepStatus } from '../protocol/index.js';
 
 /**
  * Every FILE/DATA error reply, with the status and wording of docs/protocol.md §6, §7, §8 (quoted where the spec
@@ -20,8 +20,7 @@ export const FilesErrors = {
   quotaExceeded: (quota: number) => new StepError(StepStatus.NO_SPACE, `Storage quota of ${quota} bytes exceeded.`),
   noSpace: (size: number) => new StepError(StepStatus.NO_SPACE, `Not enough free disk space to store ${size} bytes.`),
   // docs/protocol.md §6: UPLOAD checks, in the order listed there.
-  completelyUploaded: (key: string) =>
-    new StepError(StepStatus.OPERATION_NOT_ALLOWED, `The "key" ${key} is completely uploaded.`, { fields: { key } }),
+  completelyUploaded: (key: string) => new StepError(StepStatus.OPERATION_NOT_ALLOWED, completelyUploadedMessage(key), { fields: { key } }),
   notAccepted: (key: string) =>
     new StepError(StepStatus.OPERATION_NOT_ALLOWED, `The "key" ${key} is not accepted for uploading.`, { fields: { key } }),
   blockIndexMissing: (operation: string) => StepError.fieldMissing('block_index', operation),

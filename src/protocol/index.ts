@@ -10,6 +10,7 @@ export * from './frame-encoder.js';
 export * from './held-bytes.js';
 export * from './step-envelope.js';
 export * from './step-json.js';
+export * from './step-messages.js';
 export * from './step-status.js';
 export * from './step.constants.js';
 export * from './step.error.js';

@@ -1,3 +1,4 @@
+import { operationNotAllowedMessage } from './step-messages.js';
 import { REPLY_3BODY, REPLY_DANGEROUS, REPLY_ERROR, STEP_OPERATIONS, STEP_TYPES, StepDirection } from './step.constants.js';
 import type { StepJson } from './step-json.js';
 import { StepError } from './step.error.js';
@@ -27,7 +28,7 @@ export function checkEnvelope(json: StepJson): StepError | null {
     return new StepError(StepStatus.WRONG_DIRECTION, 'Wrong direction. Should be "REQUEST"');
   }
   if (typeof json.operation !== 'string' || !STEP_OPERATIONS.has(json.operation)) {
-    return new StepError(StepStatus.OPERATION_NOT_ALLOWED, `Operation ${describeValue(json.operation)} is not allowed`);
+    return new StepError(StepStatus.OPERATION_NOT_ALLOWED, operationNotAllowedMessage(describeValue(json.operation)));
   }
   if (typeof json.type !== 'string' || !STEP_TYPES.has(json.type)) {
     return new StepError(StepStatus.TYPE_NOT_ALLOWED, `Type ${describeValue(json.type)} is not allowed`);

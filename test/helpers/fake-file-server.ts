@@ -19,6 +19,11 @@ export interface FakeServerOptions {
    * frame, and what it read beyond is thrown away, so a pipelined request is lost or garbled.
    */
   overReading?: boolean;
+  /**
+   * A link that breaks under large frames: a connection carrying an UPLOAD request or a
+   * DOWNLOAD reply with a binary section over this many bytes is destroyed instead.
+   */
+  maxBinaryBytes?: number;
 }
 
 interface FakeUpload {
@@ -128,7 +133,7 @@ export class FakeFileServer {
       }
       case 'UPLOAD': {
         this.uploadRequests++;
-        if (this.uploadRequests === this.options.dropOnUpload) {
+        if (this.uploadRequests === this.options.dropOnUpload || (binary?.length ?? 0) > (this.options.maxBinaryBytes ?? Infinity)) {
           socket.destroy();
           return null;
         }
@@ -153,7 +158,7 @@ export class FakeFileServer {
         if (!upload?.complete) return fail(404, `The key ${key} is not existing.`);
         const blockSize = grant(req.block_size);
         this.downloadSizes.push(blockSize);
-        if (this.downloadSizes.length === this.options.dropOnDownload) {
+        if (this.downloadSizes.length === this.options.dropOnDownload || blockSize > (this.options.maxBinaryBytes ?? Infinity)) {
           socket.destroy();
           return null;
         }

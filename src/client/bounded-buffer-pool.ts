@@ -1,11 +1,11 @@
 /**
- * At most `count` equally sized buffers, handed out and returned, so a transfer reads its blocks
+ * A bounded pool: at most `count` equally sized buffers, handed out and returned, so a transfer reads its blocks
  * without allocating per block (allocation dominates on small VMs). acquire() waits
  * while every buffer is out, which also bounds how far reading runs ahead of sending. Buffers are
  * created when first needed: a small file uses a few, not one per request that could be in flight
- * (64 clients sending 8 MiB each allocated 2.5 GiB and spent their time in full GCs).
+ * (many clients in one process, each allocating its whole pool up front, spend their time in GC).
  */
-export class BufferPool {
+export class BoundedBufferPool {
   private readonly free: Buffer[] = [];
   private readonly waiters: Array<(buffer: Buffer) => void> = [];
   private created = 0;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from './buffer-pool.js';
+import { BoundedBufferPool } from './bounded-buffer-pool.js';
 
-describe('client BufferPool', () => {
+describe('client BoundedBufferPool', () => {
   it('creates buffers only when needed, reuses returned ones and never exceeds its count', async () => {
-    const pool = new BufferPool(1024, 3);
+    const pool = new BoundedBufferPool(1024, 3);
     expect(pool.allocated).toBe(0);
     const a = await pool.acquire();
     pool.release(a);
