@@ -10,13 +10,7 @@ export const MIN_IN_FLIGHT = 2;
 export const MAX_IN_FLIGHT = 32;
 /** Smallest block a transfer shrinks to after network failures (the server grants down to 4 KiB). */
 export const MIN_BLOCK_SIZE = 8 * KiB;
-/**
- * A block carries about this much of the transfer's whole measured throughput (not of one
- * connection's share): the client then sends about one request per second whatever its rate.
- * A slow link still gets small blocks (visible progress, cheap retries), while a fast server
- * shared by many clients, where each client measures a low rate, is not flooded with small
- * requests that cost it more per byte than the link does.
- */
+/** A block should take about this long on its connection: short enough for visible progress and cheap retries. */
 const BLOCK_SECONDS = 1;
 /** Throughput is measured over the completions of about this long. */
 const RATE_WINDOW_MS = 2000;
@@ -90,7 +84,7 @@ export class LinkEstimator {
   blockSize(): number {
     const rate = this.throughput();
     if (rate === null) return Math.min(ADAPTIVE_START_BLOCK_SIZE, this.blockCap);
-    const wanted = floorPow2(rate * BLOCK_SECONDS);
+    const wanted = floorPow2((rate * BLOCK_SECONDS) / this.connections);
     return Math.min(this.blockCap, Math.max(ADAPTIVE_START_BLOCK_SIZE, wanted));
   }
 

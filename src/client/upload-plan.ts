@@ -10,7 +10,7 @@ import { readBlockPlan, type BlockPlan } from './transfer.types.js';
  */
 const REGROW_FACTOR = 4;
 /** The new plan asks for this many times the block size measured. */
-const REGROW_MARGIN = 4;
+const REGROW_MARGIN = 2;
 /**
  * A new plan (SAVE restarts the upload, docs/protocol.md §6) is asked for only while what the
  * current one acknowledged is at most this share of the file and this many bytes.
@@ -58,10 +58,9 @@ export function mayReplace(plan: UploadPlan, ackedBytes: number): boolean {
 /** The block size to ask a new plan for when the link calls for `wanted`-byte blocks (null: keep the plan). */
 export function regrownBlockSize(plan: UploadPlan, wanted: number): number | null {
   if (wanted < plan.blockSize * REGROW_FACTOR) return null;
-  // The probe measures the slowest phase (small blocks, connection set-up, other clients
-  // starting at the same time) and the upload keeps the new size to its end: ask for more
-  // than was measured (the server caps it). On a slow link a larger block costs time per
-  // block, not throughput, since the reply timers count progress, not request time.
+  // Small probe blocks cost the most per byte and the probe runs in the slowest phase
+  // (connection set-up, other clients starting at the same time), so it underestimates the
+  // link, and the upload keeps the new size to its end: ask for more (the server caps it).
   return Math.min(ADAPTIVE_MAX_BLOCK_SIZE, wanted * REGROW_MARGIN);
 }
 
