@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCertificate } from './helpers/certificate.js';
 import { runCli } from './helpers/cli-process.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
@@ -14,28 +14,8 @@ describe('step CLI over TLS (--tls, --ca)', { timeout: 180_000 }, () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'step-cli-tls-'));
     // A throw-away self-signed certificate for 127.0.0.1 (it is its own CA).
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore', timeout: 30_000 },
-    );
-    app = await startTestApp({ STEP_TLS_CERT: join(dir, 'cert.pem'), STEP_TLS_KEY: join(dir, 'key.pem') });
+    const { cert, key } = await makeCertificate(dir);
+    app = await startTestApp({ STEP_TLS_CERT: cert, STEP_TLS_KEY: key });
     server = `127.0.0.1:${app.stepAddress.port}`;
   });
   afterAll(async () => {
