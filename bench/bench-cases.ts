@@ -18,6 +18,10 @@ const TUS_CHUNK_SIZE = BLOCK_SIZE;
 /** The many-clients case: this many clients at once, each uploading its own file of this size. */
 const CONCURRENT_CLIENTS = 64;
 const CONCURRENT_FILE_BYTES = 8 * 1024 * 1024;
+/** The parallel legacy case: this many old clients at once, each uploading 25 MiB at the default --size, scaled with it. */
+export const LEGACY_PARALLEL_CLIENTS = 8;
+const LEGACY_PARALLEL_FILE_BYTES = 25 * 1024 * 1024;
+const DEFAULT_SIZE = 256 * 1024 * 1024;
 
 /** One timed case. Its client runs in the bench process, so the bench's CPU time is the client's. */
 export interface BenchCase {
@@ -64,7 +68,7 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
       },
     });
   }
-  if (!['upload', 'download', 'legacy', 'concurrent'].some((n) => wants(n as CaseName))) return cases;
+  if (!['upload', 'download', 'legacy', 'legacy-8', 'concurrent'].some((n) => wants(n as CaseName))) return cases;
   const server = await startServer(ctx, startStepd);
   const target: StepdTarget = { host: '127.0.0.1', port: server.port, user: 'bench' };
   await addEngineCases(ctx, cases, target, server);
@@ -78,7 +82,24 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
       },
     });
   }
+  if (wants('legacy-8')) cases.set('legacy-8', await legacyParallelCase(ctx, target, server));
   return new Map(CASE_NAMES.filter((name) => cases.has(name)).map((name) => [name, cases.get(name)!]));
+}
+
+/** Several old clients at once (one user each, as several hosts would be), aggregate throughput. */
+async function legacyParallelCase(ctx: BenchContext, target: StepdTarget, server: BenchServer): Promise<BenchCase> {
+  const fileBytes = Math.max(1, Math.round((LEGACY_PARALLEL_FILE_BYTES * ctx.options.size) / DEFAULT_SIZE));
+  const file = join(ctx.root, 'legacy-parallel.bin');
+  await writeRandomFile(file, fileBytes);
+  const targets = Array.from({ length: LEGACY_PARALLEL_CLIENTS }, (_, i) => ({ ...target, user: `bench-legacy-${i}` }));
+  return {
+    server,
+    bytes: fileBytes * LEGACY_PARALLEL_CLIENTS,
+    run: async (run) => {
+      await Promise.all(targets.map((t) => legacyUpload(t, file, `bench-legacy-parallel-${run}`)));
+      await Promise.all(targets.map((t) => stepdDelete(t, `bench-legacy-parallel-${run}`)));
+    },
+  };
 }
 
 /** The raw pipeline with a given block size, connection count and window, on its own server. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SMALL_CASE_NAMES } from './small-requests.js';
 import { CASE_NAMES, parseBenchOptions, parseLink, parseSize, BenchUsageError } from './bench-options.js';
 
 describe('bench options', () => {
@@ -21,6 +22,7 @@ describe('bench options', () => {
       runs: 3,
       json: false,
       cases: CASE_NAMES.filter((c) => c !== 'shaped'),
+      smallCases: [...SMALL_CASE_NAMES],
       smoke: false,
       cpuProfileDir: null,
     });
@@ -41,6 +43,16 @@ describe('bench options', () => {
   it('takes --flag value and --flag=value, and keeps cases in run order', () => {
     const options = parseBenchOptions(['--size=1GiB', '--runs', '5', '--cases', 'legacy,baseline', '--json']);
     expect(options).toMatchObject({ size: 1024 ** 3, runs: 5, json: true, cases: ['baseline', 'legacy'] });
+  });
+
+  it('takes small for every small-request case, or small cases one by one', () => {
+    expect(parseBenchOptions(['--cases', 'small'])).toMatchObject({ cases: [], smallCases: [...SMALL_CASE_NAMES] });
+    expect(parseBenchOptions(['--cases', 'get-32,legacy-8,data-1'])).toMatchObject({
+      cases: ['legacy-8'],
+      smallCases: ['data-1', 'get-32'],
+    });
+    expect(parseBenchOptions(['--cases', 'upload'])).toMatchObject({ cases: ['upload'], smallCases: [] });
+    expect(() => parseBenchOptions(['--cases', 'data-8'])).toThrow(/unknown data-8/);
   });
 
   it('makes --smoke tiny and single-run unless size or runs are given', () => {

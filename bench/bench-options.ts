@@ -1,7 +1,18 @@
 import { resolve } from 'node:path';
+import { SMALL_CASE_NAMES, type SmallCaseName } from './small-requests.js';
 
 /** The bench's cases, in the order they run within a round. */
-export const CASE_NAMES = ['baseline', 'peer', 'upload', 'download', 'legacy-baseline', 'legacy', 'concurrent', 'shaped'] as const;
+export const CASE_NAMES = [
+  'baseline',
+  'peer',
+  'upload',
+  'download',
+  'legacy-baseline',
+  'legacy',
+  'legacy-8',
+  'concurrent',
+  'shaped',
+] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 /** Cases run when --cases is not given: the shaped links take minutes at their rates, so they are asked for. */
 const DEFAULT_CASES = CASE_NAMES.filter((name) => name !== 'shaped');
@@ -28,6 +39,8 @@ export interface BenchOptions {
   runs: number;
   json: boolean;
   cases: CaseName[];
+  /** The small-request cases (requests per second rather than MB/s). */
+  smallCases: SmallCaseName[];
   smoke: boolean;
   /** Passes --cpu-prof to every server child, profiles written there on exit. */
   cpuProfileDir: string | null;
@@ -68,11 +81,15 @@ export class BenchUsageError extends Error {
   }
 }
 
-export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${DEFAULT_CASES.join(',')}] [--json] [--smoke] [--cpu-prof DIR]
+/** `--cases small` stands for every small-request case. */
+const SMALL_GROUP = 'small';
+
+export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${DEFAULT_CASES.join(',')},small] [--json] [--smoke] [--cpu-prof DIR]
                        [--links 2mbit,20mbit,20mbit+50ms] [--link-size 16MiB]
   --size   test file size (default 256MiB; 1GiB for the headline figure)
   --runs   runs per case, alternated round-robin (default 3)
-  --cases  comma-separated subset of: ${CASE_NAMES.join(', ')} (default: all but shaped)
+  --cases  comma-separated subset of: ${CASE_NAMES.join(', ')},
+           ${SMALL_CASE_NAMES.join(', ')}, or small for all of the latter (default: all but shaped)
   --links  the shaped case's links: bandwidth per direction, optionally +RTT added (default 2mbit,20mbit,20mbit+50ms)
   --link-size  file moved over each shaped link (default 16MiB)
   --json   print one JSON object instead of the table
@@ -91,6 +108,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     runs: 3,
     json: false,
     cases: [...DEFAULT_CASES],
+    smallCases: [...SMALL_CASE_NAMES],
     smoke: false,
     cpuProfileDir: null,
     links: DEFAULT_LINKS.map(parseLink),
@@ -118,10 +136,12 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const unknown = names.filter((n) => !(CASE_NAMES as readonly string[]).includes(n));
+      const known: readonly string[] = [...CASE_NAMES, ...SMALL_CASE_NAMES, SMALL_GROUP];
+      const unknown = names.filter((n) => !known.includes(n));
       if (unknown.length || names.length === 0)
-        throw new BenchUsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${CASE_NAMES.join(', ')}`);
+        throw new BenchUsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${known.join(', ')}`);
       options.cases = CASE_NAMES.filter((n) => names.includes(n));
+      options.smallCases = SMALL_CASE_NAMES.filter((n) => names.includes(n) || names.includes(SMALL_GROUP));
     } else if (flag === '--json') options.json = true;
     else if (flag === '--smoke') options.smoke = true;
     else if (flag === '--cpu-prof') options.cpuProfileDir = resolve(value());

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { caseStats, formatTable, ratio, type BenchResult } from './bench-report.js';
+import { smallCaseStats } from './small-report.js';
 
 describe('bench report', () => {
   it('computes median, min and max MB/s (MB = 10^6 bytes)', () => {
@@ -16,6 +17,16 @@ describe('bench report', () => {
       connections: 4,
       engine: 'test',
       cases: { baseline: caseStats(400e6, [1]), peer: caseStats(200e6, [1]), upload: caseStats(300e6, [1]) },
+      small: {
+        'data-1': smallCaseStats({
+          connections: 1,
+          operations: 1000,
+          requestsPerOperation: 2,
+          seconds: [2, 1, 4],
+          serverCpu: [1, 0.5, 2],
+          clientCpu: [],
+        }),
+      },
       skipped: {},
       ratios: {
         upload_vs_baseline: null,
@@ -23,6 +34,7 @@ describe('bench report', () => {
         download_vs_baseline: null,
         legacy_vs_baseline: null,
         concurrent_vs_upload: null,
+        legacy_parallel_vs_legacy: null,
       },
       server_peak_rss_bytes: 150 * 1024 ** 2,
       shaped: [
@@ -46,6 +58,10 @@ describe('bench report', () => {
     expect(table).toMatch(/stepd upload[^\n]*\| 300 \(300-300\)\s+\| 0\.75\s+\| 1\.50/);
     expect(table).not.toContain('stepd download');
     expect(table).toContain('peak RSS during upload: 150 MiB');
+    // 1000 pairs in 2 s (the median run) is 500 pairs/s, 1000 requests/s; 1 CPU-s over 2000 requests is 500 us each.
+    expect(result.small['data-1']).toMatchObject({ median: 500, min: 250, max: 1000, requests_per_second: 1000 });
+    expect(result.small['data-1']!.client_cpu_us_per_request).toBeNull();
+    expect(table).toMatch(/\| DATA SAVE\+GET pair\s+\| 1\s+\| 500 \(250-1000\)\s+\| 1000\s+\| 500\s+\| -\s+\|/);
     expect(table).toMatch(
       /\| 2mbit\s+\| 16\s+\| 0\.240\s+\| 0\.230\s+\| 0\.96\s+\| 0\.220\s+\| 0\.92\s+\| 32 KiB x 2 x 4\s+\| 4096 KiB x 2 x 4\s+\|/,
     );

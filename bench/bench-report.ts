@@ -1,5 +1,8 @@
 import type { CaseName } from './bench-options.js';
+import { median } from './median.js';
 import { formatShapedTable, type ShapedLinkResult } from './shaped-links.js';
+import { formatSmallTable, type SmallCaseStats } from './small-report.js';
+import type { SmallCaseName } from './small-requests.js';
 
 /** Throughput of one case over its runs, in MB/s (10^6 bytes per second). */
 export interface CaseStats {
@@ -28,6 +31,8 @@ export interface BenchResult {
   /** How stepd's client was driven; null when no stepd case ran. */
   engine: string | null;
   cases: Partial<Record<CaseName, CaseStats>>;
+  /** The small-request cases, in operations per second and server CPU per request. */
+  small: Partial<Record<SmallCaseName, SmallCaseStats>>;
   /** Cases that could not run, with the reason: none do any more; kept so the JSON keeps its shape. */
   skipped: Partial<Record<CaseName, string>>;
   ratios: {
@@ -38,6 +43,8 @@ export interface BenchResult {
     legacy_vs_baseline: number | null;
     /** Aggregate of 64 clients x 8 MiB over one client's upload (target >= 0.7). */
     concurrent_vs_upload: number | null;
+    /** Aggregate of 8 parallel legacy clients over one legacy client. */
+    legacy_parallel_vs_legacy: number | null;
   };
   /** Peak resident set size of the stepd server during the upload runs. */
   server_peak_rss_bytes: number | null;
@@ -67,12 +74,6 @@ export function caseStats(bytes: number, seconds: number[], samples: CaseSamples
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 /** Ratio of two cases' medians, or null when either is missing. */
 export function ratio(result: Pick<BenchResult, 'cases'>, a: CaseName, b: CaseName): number | null {
   const x = result.cases[a];
@@ -87,6 +88,7 @@ const LABELS: Record<CaseName, string> = {
   download: 'stepd download (default client)',
   'legacy-baseline': 'baseline, legacy shape (20480 B, 1 conn, 1 in flight)',
   legacy: 'stepd legacy (20480 B, 1 in flight)',
+  'legacy-8': 'stepd 8 legacy clients at once (aggregate)',
   concurrent: 'stepd 64 clients x 8 MiB (aggregate)',
   shaped: 'shaped links (table below)',
 };
@@ -104,7 +106,7 @@ export function formatTable(result: BenchResult): string {
     const vsBase =
       name === 'legacy'
         ? ratio(result, name, 'legacy-baseline')
-        : ['baseline', 'concurrent'].includes(name)
+        : ['baseline', 'concurrent', 'legacy-8'].includes(name)
           ? null
           : ratio(result, name, 'baseline');
     const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
@@ -127,6 +129,8 @@ export function formatTable(result: BenchResult): string {
     notes,
     `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
     `64 clients aggregate / single-client upload: ${fmt(result.ratios.concurrent_vs_upload)}`,
+    `8 legacy clients aggregate / one legacy client: ${fmt(result.ratios.legacy_parallel_vs_legacy)}`,
+    ...(Object.keys(result.small).length ? ['', formatSmallTable(result.small)] : []),
     ...(result.shaped.length ? ['', formatShapedTable(result.shaped)] : []),
   ];
   return lines.join('\n');

@@ -10,7 +10,9 @@ import { BLOCK_SIZE, CONNECTIONS, prepareCases, type BenchContext } from './benc
 import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions, type CaseName } from './bench-options.js';
 import { caseStats, formatTable, ratio, type BenchResult, type CaseSamples } from './bench-report.js';
 import { cpuSecondsOf, PeakRssSampler, stopChild } from './child-process.js';
-import { startBaseline, startStepd } from './bench-servers.js';
+import { startBaseline, startStepd, type BenchServer } from './bench-servers.js';
+import { smallCaseStats, type SmallCaseSamples } from './small-report.js';
+import { prepareSmallCases, type SmallCase, type SmallCaseName } from './small-requests.js';
 import { writeRandomFile } from './random-file.js';
 import { runShapedLinks, type ShapedLinkResult } from './shaped-links.js';
 
@@ -29,6 +31,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       connections: CONNECTIONS,
       engine: null,
       cases: {},
+      small: {},
       skipped: {},
       ratios: {
         upload_vs_baseline: null,
@@ -36,6 +39,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
         download_vs_baseline: null,
         legacy_vs_baseline: null,
         concurrent_vs_upload: null,
+        legacy_parallel_vs_legacy: null,
       },
       server_peak_rss_bytes: null,
       shaped: [],
@@ -52,30 +56,46 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
   try {
     await writeRandomFile(ctx.source, options.size);
     const cases = await prepareCases(ctx);
+    const smallCases = await smallCasesOf(ctx);
     const seconds = new Map<CaseName, number[]>();
     const samples = new Map<CaseName, Required<CaseSamples>>();
     const sampled = (name: CaseName) =>
       samples.get(name) ?? samples.set(name, { serverCpu: [], clientCpu: [], serverPeakRss: [] }).get(name)!;
+    const smallSamples = new Map<SmallCaseName, SmallCaseSamples>();
     // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
     for (let run = 1; run <= options.runs; run++) {
       for (const [name, { server, bytes, run: runCase }] of cases) {
-        const rss = new PeakRssSampler(server.child.pid!);
-        await rss.start();
-        const cpuBefore = await cpuSecondsOf(server.child.pid!);
-        const clientBefore = process.cpuUsage();
-        const started = process.hrtime.bigint();
-        await runCase(run);
-        const taken = Number(process.hrtime.bigint() - started) / 1e9;
-        const clientUsed = process.cpuUsage(clientBefore);
-        seconds.set(name, [...(seconds.get(name) ?? []), taken]);
+        const measured = await measure(server, () => runCase(run), true);
+        seconds.set(name, [...(seconds.get(name) ?? []), measured.seconds]);
         const sample = sampled(name);
-        sample.clientCpu.push((clientUsed.user + clientUsed.system) / 1e6);
+        sample.clientCpu.push(measured.clientCpu);
         // Includes the untimed clean-up (DELETE or unlink), which is small next to a transfer.
-        sample.serverCpu.push((await cpuSecondsOf(server.child.pid!)) - cpuBefore);
-        sample.serverPeakRss.push(await rss.stop());
-        if (!options.json) console.error(`run ${run}/${options.runs} ${name}: ${(bytes / taken / 1e6).toFixed(0)} MB/s`);
+        sample.serverCpu.push(measured.serverCpu);
+        sample.serverPeakRss.push(measured.peakRss);
+        if (!options.json) console.error(`run ${run}/${options.runs} ${name}: ${(bytes / measured.seconds / 1e6).toFixed(0)} MB/s`);
+      }
+      for (const [name, small] of smallCases) {
+        // Connections and logins are set up outside the timed and CPU-counted window.
+        await small.setUp(run);
+        const measured = await measure(small.server, () => small.run(run), false);
+        small.tearDown();
+        const { connections, operations, requestsPerOperation } = small;
+        const sample: SmallCaseSamples = smallSamples.get(name) ?? {
+          connections,
+          operations,
+          requestsPerOperation,
+          seconds: [],
+          serverCpu: [],
+          clientCpu: [],
+        };
+        smallSamples.set(name, sample);
+        sample.seconds.push(measured.seconds);
+        sample.serverCpu.push(measured.serverCpu);
+        sample.clientCpu.push(measured.clientCpu);
+        if (!options.json) console.error(`run ${run}/${options.runs} ${name}: ${(small.operations / measured.seconds).toFixed(0)} ops/s`);
       }
     }
+    for (const [name, sample] of smallSamples) result.small[name] = smallCaseStats(sample);
     for (const [name, list] of seconds) result.cases[name] = caseStats(cases.get(name)!.bytes, list, samples.get(name));
     result.server_peak_rss_bytes = result.cases.upload?.server_peak_rss_bytes ?? null;
     if (options.cases.includes('shaped')) result.shaped = await shapedCase(ctx);
@@ -85,12 +105,36 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       download_vs_baseline: ratio(result, 'download', 'baseline'),
       legacy_vs_baseline: ratio(result, 'legacy', 'legacy-baseline'),
       concurrent_vs_upload: ratio(result, 'concurrent', 'upload'),
+      legacy_parallel_vs_legacy: ratio(result, 'legacy-8', 'legacy'),
     };
     return result;
   } finally {
     await Promise.all(ctx.servers.map((s) => stopChild(s)));
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The small-request cases, on a stepd of their own so that the transfers' heap and files do not weigh on them. */
+async function smallCasesOf(ctx: BenchContext): Promise<Map<SmallCaseName, SmallCase>> {
+  if (ctx.options.smallCases.length === 0) return new Map();
+  const nodeArgs = ctx.options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', ctx.options.cpuProfileDir] : [];
+  const server = await startStepd(ctx.root, nodeArgs, 'stepd-small-data');
+  ctx.servers.push(server);
+  return prepareSmallCases(server, ctx.root, ctx.options.smallCases, ctx.options.smoke);
+}
+
+/** What one timed call cost: wall time, server and client CPU seconds, the server's peak RSS (when sampled). */
+async function measure(server: BenchServer, work: () => Promise<void>, sampleRss: boolean) {
+  const rss = sampleRss ? new PeakRssSampler(server.child.pid!) : null;
+  await rss?.start();
+  const cpuBefore = await cpuSecondsOf(server.child.pid!);
+  const clientBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  await work();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const clientUsed = process.cpuUsage(clientBefore);
+  const serverCpu = (await cpuSecondsOf(server.child.pid!)) - cpuBefore;
+  return { seconds, serverCpu, clientCpu: (clientUsed.user + clientUsed.system) / 1e6, peakRss: (await rss?.stop()) ?? 0 };
 }
 
 /** The shaped-link case on servers of its own (see bench/shaped-links.ts). */

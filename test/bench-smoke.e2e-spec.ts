@@ -3,9 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CASE_NAMES } from '../bench/bench-options.js';
 import type { BenchResult } from '../bench/bench-report.js';
+import { SMALL_CASE_NAMES } from '../bench/small-requests.js';
 
 const BENCH_ENTRY = fileURLToPath(new URL('../dist/bench/main.js', import.meta.url));
-const BOUND_MS = 120_000;
+const BOUND_MS = 180_000;
 
 /** Runs the built bench (needs `npm run build`) and parses its --json output. */
 function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -39,6 +40,19 @@ describe('npm run bench --smoke', () => {
       // Every client runs in the bench process, so its CPU time is known.
       expect(stats!.client_cpu_seconds_per_gb, `client CPU of ${name}`).not.toBeNull();
     }
+    // The small-request cases: lock-step clients over 1 and 32 connections, CPU per request from the server child.
+    for (const name of SMALL_CASE_NAMES) {
+      const stats = result.small[name];
+      expect(stats, `small case ${name}`).toBeDefined();
+      expect(stats!.connections).toBe(Number(name.split('-')[1]));
+      expect(stats!.seconds).toHaveLength(1);
+      expect(stats!.median).toBeGreaterThan(0);
+      expect(stats!.requests_per_second).toBe(stats!.median * stats!.requests_per_operation);
+      expect(stats!.server_cpu_us_per_request, `server CPU of ${name}`).not.toBeNull();
+      expect(stats!.client_cpu_us_per_request, `client CPU of ${name}`).not.toBeNull();
+    }
+    expect(result.small['data-1']!.requests_per_operation).toBe(2);
+    expect(result.ratios.legacy_parallel_vs_legacy).toBeGreaterThan(0);
     expect(result.ratios.legacy_vs_baseline).toBeGreaterThan(0);
     expect(result.ratios.upload_vs_baseline).toBeGreaterThan(0);
     expect(result.server_peak_rss_bytes).toBeGreaterThan(0);
