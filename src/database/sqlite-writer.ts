@@ -21,6 +21,11 @@ export type SqliteStatement = Statement<unknown[], unknown>;
 export class SqliteWriter {
   private readonly statements = new Map<string, SqliteStatement>();
   /**
+   * better-sqlite3's `transaction(fn)` builds four wrapper functions per call; one wrapper that
+   * runs its argument serves every transaction (nested calls still become savepoints).
+   */
+  private runInTransaction: (<T>(fn: () => T) => T) | null = null;
+  /**
    * With synchronous=NORMAL a WAL commit is only written, not synced: it survives a crash of
    * the process but not a power cut. Syncing the WAL file makes every commit before it durable,
    * which is what FULL does per commit, but off the event loop (better-sqlite3 would block it
@@ -68,6 +73,7 @@ export class SqliteWriter {
 
   /** Runs `fn` inside BEGIN/COMMIT (rolled back if it throws). */
   transaction<T>(fn: () => T): T {
-    return this.handle.transaction(fn)();
+    this.runInTransaction ??= this.handle.transaction(<R>(body: () => R): R => body()) as <R>(body: () => R) => R;
+    return this.runInTransaction(fn);
   }
 }

@@ -52,7 +52,7 @@ export class ActiveUploadLoader {
       // was gone, and its blocks were acknowledged.
       loading = this.registry
         .withKey(username, key, async () => {
-          const row = await this.ledger.find(username, key, 'uploading');
+          const row = this.ledger.find(username, key, 'uploading');
           return row ? this.resumeLocked(row) : null;
         })
         .finally(() => this.pending.delete(id));
@@ -85,7 +85,7 @@ export class ActiveUploadLoader {
   private async resumeLocked(row: UploadEntity): Promise<ActiveUpload | null> {
     const live = this.registry.get(row.username, row.key);
     if (live) return live.id === row.id ? live : null;
-    const bitmap = await this.ledger.loadBitmap(row);
+    const bitmap = this.ledger.loadBitmap(row);
     let handle;
     try {
       handle = await this.storage.openPartial(row.storageName);

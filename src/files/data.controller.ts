@@ -13,19 +13,19 @@ export class DataController {
 
   /** SAVE: stores the request's own fields. */
   @StepPattern(StepType.DATA, StepOperation.SAVE)
-  save(@Payload() dto: DataRequestDto, @StepRequestJson() request: StepJson, @StepSessionParam() session: StepSession): Promise<StepReply> {
+  save(@Payload() dto: DataRequestDto, @StepRequestJson() request: StepJson, @StepSessionParam() session: StepSession): StepReply {
     return this.records.save(session.username, dto, request);
   }
 
   /** GET: a stored record. */
   @StepPattern(StepType.DATA, StepOperation.GET)
-  get(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
+  get(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): StepReply {
     return this.records.get(session.username, dto);
   }
 
   /** DELETE: a stored record. */
   @StepPattern(StepType.DATA, StepOperation.DELETE)
-  delete(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
+  delete(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): StepReply {
     return this.records.delete(session.username, dto);
   }
 

@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, LessThan, type Repository } from 'typeorm';
 import { SqliteWriter } from '../database/sqlite-writer.js';
-import { BlockBitmap } from './block-bitmap.js';
-import { UploadBlockChunkEntity } from './entities/upload-block-chunk.entity.js';
+import { BlockBitmap, type BitmapChunk } from './block-bitmap.js';
 import { UploadEntity, type UploadState } from './entities/upload.entity.js';
 
 /** A stored key as the download path needs it (one prepared statement per block). */
@@ -15,6 +14,11 @@ export interface StoredFileRow {
   storage_name: string;
   md5: string | null;
 }
+
+/** Columns of an `uploads` row, in the entity's property names. */
+const UPLOAD_COLUMNS = `id, username, key, size, block_size AS blockSize, total_block AS totalBlock, state,
+  received_count AS receivedCount, storage_name AS storageName, md5, created_at AS createdAt, updated_at AS updatedAt,
+  completed_at AS completedAt`;
 
 /** An unfinished upload as `LIST` with `incomplete` shows it. */
 export interface UploadListing {
@@ -43,18 +47,19 @@ export interface FileListing {
 export class UploadLedger {
   constructor(
     @InjectRepository(UploadEntity) private readonly uploads: Repository<UploadEntity>,
-    @InjectRepository(UploadBlockChunkEntity) private readonly chunks: Repository<UploadBlockChunkEntity>,
     private readonly sqlite: SqliteWriter,
   ) {}
 
-  /** The row of a user's key, optionally only in one state. */
-  find(username: string, key: string, state?: UploadState): Promise<UploadEntity | null> {
-    return this.uploads.findOneBy(state ? { username, key, state } : { username, key });
+  /** The row of a user's key, optionally only in one state (a prepared statement: STATUS and UPLOAD ask often). */
+  find(username: string, key: string, state?: UploadState): UploadEntity | null {
+    const row = this.sqlite.statement(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE username = ? AND key = ?`).get(username, key) as
+      UploadEntity | undefined;
+    return row && (!state || row.state === state) ? row : null;
   }
 
   /** The row with this id. */
-  findById(id: string): Promise<UploadEntity | null> {
-    return this.uploads.findOneBy({ id });
+  findById(id: string): UploadEntity | null {
+    return (this.sqlite.statement(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE id = ?`).get(id) as UploadEntity | undefined) ?? null;
   }
 
   /** The row of a user's key for the download path (synchronous, prepared). */
@@ -155,8 +160,9 @@ export class UploadLedger {
   }
 
   /** The received-block bitmap as stored (exact, unlike the row's counters). */
-  async loadBitmap(row: UploadEntity): Promise<BlockBitmap> {
-    return BlockBitmap.fromChunks(row.totalBlock, await this.chunks.findBy({ uploadId: row.id }));
+  loadBitmap(row: UploadEntity): BlockBitmap {
+    const chunks = this.sqlite.statement(`SELECT chunk, bits FROM upload_blocks WHERE upload_id = ?`).all(row.id) as BitmapChunk[];
+    return BlockBitmap.fromChunks(row.totalBlock, chunks);
   }
 
   /** The MD5 the uploader declared for a block (docs/protocol.md §6), if any. */

@@ -3,19 +3,22 @@ import { Clock } from '../common/clock.js';
 import { SqliteWriter } from '../database/sqlite-writer.js';
 import type { ActiveUpload } from './active-upload.js';
 
-interface Waiter {
+/** The receipts of one event-loop turn: every caller waits on the same commit. */
+interface Batch {
+  promise: Promise<void>;
   resolve(): void;
   reject(err: unknown): void;
 }
 
 // Guarded by EXISTS so a block landing after its upload was cancelled writes nothing.
+// Positional parameters: binding an object by name costs a property lookup per parameter.
 const UPSERT_CHUNK = `
   INSERT INTO upload_blocks (upload_id, chunk, bits)
-  SELECT @id, @chunk, @bits WHERE EXISTS (SELECT 1 FROM uploads WHERE id = @id)
+  SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?)
   ON CONFLICT (upload_id, chunk) DO UPDATE SET bits = excluded.bits`;
 const UPSERT_BLOCK_MD5 = `
   INSERT INTO upload_block_md5s (upload_id, block_index, md5)
-  SELECT @id, @index, @md5 WHERE EXISTS (SELECT 1 FROM uploads WHERE id = @id)
+  SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?)
   ON CONFLICT (upload_id, block_index) DO UPDATE SET md5 = excluded.md5`;
 const DELETE_BLOCK_MD5 = `DELETE FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`;
 const UPDATE_PROGRESS = `UPDATE uploads SET received_count = ?, updated_at = ? WHERE id = ? AND state = 'uploading'`;
@@ -33,8 +36,7 @@ const COUNTERS_INTERVAL_MS = 1000;
 @Injectable()
 export class UploadProgressWriter {
   private readonly pending = new Set<ActiveUpload>();
-  private waiters: Waiter[] = [];
-  private scheduled = false;
+  private batch: Batch | null = null;
 
   constructor(
     private readonly sqlite: SqliteWriter,
@@ -44,13 +46,13 @@ export class UploadProgressWriter {
   /** Resolves when the upload's current progress is committed. */
   record(upload: ActiveUpload): Promise<void> {
     this.pending.add(upload);
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    if (!this.batch) {
+      let settle!: Pick<Batch, 'resolve' | 'reject'>;
+      const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+      this.batch = { promise, ...settle };
+      setImmediate(this.flushScheduled);
+    }
+    return this.batch.promise;
   }
 
   /** Commits everything pending now, counters included for `uploads` (completion, shutdown). */
@@ -62,24 +64,27 @@ export class UploadProgressWriter {
     this.flush();
   }
 
+  private readonly flushScheduled = () => {
+    if (this.batch) this.flush();
+  };
+
   private flush(): void {
-    this.scheduled = false;
+    const batch = this.batch;
+    this.batch = null;
+    if (this.pending.size === 0 && !batch) return;
     const uploads = [...this.pending];
-    const waiters = this.waiters;
     this.pending.clear();
-    this.waiters = [];
-    if (uploads.length === 0 && waiters.length === 0) return;
     const now = this.clock.now();
     try {
       this.sqlite.transaction(() => {
         for (const upload of uploads) {
           if (upload.state === 'cancelled') continue;
           for (const { chunk, bits } of upload.bitmap.takeDirtyChunks()) {
-            this.sqlite.statement(UPSERT_CHUNK).run({ id: upload.id, chunk, bits });
+            this.sqlite.statement(UPSERT_CHUNK).run(upload.id, chunk, bits, upload.id);
           }
           for (const [index, md5] of upload.takePendingBlockMd5s()) {
             if (md5 === null) this.sqlite.statement(DELETE_BLOCK_MD5).run(upload.id, index);
-            else this.sqlite.statement(UPSERT_BLOCK_MD5).run({ id: upload.id, index, md5 });
+            else this.sqlite.statement(UPSERT_BLOCK_MD5).run(upload.id, index, md5, upload.id);
           }
           if (now - upload.countersWrittenAt >= COUNTERS_INTERVAL_MS) {
             this.sqlite.statement(UPDATE_PROGRESS).run(upload.bitmap.count, now, upload.id);
@@ -90,9 +95,9 @@ export class UploadProgressWriter {
     } catch (err) {
       // Nothing of this batch is committed: make the next flush write every chunk again.
       for (const upload of uploads) upload.bitmap.markAllDirty();
-      for (const waiter of waiters) waiter.reject(err);
+      batch?.reject(err);
       return;
     }
-    for (const waiter of waiters) waiter.resolve();
+    batch?.resolve();
   }
 }

@@ -55,7 +55,7 @@ export class UploadReceiverService implements OnModuleDestroy {
     // before them, or parallel SAVEs of different keys all pass the limits at once.
     const granted = await this.registry.withKey(username, key, () =>
       this.registry.withUser(username, async () => {
-        const existing = await this.ledger.find(username, key);
+        const existing = this.ledger.find(username, key);
         if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
         if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
         const size = dto.size;
@@ -120,7 +120,7 @@ export class UploadReceiverService implements OnModuleDestroy {
     const key = requireKey(dto.key, 'UPLOAD', this.config.storage.maxKeyBytes);
     const upload = await this.loader.find(username, key);
     if (!upload) {
-      const row = await this.ledger.find(username, key);
+      const row = this.ledger.find(username, key);
       throw row && row.state !== 'uploading' ? FilesErrors.completelyUploaded(key) : FilesErrors.notAccepted(key);
     }
     if (upload.state !== 'uploading') throw FilesErrors.completelyUploaded(key);
@@ -164,14 +164,14 @@ export class UploadReceiverService implements OnModuleDestroy {
   /** FILE STATUS (docs/protocol.md §6): what arrived and what is missing, for resuming. */
   async status(username: string, dto: FileRequestDto): Promise<StepReply> {
     const key = requireKey(dto.key, 'STATUS', this.config.storage.maxKeyBytes);
-    const row = await this.ledger.find(username, key);
+    const row = this.ledger.find(username, key);
     if (!row) throw FilesErrors.noUpload(key);
     const base = { key, size: row.size, block_size: row.blockSize, total_block: row.totalBlock };
     if (row.state === 'complete') {
       return StepReply.ok('OK', { ...base, received_count: row.totalBlock, missing_ranges: [], complete: true, md5: row.md5 });
     }
     const upload = await this.loader.find(username, key);
-    const bitmap = upload?.bitmap ?? (await this.ledger.loadBitmap(row));
+    const bitmap = upload?.bitmap ?? this.ledger.loadBitmap(row);
     const ranges = bitmap.missingRanges(STEP_STATUS_MAX_RANGES);
     return StepReply.ok('OK', {
       ...base,
@@ -185,7 +185,7 @@ export class UploadReceiverService implements OnModuleDestroy {
   /** Cancels an unfinished upload (FILE DELETE of an incomplete key, admin API). False if none. */
   async cancel(username: string, key: string): Promise<boolean> {
     return this.registry.withKey(username, key, async () => {
-      const row = await this.ledger.find(username, key);
+      const row = this.ledger.find(username, key);
       if (!row || row.state !== 'uploading' || !(await this.loader.discard(row))) return false;
       this.logger.log(`upload cancelled: user=${JSON.stringify(username)} key=${JSON.stringify(key)}`);
       return true;
@@ -198,7 +198,7 @@ export class UploadReceiverService implements OnModuleDestroy {
    */
   async expireIfIdle(row: UploadEntity, cutoff: number): Promise<boolean> {
     return this.registry.withKey(row.username, row.key, async () => {
-      const current = await this.ledger.findById(row.id);
+      const current = this.ledger.findById(row.id);
       if (!current || current.state !== 'uploading' || current.updatedAt >= cutoff) return false;
       const live = this.registry.get(row.username, row.key);
       if (live?.id === row.id && live.lastActivityAt >= cutoff) return false;

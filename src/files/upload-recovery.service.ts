@@ -79,7 +79,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
         // rename survived: an `uploading` row whose partial file is gone but whose file is in
         // place was completing, and its file must not be thrown away.
         if (row.state === 'completing' || (await this.wasRenamed(row))) await this.finishCompletion(row);
-        else if ((await this.ledger.loadBitmap(row)).complete) {
+        else if (this.ledger.loadBitmap(row).complete) {
           // Every block was acknowledged but the process died before completing: complete now.
           const upload = await this.loader.resume(row);
           if (upload && upload.bitmap.complete) await this.finisher.complete(upload);

@@ -32,6 +32,8 @@ export interface UploadServices {
   ledger: UploadLedger;
   storage: BlockStorage;
   counters: UploadCounters;
+  progress: UploadProgressWriter;
+  sqlite: SqliteWriter;
   /** Plans `content` under `key` for `username` and returns the granted plan's fields. */
   plan(username: string, key: string, content: Buffer, blockSize: number): Promise<Record<string, unknown>>;
   /** Sends block `index` of `content` (uploaded in `blockSize` blocks). */
@@ -76,6 +78,8 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     ledger: module.get(UploadLedger),
     storage: module.get(BlockStorage),
     counters: module.get(UploadCounters),
+    progress: module.get(UploadProgressWriter),
+    sqlite: module.get(SqliteWriter),
     async plan(username, key, content, blockSize) {
       return (await receiver.plan(username, { key, size: content.length, block_size: blockSize })).fields ?? {};
     },

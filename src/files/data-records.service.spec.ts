@@ -1,0 +1,88 @@
+import { Logger } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CommonModule } from '../common/common.module.js';
+import { StepConfigModule } from '../config/config.module.js';
+import { loadConfig } from '../config/step.config.js';
+import { buildDataSourceOptions } from '../database/database.options.js';
+import { SqliteWriter } from '../database/sqlite-writer.js';
+import { StepStatus } from '../protocol/index.js';
+import { DataRecordsService } from './data-records.service.js';
+import { FILES_ENTITIES } from './entities/index.js';
+
+/** The STEP status `run` throws (OK when it returns). */
+function statusOf(run: () => unknown): number | undefined {
+  try {
+    run();
+    return StepStatus.OK;
+  } catch (err) {
+    return (err as { status?: number }).status;
+  }
+}
+
+/** DataRecordsService on a real SQLite database in a temp dir. */
+async function boot(dataDir: string): Promise<TestingModule> {
+  Logger.overrideLogger(false);
+  const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', STEP_MAX_DATA_RECORDS_PER_USER: '2' });
+  const module = await Test.createTestingModule({
+    imports: [
+      StepConfigModule.forRoot(config),
+      CommonModule,
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions(dataDir), autoLoadEntities: true }),
+      TypeOrmModule.forFeature(FILES_ENTITIES),
+    ],
+    providers: [SqliteWriter, DataRecordsService],
+  }).compile();
+  return module.init();
+}
+
+describe('DataRecordsService (docs/protocol.md §8)', () => {
+  let dataDir: string;
+  let module: TestingModule;
+  let records: DataRecordsService;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'stepd-unit-'));
+    module = await boot(dataDir);
+    records = module.get(DataRecordsService);
+  });
+  afterEach(async () => {
+    await module.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const save = (user: string, key: string) => () =>
+    records.save(user, { key }, { type: 'DATA', operation: 'SAVE', key, token: 't', n: key });
+
+  it('returns the stored fields with the key, and 404 for a key not stored', () => {
+    records.save('alice', { key: 'k' }, { type: 'DATA', operation: 'SAVE', key: 'k', token: 't', a: 1, b: { c: 'd' } });
+    expect(records.get('alice', { key: 'k' }).fields).toEqual({ a: 1, b: { c: 'd' }, key: 'k' });
+    expect(statusOf(() => records.get('bob', { key: 'k' }))).toBe(StepStatus.KEY_NOT_FOUND);
+    expect(statusOf(save('alice', 'k'))).toBe(StepStatus.KEY_EXISTS);
+  });
+
+  it('keeps the per-user limit through deletes, per user', () => {
+    expect([statusOf(save('alice', 'a')), statusOf(save('alice', 'b'))]).toEqual([StepStatus.OK, StepStatus.OK]);
+    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
+    expect(statusOf(save('bob', 'c'))).toBe(StepStatus.OK);
+    expect(records.delete('alice', { key: 'a' }).fields).toEqual({ key: 'a' });
+    expect(statusOf(() => records.delete('alice', { key: 'a' }))).toBe(StepStatus.KEY_NOT_FOUND);
+    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
+    expect(statusOf(save('alice', 'd'))).toBe(StepStatus.TOO_MANY);
+    expect(records.list('alice', {}).fields).toEqual({ keys: ['b', 'c'] });
+  });
+
+  it('counts the records stored before it started', async () => {
+    save('alice', 'a')();
+    save('alice', 'b')();
+    await module.close();
+    module = await boot(dataDir);
+    records = module.get(DataRecordsService);
+    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
+    records.delete('alice', { key: 'b' });
+    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
+  });
+});

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
+import type { ActiveUpload } from './active-upload.js';
+
+const BLOCK = 4096;
+
+describe('UploadProgressWriter', () => {
+  let s: UploadServices;
+  beforeEach(async () => {
+    s = await createUploadServices();
+  });
+  afterEach(() => s.close());
+
+  /** Plans an upload of `blocks` blocks and returns it as held in memory. */
+  async function planned(key: string, blocks: number): Promise<ActiveUpload> {
+    await s.plan('alice', key, randomBytes(blocks * BLOCK), BLOCK);
+    return s.registry.get('alice', key)!;
+  }
+
+  /** Blocks recorded in the database for `key` (the stored bitmap). */
+  function stored(key: string): number {
+    return s.ledger.loadBitmap(s.ledger.find('alice', key)!).count;
+  }
+
+  it('commits every receipt of one event-loop turn in one transaction, all callers waiting on that commit', async () => {
+    const a = await planned('a', 4);
+    const b = await planned('b', 4);
+    const transaction = vi.spyOn(s.sqlite, 'transaction');
+    const receipts = [0, 1, 2].map((index) => {
+      const upload = index === 1 ? b : a;
+      upload.bitmap.set(index);
+      return s.progress.record(upload);
+    });
+    expect(receipts[1]).toBe(receipts[0]);
+    expect(receipts[2]).toBe(receipts[0]);
+    // Nothing is committed before the turn ends: the receipts of the turn go together.
+    expect(transaction).not.toHaveBeenCalled();
+    await Promise.all(receipts);
+    expect(transaction).toHaveBeenCalledTimes(1);
+    expect([stored('a'), stored('b')]).toEqual([2, 1]);
+
+    b.bitmap.set(3);
+    const next = s.progress.record(b);
+    expect(next).not.toBe(receipts[0]);
+    await next;
+    expect(transaction).toHaveBeenCalledTimes(2);
+    expect(stored('b')).toBe(2);
+  });
+
+  it('rejects every receipt of a failed commit, and writes their blocks with the next one', async () => {
+    const a = await planned('a', 4);
+    const b = await planned('b', 4);
+    vi.spyOn(s.sqlite, 'transaction').mockImplementationOnce(() => {
+      throw new Error('disk I/O error');
+    });
+    a.bitmap.set(0);
+    b.bitmap.set(1);
+    const failed = [s.progress.record(a), s.progress.record(b)];
+    for (const receipt of failed) await expect(receipt).rejects.toThrow('disk I/O error');
+    expect([stored('a'), stored('b')]).toEqual([0, 0]);
+
+    a.bitmap.set(2);
+    await s.progress.record(a);
+    expect(stored('a')).toBe(2);
+    await s.progress.record(b);
+    expect(stored('b')).toBe(1);
+  });
+
+  it('flushNow commits the pending receipts at once and settles their promise', async () => {
+    const a = await planned('a', 4);
+    a.bitmap.set(0);
+    const receipt = s.progress.record(a);
+    s.progress.flushNow();
+    expect(stored('a')).toBe(1);
+    await receipt;
+  });
+
+  it('writes nothing for an upload cancelled before its receipt was committed', async () => {
+    const a = await planned('a', 4);
+    a.bitmap.set(0);
+    const receipt = s.progress.record(a);
+    expect(await s.receiver.cancel('alice', 'a')).toBe(true);
+    await receipt;
+    const rows = s.sqlite.statement(`SELECT COUNT(*) AS n FROM upload_blocks WHERE upload_id = ?`).get(a.id) as { n: number };
+    expect(rows.n).toBe(0);
+  });
+});
