@@ -1,11 +1,11 @@
 import type { StepClient } from '../client/step-client.js';
-import type { StepOperation, StepType } from '../protocol/index.js';
+import { STEP_LIST_LIMIT_DEFAULT, type StepOperation, type StepType } from '../protocol/index.js';
 import { parseInteger } from './option-parsers.js';
 
 /** Most entries one `ls` prints (it pages through LIST to get there). */
 export const MAX_LIST_LIMIT = 1_000_000;
-/** Entries asked for per LIST request: the server's default page, well under its cap of 10000. */
-const PAGE_SIZE = 1000;
+/** Entries asked for per LIST request: the server's default page, well under its cap (STEP_LIST_LIMIT_MAX). */
+const PAGE_SIZE = STEP_LIST_LIMIT_DEFAULT;
 
 /** `--prefix`/`--limit` as `ls` and `data ls` take them, parsed. */
 export interface ListOptions {
