@@ -36,7 +36,12 @@ export function checkEnvelope(json: StepJson): StepError | null {
   return null;
 }
 
-/** Builds the JSON section of a reply to `request`. */
+/**
+ * Builds the JSON section of a reply to `request`: the handler's fields, then the envelope (a
+ * field of the same name keeps its place and takes the envelope's value). Copied key by key, not
+ * with `{ ...fields, operation, ... }`: on this V8 an object spread followed by more properties
+ * costs more than the rest of a small request's dispatch.
+ */
 export function replyJson(
   request: StepJson | null,
   status: number,
@@ -44,14 +49,18 @@ export function replyJson(
   fields: Record<string, unknown> = {},
   envelope?: { operation: string; type: string },
 ): StepJson {
-  return {
-    ...fields,
-    operation: envelope?.operation ?? asText(request?.operation, REPLY_ERROR),
-    direction: StepDirection.RESPONSE,
-    status,
-    status_msg: message,
-    type: envelope?.type ?? asText(request?.type, REPLY_ERROR),
-  };
+  const json: StepJson = {};
+  for (const key of Object.keys(fields)) {
+    // A field named __proto__ (a DATA record may hold one) stays a field, as a spread keeps it.
+    if (key === '__proto__') Object.defineProperty(json, key, { value: fields[key], enumerable: true, writable: true, configurable: true });
+    else json[key] = fields[key];
+  }
+  json.operation = envelope?.operation ?? asText(request?.operation, REPLY_ERROR);
+  json.direction = StepDirection.RESPONSE;
+  json.status = status;
+  json.status_msg = message;
+  json.type = envelope?.type ?? asText(request?.type, REPLY_ERROR);
+  return json;
 }
 
 /** The `operation` and `type` a reply to `request` echoes (for errors built outside a handler). */

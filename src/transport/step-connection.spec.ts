@@ -16,6 +16,8 @@ import type { StepServerOptions } from './step-server.options.js';
 class FakeSocket extends Duplex {
   readonly remoteAddress = '127.0.0.1';
   readonly written: Buffer[] = [];
+  /** Writes the socket was asked for (a real socket makes one syscall for each). */
+  writes = 0;
 
   constructor() {
     super({ allowHalfOpen: true });
@@ -24,7 +26,14 @@ class FakeSocket extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.writes++;
     this.written.push(chunk);
+    done();
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: () => void): void {
+    this.writes++;
+    for (const { chunk } of chunks) this.written.push(chunk);
     done();
   }
 
@@ -143,6 +152,26 @@ describe('StepConnection read loop', () => {
     await settle();
     expect(order).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
     expect(socket.replies().map((reply) => reply.status_msg)).toEqual(['reply 1', 'reply 2', 'reply 3']);
+  });
+
+  it('writes the replies of pipelined requests answered in one turn at once, a reply with a block by itself', async () => {
+    const { dispatcher } = fakeDispatcher();
+    const { socket } = connect(dispatcher);
+    socket.push(Buffer.concat([list(1), list(2), list(3)]));
+    await settle();
+    expect(socket.replies().map((reply) => reply.n)).toEqual([1, 2, 3]);
+    expect(socket.writes).toBe(1);
+
+    const block = { buffer: Buffer.from('block'), release: vi.fn() };
+    vi.mocked(dispatcher.dispatch).mockImplementation(async (item) => {
+      const n = (item as StepFrame).json?.n;
+      return { json: { status: 200, n }, binary: n === 5 ? block.buffer : null, lease: n === 5 ? block : null, close: false };
+    });
+    socket.push(Buffer.concat([list(4), list(5), list(6)]));
+    await settle();
+    expect(socket.replies().map((reply) => reply.n)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(socket.writes).toBe(4);
+    expect(block.release).toHaveBeenCalledOnce();
   });
 
   it('closes after refusing a binary section, without reading or holding the section', async () => {

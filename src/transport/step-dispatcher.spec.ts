@@ -1,4 +1,5 @@
 import { RpcException, type MessageHandler } from '@nestjs/microservices';
+import { EMPTY, of, throwError } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import { StepError, StepStatus, type FrameHead, type StepFrame, type StepJson } from '../protocol/index.js';
 import { StepContext } from './step.context.js';
@@ -89,6 +90,48 @@ describe('StepDispatcher', () => {
       expect(reply.binary).toBe(lease.buffer);
       expect(reply.lease).toBe(lease);
       expect(lease.release).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('the handler result', () => {
+    it('takes a reply returned as is, as a promise or as an Observable (an interceptor, a filter)', async () => {
+      const dispatcher = dispatcherWith({
+        'DATA:GET': () => StepReply.ok('plain'),
+        'DATA:SAVE': async () => StepReply.ok('promised'),
+        'DATA:LIST': () => of(StepReply.ok('observed'), StepReply.ok('second')),
+        'DATA:DELETE': () => throwError(() => StepError.keyNotFound('k')),
+        'FILE:LIST': () => EMPTY,
+      });
+      const answer = async (type: string, operation: string) =>
+        (await dispatcher.dispatch(frame(request({ type, operation })), peer)).json.status_msg;
+      expect(await answer('DATA', 'GET')).toBe('plain');
+      expect(await answer('DATA', 'SAVE')).toBe('promised');
+      expect(await answer('DATA', 'LIST')).toBe('observed');
+      expect(await answer('DATA', 'DELETE')).toBe('The key k is not existing.');
+      const logged = vi.spyOn(dispatcher['logger'], 'error').mockImplementation(() => undefined);
+      expect(await answer('FILE', 'LIST')).toBe('Internal server error.');
+      expect(logged).toHaveBeenCalledOnce();
+    });
+
+    it('runs Nest processing hooks around every request, the end hook once the handler is done', async () => {
+      const events: string[] = [];
+      const server = new StepServer({} as StepServerOptions);
+      server.addHandler('DATA:GET', (async () => {
+        events.push('handler');
+        return StepReply.ok('got');
+      }) as MessageHandler);
+      server.addHandler('DATA:DELETE', (async () => {
+        events.push('handler');
+        return throwError(() => StepError.keyNotFound('k'));
+      }) as MessageHandler);
+      server.setOnProcessingStartHook((_transport, context, done) => {
+        events.push(`start ${String((context as StepContext).getRequest().operation)}`);
+        return done();
+      });
+      server.setOnProcessingEndHook(() => events.push('end'));
+      await server.dispatcher.dispatch(frame(request({ type: 'DATA', operation: 'GET' })), peer);
+      await server.dispatcher.dispatch(frame(request({ type: 'DATA', operation: 'DELETE' })), peer);
+      expect(events).toEqual(['start GET', 'handler', 'end', 'start DELETE', 'handler', 'end']);
     });
   });
 

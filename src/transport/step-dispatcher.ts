@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { RpcException, type MessageHandler, type WritePacket } from '@nestjs/microservices';
-import { throwError, type Observable } from 'rxjs';
+import { RpcException, type MessageHandler } from '@nestjs/microservices';
+import { finalize, isObservable, take } from 'rxjs';
 import {
   checkEnvelope,
   echoEnvelope,
@@ -20,14 +20,15 @@ import { STEP_FALLBACK_PATTERN, type StepPatternOptions } from './step-pattern.d
 import { StepReply } from './step.reply.js';
 import type { StepServerOptions } from './step-server.options.js';
 
-/** What the dispatcher uses of the Nest transport strategy: its handler table and request pipeline. */
+/** What the dispatcher uses of the Nest transport strategy: its handler table and processing hooks. */
 export interface StepHandlerHost {
   /** @StepPattern handlers by pattern key (Nest's `messageHandlers`), with their options as extras. */
   readonly handlers: ReadonlyMap<string, MessageHandler>;
-  /** Nest's `Server.handleRequest`: runs `produce` between the processing hooks, replies through `respond`. */
-  handleRequest(context: StepContext, produce: () => Promise<Observable<unknown>>, respond: (packet: WritePacket) => void): void;
-  /** Nest's `Server.transformToObservable`. */
-  transformToObservable(result: unknown): Observable<unknown>;
+  /**
+   * Nest's `Server.runWithProcessingHooks`: runs `fn` between the processing start and end hooks
+   * (`fn` calls `runEndHook` once its request is answered).
+   */
+  runWithProcessingHooks(context: StepContext, fn: (runEndHook: () => void) => Promise<void>): void;
 }
 
 /** A handler's declared options (`@StepPattern(..., options)`), or none. */
@@ -143,29 +144,41 @@ export class StepDispatcher implements ConnectionDispatcher {
   }
 
   /**
-   * Runs a handler through Nest's request pipeline (guards, pipes, filters, processing hooks) and
-   * settles with its reply or its error. A handler that throws outside Nest's exception zone
-   * still settles: its error becomes the stream's.
+   * Runs a handler through Nest's request pipeline (guards, pipes, filters) between the processing
+   * hooks, and settles with its reply or its error. The handler Nest built resolves to the reply
+   * itself, or to an Observable when a filter or an interceptor produced one; only the latter is
+   * subscribed to (its first value, its error, or nothing when it completes empty), which is what
+   * Nest's `handleRequest` answers, without wrapping every reply in an Observable first.
    */
   private invoke(handler: MessageHandler, request: StepJson, context: StepContext): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      let settled = false;
-      const produce = async (): Promise<Observable<unknown>> => {
+      this.host.runWithProcessingHooks(context, async (runEndHook) => {
+        let result: unknown;
         try {
-          return this.host.transformToObservable(await handler(request, context));
+          result = await handler(request, context);
         } catch (err) {
-          return throwError(() => err);
+          // A handler that throws outside Nest's exception zone still settles.
+          runEndHook();
+          return reject(err);
         }
-      };
-      this.host.handleRequest(context, produce, (packet) => {
-        if (settled) return;
-        if (packet.err !== undefined) {
-          settled = true;
-          reject(packet.err);
-        } else if ('response' in packet || packet.isDisposed) {
-          settled = true;
-          resolve(packet.response);
+        if (!isObservable(result)) {
+          runEndHook();
+          return resolve(result);
         }
+        let settled = false;
+        result.pipe(take(1), finalize(runEndHook)).subscribe({
+          next: (value) => {
+            settled = true;
+            resolve(value);
+          },
+          error: (err: unknown) => {
+            settled = true;
+            reject(err);
+          },
+          complete: () => {
+            if (!settled) resolve(undefined);
+          },
+        });
       });
     });
   }

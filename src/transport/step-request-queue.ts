@@ -46,6 +46,8 @@ export class StepRequestQueue {
   private queuedBytes = 0;
   private state = WriteState.Idle;
   private settledWaiters: Array<() => void> = [];
+  /** Small replies of this event-loop turn are being collected for one write (see write). */
+  private corkedTurn = false;
 
   constructor(
     private readonly socket: Socket,
@@ -152,24 +154,47 @@ export class StepRequestQueue {
     for (const resolve of waiters) resolve();
   }
 
-  /** Writes one reply; `written` runs once the socket is done with its block. */
+  /**
+   * Writes one reply; `written` runs once the socket is done with its block. Header, JSON and
+   * block leave as one write (some clients read a reply with one recv). Replies without a block
+   * that are answered in the same event-loop turn (pipelined small requests) are corked until
+   * the turn ends and leave in one write, instead of one syscall each.
+   */
   private write(reply: OutgoingReply, written: () => void): boolean {
     const [head, body] = encodeFrameParts(reply.json, reply.binary);
-    // Corked so header, JSON and block leave as one write: some clients read a reply with one recv.
-    this.socket.cork();
-    let flushed = this.socket.write(head);
-    if (body) {
-      const lease = reply.lease;
-      // A pooled reply block (DOWNLOAD) goes back to the pool once the socket is done with it.
-      flushed = this.socket.write(body, () => {
-        lease?.release();
-        written();
-      });
-    } else {
+    if (!body) {
+      this.corkForTurn();
+      const flushed = this.socket.write(head);
       reply.lease?.release();
       written();
+      return flushed;
     }
+    // A reply with a block is written at once, after any small replies corked before it.
+    this.uncorkTurn();
+    const lease = reply.lease;
+    this.socket.cork();
+    this.socket.write(head);
+    // A pooled reply block (DOWNLOAD) goes back to the pool once the socket is done with it.
+    const flushed = this.socket.write(body, () => {
+      lease?.release();
+      written();
+    });
     this.socket.uncork();
     return flushed;
   }
+
+  private corkForTurn(): void {
+    if (this.corkedTurn) return;
+    this.corkedTurn = true;
+    this.socket.cork();
+    // A tick queued from a promise continuation runs once the microtask queue is empty, that
+    // is after every reply this turn's requests produce without waiting for I/O.
+    process.nextTick(this.uncorkTurn);
+  }
+
+  private readonly uncorkTurn = (): void => {
+    if (!this.corkedTurn) return;
+    this.corkedTurn = false;
+    this.socket.uncork();
+  };
 }

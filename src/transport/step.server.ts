@@ -38,8 +38,7 @@ export class StepServer extends Server implements CustomTransportStrategy {
     this.dispatcher = new StepDispatcher(
       {
         handlers: this.messageHandlers,
-        handleRequest: (context, produce, respond) => this.handleRequest(context, produce, respond),
-        transformToObservable: (result) => this.transformToObservable(result),
+        runWithProcessingHooks: (context, fn) => this.runWithProcessingHooks(context, fn),
       },
       options,
     );
