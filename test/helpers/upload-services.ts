@@ -14,7 +14,7 @@ import { ActiveUploadLoader } from '../../src/files/active-upload-loader.js';
 import { ActiveUploadRegistry } from '../../src/files/active-upload-registry.js';
 import { BlockStorage } from '../../src/files/block-storage.repository.js';
 import { FILES_ENTITIES } from '../../src/files/entities/index.js';
-import { PrefixCatchUp } from '../../src/files/prefix-catch-up.js';
+import { UPLOAD_PIPELINE_PROVIDERS } from '../../src/files/upload-pipeline.providers.js';
 import { UploadCounters } from '../../src/files/upload-counters.js';
 import { UploadFinisher } from '../../src/files/upload-finisher.js';
 import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
@@ -54,18 +54,7 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
       TypeOrmModule.forRoot({ ...buildDataSourceOptions(dataDir), autoLoadEntities: true }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
-    providers: [
-      SqliteWriter,
-      BlockStorage,
-      UploadLedger,
-      UploadProgressWriter,
-      UploadCounters,
-      ActiveUploadRegistry,
-      ActiveUploadLoader,
-      PrefixCatchUp,
-      UploadFinisher,
-      UploadReceiverService,
-    ],
+    providers: UPLOAD_PIPELINE_PROVIDERS,
   }).compile();
   await module.init();
   const receiver = module.get(UploadReceiverService);

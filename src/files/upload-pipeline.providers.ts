@@ -1,0 +1,28 @@
+import type { Provider } from '@nestjs/common';
+import { SqliteWriter } from '../database/sqlite-writer.js';
+import { ActiveUploadLoader } from './active-upload-loader.js';
+import { ActiveUploadRegistry } from './active-upload-registry.js';
+import { BlockStorage } from './block-storage.repository.js';
+import { PrefixCatchUp } from './prefix-catch-up.js';
+import { UploadCounters } from './upload-counters.js';
+import { UploadFinisher } from './upload-finisher.js';
+import { UploadLedger } from './upload-ledger.repository.js';
+import { UploadProgressWriter } from './upload-progress.writer.js';
+import { UploadReceiverService } from './upload-receiver.service.js';
+
+/**
+ * Everything an upload needs from SAVE to its final MD5, from storage up to the rules. FilesModule
+ * provides it; the upload-service specs build the same set without the controllers.
+ */
+export const UPLOAD_PIPELINE_PROVIDERS: Provider[] = [
+  SqliteWriter,
+  BlockStorage,
+  UploadLedger,
+  UploadProgressWriter,
+  UploadCounters,
+  ActiveUploadRegistry,
+  ActiveUploadLoader,
+  PrefixCatchUp,
+  UploadFinisher,
+  UploadReceiverService,
+];
