@@ -181,7 +181,7 @@ export class StepConnection {
 
   /** Called by the decoder once a frame's JSON says a binary section follows. */
   private admitBinary(head: FrameHead): boolean {
-    const verdict = this.dispatcher.admitBinary(head);
+    const verdict = this.dispatcher.admitBinary(head, this.peer);
     if (verdict === null) return true;
     if (verdict instanceof StepError) {
       this.refuse(verdict);
