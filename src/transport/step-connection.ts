@@ -120,7 +120,7 @@ export class StepConnection {
     this.socket.on('end', () => void this.drainAndEnd());
     this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
     this.socket.on('close', () => {
-      this.deadline.clear();
+      this.deadline.dispose();
       this.trickle.dispose();
       this.state = ReadState.Stopped;
       this.decoder.dispose();
