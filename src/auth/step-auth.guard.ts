@@ -10,6 +10,9 @@ import { TokenService } from './token.service.js';
  */
 @Injectable()
 export class StepAuthGuard implements CanActivate {
+  /** Whether a handler is @Public, by controller class and handler: decorators do not change at run time. */
+  private readonly publicHandlers = new WeakMap<object, WeakMap<object, boolean>>();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
@@ -17,9 +20,22 @@ export class StepAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'rpc') return true;
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    if (this.isPublic(context)) return true;
     const step = context.switchToRpc().getContext<StepContext>();
     step.session = await this.tokens.authenticate(step.getRequest().token);
     return true;
+  }
+
+  private isPublic(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.publicHandlers.get(controller);
+    if (!byHandler) this.publicHandlers.set(controller, (byHandler = new WeakMap()));
+    let known = byHandler.get(handler);
+    if (known === undefined) {
+      known = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [handler, controller]) === true;
+      byHandler.set(handler, known);
+    }
+    return known;
   }
 }

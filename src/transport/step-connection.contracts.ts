@@ -23,7 +23,7 @@ export interface ConnectionDispatcher {
    * Decides, from a frame's JSON section, whether its binary section may be read at all: null
    * to read it, or the error to answer before closing (the section is never read or held).
    */
-  admitBinary(head: FrameHead): StepError | null | Promise<StepError | null>;
+  admitBinary(head: FrameHead, peer: StepPeer): StepError | null | Promise<StepError | null>;
   /** True when the reply to `frame` may carry a block (it waits for reply budget first). */
   repliesWithBlock(frame: StepFrame): boolean;
 }

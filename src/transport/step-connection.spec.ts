@@ -174,6 +174,19 @@ describe('StepConnection read loop', () => {
     expect(block.release).toHaveBeenCalledOnce();
   });
 
+  it('writes the reply to a lock-step request at once, without corking the socket', async () => {
+    const { dispatcher } = fakeDispatcher();
+    const { socket } = connect(dispatcher);
+    const cork = vi.spyOn(socket, 'cork');
+    for (const n of [1, 2, 3]) {
+      socket.push(list(n));
+      await settle();
+    }
+    expect(socket.replies().map((reply) => reply.n)).toEqual([1, 2, 3]);
+    expect(socket.writes).toBe(3);
+    expect(cork).not.toHaveBeenCalled();
+  });
+
   it('closes after refusing a binary section, without reading or holding the section', async () => {
     const refusal = new StepError(StepStatus.TOKEN_INVALID, 'Token is wrong.', { closeConnection: true });
     const { dispatcher, frames } = fakeDispatcher(() => refusal);

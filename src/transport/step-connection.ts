@@ -120,7 +120,7 @@ export class StepConnection {
     this.socket.on('end', () => void this.drainAndEnd());
     this.socket.on('error', (err) => StepConnection.logger.debug(`connection ${this.peer.connectionId}: ${err.message}`));
     this.socket.on('close', () => {
-      this.deadline.clear();
+      this.deadline.dispose();
       this.trickle.dispose();
       this.state = ReadState.Stopped;
       this.decoder.dispose();
@@ -181,7 +181,7 @@ export class StepConnection {
 
   /** Called by the decoder once a frame's JSON says a binary section follows. */
   private admitBinary(head: FrameHead): boolean {
-    const verdict = this.dispatcher.admitBinary(head);
+    const verdict = this.dispatcher.admitBinary(head, this.peer);
     if (verdict === null) return true;
     if (verdict instanceof StepError) {
       this.refuse(verdict);

@@ -142,10 +142,10 @@ describe('StepDispatcher', () => {
     it('admits a binary section only for a handler that takes one, and checks its token first', async () => {
       const authenticate = vi.fn(async (token: unknown) => token);
       const dispatcher = dispatcherWith(handlers, declared, { authenticate });
-      expect(await dispatcher.admitBinary(head(request({ type: 'FILE', operation: 'UPLOAD' })))).toBeNull();
+      expect(await dispatcher.admitBinary(head(request({ type: 'FILE', operation: 'UPLOAD' })), peer)).toBeNull();
       expect(authenticate).toHaveBeenCalledWith('t');
       for (const json of [request({ type: 'FILE', operation: 'SAVE' }), request({ type: 'AUTH', operation: 'LOGIN' })]) {
-        const refused = (await dispatcher.admitBinary(head(json))) as StepError;
+        const refused = (await dispatcher.admitBinary(head(json), peer)) as StepError;
         expect(refused).toBeInstanceOf(StepError);
         expect(refused).toMatchObject({ status: 400, message: 'This request takes no binary section.' });
         expect(refused.options).toMatchObject({ closeConnection: true, envelope: { operation: json.operation, type: json.type } });
@@ -161,12 +161,54 @@ describe('StepDispatcher', () => {
       const dispatcher = dispatcherWith(handlers, declared, { authenticate });
       const logged = vi.spyOn(dispatcher['logger'], 'error').mockImplementation(() => undefined);
       const upload = request({ type: 'FILE', operation: 'UPLOAD' });
-      expect(await dispatcher.admitBinary(head(upload))).toMatchObject({ status: 403, options: { closeConnection: true } });
-      expect(await dispatcher.admitBinary(head({ ...upload, token: 'boom' }))).toMatchObject({ status: 500 });
+      expect(await dispatcher.admitBinary(head(upload), peer)).toMatchObject({ status: 403, options: { closeConnection: true } });
+      expect(await dispatcher.admitBinary(head({ ...upload, token: 'boom' }), peer)).toMatchObject({ status: 500 });
       expect(logged).toHaveBeenCalledOnce();
-      expect(await dispatcher.admitBinary(head({ ...upload, direction: 'SIDEWAYS' }))).toMatchObject({ status: 407 });
-      const unusable = await dispatcher.admitBinary({ json: null, error: null, binaryLength: 1 });
+      expect(await dispatcher.admitBinary(head({ ...upload, direction: 'SIDEWAYS' }), peer)).toMatchObject({ status: 407 });
+      const unusable = await dispatcher.admitBinary({ json: null, error: null, binaryLength: 1 }, peer);
       expect(unusable).toMatchObject({ status: 400, options: { closeConnection: true, envelope: { operation: 'ERROR' } } });
+    });
+
+    it('admits at once, for a second, a token the guard accepted on the same connection; asks again otherwise', async () => {
+      vi.useFakeTimers({ toFake: ['performance'] });
+      try {
+        const authenticate = vi.fn(async () => ({}));
+        const session = { username: 'u', sessionId: 's' };
+        const guarded = (json: StepJson, context: StepContext) => {
+          // What the auth guard does: a good token gets the request a session, a bad one a 403.
+          if (json.token === 'bad') throw new StepError(StepStatus.TOKEN_INVALID, 'Token is wrong.');
+          context.session = session;
+          return StepReply.ok('done');
+        };
+        const dispatcher = dispatcherWith({ 'FILE:UPLOAD': guarded, 'AUTH:LOGOUT': guarded }, declared, { authenticate });
+        const upload = (token: string) => request({ type: 'FILE', operation: 'UPLOAD', token });
+        const admitted = (token: string, from = peer) => dispatcher.admitBinary(head(upload(token)), from) === null;
+        const served = (json: StepJson) => dispatcher.dispatch(frame(json), peer);
+
+        expect(admitted('t')).toBe(false);
+        await served(upload('t'));
+        expect(admitted('t')).toBe(true);
+        expect(admitted('t', { ...peer, connectionId: 2 })).toBe(false);
+        expect(admitted('other')).toBe(false);
+        const asked = authenticate.mock.calls.length;
+        expect(admitted('t')).toBe(true);
+        expect(authenticate).toHaveBeenCalledTimes(asked);
+        vi.advanceTimersByTime(1000);
+        expect(admitted('t')).toBe(false);
+        await served(upload('t'));
+        expect(admitted('t')).toBe(true);
+        // The guard refused a request of this connection, or its session ended: memory no longer admits.
+        expect((await served(upload('bad'))).json.status).toBe(403);
+        expect(admitted('t')).toBe(false);
+        await served(upload('t'));
+        await served(request({ type: 'AUTH', operation: 'LOGOUT', token: 't' }));
+        expect(admitted('t')).toBe(false);
+        // An asynchronous admission that succeeds is remembered too.
+        expect(await dispatcher.admitBinary(head(upload('t')), peer)).toBeNull();
+        expect(admitted('t')).toBe(true);
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('says which replies carry a block', () => {

@@ -19,6 +19,7 @@ import { StepContext, type StepPeer } from './step.context.js';
 import { STEP_FALLBACK_PATTERN, type StepPatternOptions } from './step-pattern.decorator.js';
 import { StepReply } from './step.reply.js';
 import type { StepServerOptions } from './step-server.options.js';
+import { TokenAdmissions } from './token-admissions.js';
 
 /** What the dispatcher uses of the Nest transport strategy: its handler table and processing hooks. */
 export interface StepHandlerHost {
@@ -48,6 +49,7 @@ export class StepDispatcher implements ConnectionDispatcher {
   constructor(
     private readonly host: StepHandlerHost,
     private readonly options: Pick<StepServerOptions, 'authenticate' | 'observer'>,
+    private readonly admissions = new TokenAdmissions(),
   ) {}
 
   /**
@@ -55,9 +57,10 @@ export class StepDispatcher implements ConnectionDispatcher {
    * valid token, has it read. Anything else is refused from its JSON section alone, and the
    * connection closed, so a peer that never logged in cannot make the server read (or hold) up
    * to a block of bytes per connection. Frames reach dispatch() with a binary section only
-   * through here.
+   * through here. A token the guard accepted on the same connection a moment ago is admitted at
+   * once (TokenAdmissions), so that a lock-step uploader's block is read in the turn it arrives.
    */
-  admitBinary(head: FrameHead): StepError | null | Promise<StepError | null> {
+  admitBinary(head: FrameHead, peer: StepPeer): StepError | null | Promise<StepError | null> {
     if (!head.json) return this.refusal(head, StepError.badField(head.error?.message ?? 'The JSON section is unusable.'));
     const invalid = checkEnvelope(head.json);
     if (invalid) return this.refusal(head, invalid);
@@ -66,8 +69,13 @@ export class StepDispatcher implements ConnectionDispatcher {
     }
     const authenticate = this.options.authenticate;
     if (!authenticate) return null;
-    return authenticate(head.json.token).then(
-      () => null,
+    const token = head.json.token;
+    if (this.admissions.admits(peer, token)) return null;
+    return authenticate(token).then(
+      () => {
+        this.admissions.accepted(peer, token);
+        return null;
+      },
       (err: unknown) => this.refusal(head, this.asStepError(err)),
     );
   }
@@ -128,7 +136,16 @@ export class StepDispatcher implements ConnectionDispatcher {
       };
     } catch (err) {
       return this.errorReply(request, this.asStepError(err));
+    } finally {
+      this.noteToken(peer, request, context);
     }
+  }
+
+  /** Keeps TokenAdmissions in step with the guard: a token it accepted is remembered, anything else forgotten. */
+  private noteToken(peer: StepPeer, request: StepJson, context: StepContext): void {
+    // LOGOUT passes the guard and then ends the session: its token must not be admitted from memory.
+    if (context.session !== null && request.operation !== StepOperation.LOGOUT) this.admissions.accepted(peer, request.token);
+    else if (request.operation !== StepOperation.LOGIN) this.admissions.forget(peer);
   }
 
   /**

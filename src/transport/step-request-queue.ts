@@ -158,13 +158,18 @@ export class StepRequestQueue {
    * Writes one reply; `written` runs once the socket is done with its block. Header, JSON and
    * block leave as one write (some clients read a reply with one recv). Replies without a block
    * that are answered in the same event-loop turn (pipelined small requests) are corked until
-   * the turn ends and leave in one write, instead of one syscall each.
+   * the turn ends, or until the last queued one is written, and leave in one write instead of
+   * one syscall each. The reply to a lock-step client (nothing else queued) is written at once.
    */
   private write(reply: OutgoingReply, written: () => void): boolean {
     const [head, body] = encodeFrameParts(reply.json, reply.binary);
     if (!body) {
-      this.corkForTurn();
+      // Every frame of a read is queued before the first of them is answered (dispatch is
+      // asynchronous): with nothing queued, no other reply can join this one in this turn.
+      const more = this.items.length > 0;
+      if (more) this.corkForTurn();
       const flushed = this.socket.write(head);
+      if (!more) this.uncorkTurn();
       reply.lease?.release();
       written();
       return flushed;
