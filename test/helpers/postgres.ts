@@ -48,6 +48,23 @@ function adminQuery(sql: string): Promise<unknown[]> {
 }
 
 const created = new Set<TestDatabase>();
+/** Databases this process created, and how many of them a client worked in before the drop. */
+const usage = { created: 0, used: 0 };
+
+/** How long a drop waits for the statistics of a session that just ended (they are flushed at its exit). */
+const STATS_SETTLE_MS = 2_000;
+
+/** Whether any session ran a transaction in (or is still connected to) database `name`. */
+async function wasUsed(name: string): Promise<boolean> {
+  const deadline = Date.now() + STATS_SETTLE_MS;
+  for (;;) {
+    const [row] = (await adminQuery(
+      `SELECT numbackends > 0 OR xact_commit + xact_rollback > 0 AS used FROM pg_stat_database WHERE datname = ${pg.escapeLiteral(name)}`,
+    )) as { used: boolean }[];
+    if (row?.used || Date.now() > deadline) return row?.used ?? false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /**
  * Creates a fresh database from the run's template (`empty: true`: from template0, for specs of
@@ -67,10 +84,12 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
       if (dropped) return;
       dropped = true;
       created.delete(database);
+      if (await wasUsed(name)) usage.used += 1;
       await adminQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
     },
   };
   created.add(database);
+  usage.created += 1;
   return database;
 }
 
@@ -103,6 +122,22 @@ export async function releaseDatabaseFor(dataDir: string): Promise<void> {
   const database = byDataDir.get(dataDir);
   byDataDir.delete(dataDir);
   if (database) await (await database).drop();
+}
+
+/**
+ * Throws when this process created databases but no client ever worked in one: the suite ran on
+ * SQLite under a PostgreSQL label (stepd ignored STEP_DATABASE_URL, or a server was started
+ * without the helpers). Resets the count.
+ */
+export function assertDatabasesUsed(file: string): void {
+  const { created: count, used } = usage;
+  usage.created = 0;
+  usage.used = 0;
+  if (count > 0 && used === 0) {
+    throw new Error(
+      `${file}: created ${count} PostgreSQL database(s) and stepd never connected to any: does stepd read STEP_DATABASE_URL, and do this file's servers start through test/helpers?`,
+    );
+  }
 }
 
 /** Forgets every data dir binding (the databases are dropped by dropCreatedDatabases). */
