@@ -67,6 +67,10 @@ export default defineConfig({
       },
       { extends: true, test: { name: 'unit-postgres', include: POSTGRES_UNIT, ...onPostgres } },
       { extends: true, test: { name: 'e2e-postgres', include: POSTGRES_E2E, fileParallelism: true, ...onPostgres } },
+      // Needs haproxy installed: only test/haproxy/run-haproxy-scenario.sh (from .ci/run) sets STEP_BALANCER=haproxy.
+      ...(process.env.STEP_BALANCER === 'haproxy'
+        ? [{ extends: true, test: { name: 'haproxy', include: ['test/haproxy/*.haproxy-spec.ts'] } }]
+        : []),
     ],
   },
 });
