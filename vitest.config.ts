@@ -69,7 +69,7 @@ export default defineConfig({
       { extends: true, test: { name: 'e2e-postgres', include: POSTGRES_E2E, fileParallelism: true, ...onPostgres } },
       // Needs haproxy installed: only test/haproxy/run-haproxy-scenario.sh (from .ci/run) sets STEP_BALANCER=haproxy.
       ...(process.env.STEP_BALANCER === 'haproxy'
-        ? [{ extends: true, test: { name: 'haproxy', include: ['test/haproxy/*.haproxy-spec.ts'] } }]
+        ? [{ extends: true as const, test: { name: 'haproxy', include: ['test/haproxy/*.haproxy-spec.ts'] } }]
         : []),
     ],
   },
