@@ -11,6 +11,6 @@ import { UserEntity } from './src/users/user.entity.js';
  * modules, so they are listed here (`migration:generate` compares them with the schema).
  */
 export default new DataSource({
-  ...buildDataSourceOptions(loadConfig().storage.dataDir),
+  ...buildDataSourceOptions(loadConfig()),
   entities: [SessionEntity, UserEntity, ...FILES_ENTITIES],
 });

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { StorageAdminModule } from './admin/storage-admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { ClusterModule } from './cluster/cluster.module.js';
 import { CommonModule } from './common/common.module.js';
 import { StepConfigModule } from './config/config.module.js';
 import type { StepConfig } from './config/step.config.js';
@@ -22,6 +23,7 @@ export class AppModule {
         StepConfigModule.forRoot(config),
         CommonModule,
         DatabaseModule,
+        ClusterModule,
         TransportModule,
         AuthModule,
         FilesModule,

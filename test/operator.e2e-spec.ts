@@ -66,6 +66,8 @@ describe('stepd for operators', { timeout: 120_000 }, () => {
       STEP_MAX_FILE_BYTES: '64GiB',
       STEP_ADMIN_TOKEN: 'admin-token-0123456789',
       STEP_TOKEN_SECRET: 'my-own-secret',
+      STEP_DATABASE_URL: 'postgres://stepd:db-password-42@127.0.0.1:5432/stepd',
+      STEP_INSTANCE_ID: 'node-a',
     };
     const ok = await stepd(['check-config'], env, root);
     expect(ok.code).toBe(0);
@@ -73,7 +75,12 @@ describe('stepd for operators', { timeout: 120_000 }, () => {
       storage: { maxFileBytes: number };
       auth: { tokenSecret: string };
       admin: { token: string };
+      database: { url: string };
+      instance: { id: string };
     };
+    expect(effective.database.url).toBe('postgres://stepd:********@127.0.0.1:5432/stepd');
+    expect(effective.instance.id).toBe('node-a');
+    expect(ok.stdout).not.toContain('db-password-42');
     expect(effective.storage.maxFileBytes).toBe(64 * 1024 ** 3);
     expect(effective.auth.tokenSecret).toBe('********');
     expect(effective.admin.token).toBe('********');
@@ -82,6 +89,9 @@ describe('stepd for operators', { timeout: 120_000 }, () => {
     const bad = await stepd(['check-config'], { STEP_PORT: 'many' }, root);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/STEP_PORT="many"/);
+    const notPostgres = await stepd(['check-config'], { STEP_DATABASE_URL: 'mysql://root@127.0.0.1/stepd' }, root);
+    expect(notPostgres.code).toBe(1);
+    expect(notPostgres.stderr).toMatch(/STEP_DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/);
     const exposed = await stepd(['check-config'], { STEP_HOST: '0.0.0.0' }, root);
     expect(exposed.code).toBe(1);
     expect(exposed.stderr).toMatch(/refusing to serve legacy auth .*STEP_ALLOW_INSECURE_LEGACY=1/);

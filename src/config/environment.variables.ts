@@ -1,6 +1,6 @@
 import { Transform, Type } from 'class-transformer';
 import { parseByteSize } from '../common/byte-size.js';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -48,6 +48,16 @@ export class EnvironmentVariables {
   @ByteSize() @IsInt() @Min(1) @Max(65536) STEP_MAX_KEY_BYTES = 1024;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_UPLOADS_PER_USER = 64;
   @Type(() => Number) @IsInt() @Min(1) STEP_MAX_DATA_RECORDS_PER_USER = 100_000;
+
+  // --- database and instances (docs/scale-out.md) ---
+  /** PostgreSQL instead of the embedded SQLite (postgres://user@host:5432/db); unset: SQLite under STEP_DATA_DIR. */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'STEP_DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  STEP_DATABASE_URL?: string;
+  /** This instance's name in metrics, logs and /health (default: host name and process id). */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'STEP_INSTANCE_ID must be 1-64 of A-Z a-z 0-9 . _ : -' })
+  STEP_INSTANCE_ID?: string;
 
   // --- protocol limits ---
   @ByteSize() @IsInt() @Min(256) @Max(16 * MiB) STEP_MAX_JSON_BYTES = 64 * KiB;

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { getConfigToken } from '@nestjs/config';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { EnvironmentVariables, type LogLevelName } from './environment.variables.js';
 
@@ -52,6 +53,10 @@ export interface StepConfig {
     /** STEP_ALLOW_INSECURE_LEGACY=1: serve legacy auth with the reference secret on a reachable address anyway. */
     allowInsecureLegacy: boolean;
   };
+  /** Where metadata lives: PostgreSQL when `url` is set, else SQLite under `storage.dataDir`. */
+  database: { url: string | null };
+  /** This process among the instances sharing one database and data dir. */
+  instance: { id: string };
   admin: { token?: string };
   log: { level: LogLevelName; format: 'text' | 'json' };
 }
@@ -81,7 +86,7 @@ export const stepConfigNamespace = CONFIG_NAMESPACE;
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): StepConfig {
   const known = Object.keys(new EnvironmentVariables());
-  const optional = ['STEP_TLS_CERT', 'STEP_TLS_KEY', 'STEP_ADMIN_TOKEN'];
+  const optional = ['STEP_TLS_CERT', 'STEP_TLS_KEY', 'STEP_ADMIN_TOKEN', 'STEP_DATABASE_URL', 'STEP_INSTANCE_ID'];
   const present: Record<string, string> = {};
   for (const key of [...known, ...optional]) {
     const value = env[key];
@@ -140,6 +145,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tokenTtlSeconds: vars.STEP_TOKEN_TTL_SECONDS,
       allowInsecureLegacy: vars.STEP_ALLOW_INSECURE_LEGACY === '1',
     },
+    database: { url: vars.STEP_DATABASE_URL ?? null },
+    instance: { id: vars.STEP_INSTANCE_ID ?? `${hostname()}-${process.pid}` },
     admin: { token: vars.STEP_ADMIN_TOKEN },
     log: { level: vars.LOG_LEVEL, format: vars.LOG_FORMAT },
   };

@@ -9,7 +9,7 @@ import { buildDataSourceOptions } from './database.options.js';
     TypeOrmModule.forRootAsync({
       inject: [STEP_CONFIG],
       // Each feature module registers its own entities with TypeOrmModule.forFeature.
-      useFactory: (config: StepConfig) => ({ ...buildDataSourceOptions(config.storage.dataDir), autoLoadEntities: true }),
+      useFactory: (config: StepConfig) => ({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
     }),
   ],
 })

@@ -32,7 +32,7 @@ async function boot(dataDir: string): Promise<TestingModule> {
     imports: [
       StepConfigModule.forRoot(config),
       CommonModule,
-      TypeOrmModule.forRoot({ ...buildDataSourceOptions(dataDir), autoLoadEntities: true }),
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
     providers: [SqliteWriter, DataRecordsService],

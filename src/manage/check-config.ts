@@ -19,7 +19,21 @@ export function checkConfig(config: StepConfig): ConfigCheck {
     ...config,
     auth: { ...config.auth, tokenSecret: MASK },
     admin: { token: config.admin.token === undefined ? undefined : MASK },
+    database: { url: maskUrlPassword(config.database.url) },
   };
   const refusal = insecureLegacyRefusal(config);
   return { ok: refusal === null, effective: JSON.stringify(masked, null, 2), verdict: refusal ?? 'configuration OK' };
+}
+
+/** The database URL with its password (if any) masked. */
+function maskUrlPassword(url: string | null): string | null {
+  if (url === null) return null;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = MASK;
+    return parsed.toString();
+  } catch {
+    return MASK;
+  }
 }

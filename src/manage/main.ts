@@ -7,7 +7,7 @@ import { ExitCode } from '../common/exit-code.js';
 import { packageVersion } from '../common/package-version.js';
 import { EnvFileError, operatorEnvironment } from '../config/operator-environment.js';
 import { ConfigError, loadConfig, type StepConfig } from '../config/step.config.js';
-import { DATABASE_FILE } from '../database/database.options.js';
+import { DATABASE_FILE, databaseKind } from '../database/database.options.js';
 import { checkConfig } from './check-config.js';
 import { ManageError } from './manage.errors.js';
 import { ManageModule } from './manage.module.js';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   if (args.command === 'users') {
     // Run from the wrong directory, the default ./data would silently become a new, empty database.
     const database = join(config.storage.dataDir, DATABASE_FILE);
-    if (!args.init && !existsSync(database)) {
+    if (!args.init && databaseKind(config) === 'sqlite' && !existsSync(database)) {
       fail(`no database at ${database} (check --data-dir, --env-file or STEP_DATA_DIR; pass --init to create one)`, ExitCode.USAGE);
       return;
     }

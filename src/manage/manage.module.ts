@@ -62,7 +62,7 @@ export class ManageModule {
         TypeOrmModule.forRootAsync({
           inject: [STEP_CONFIG],
           // The server's options (migrations run), but a one-shot command fails at once instead of retrying.
-          useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c.storage.dataDir), autoLoadEntities: true, retryAttempts: 0 }),
+          useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c), autoLoadEntities: true, retryAttempts: 0 }),
         }),
         UsersAdminModule,
       ],

@@ -52,7 +52,7 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     imports: [
       StepConfigModule.forRoot(config),
       CommonModule,
-      TypeOrmModule.forRoot({ ...buildDataSourceOptions(dataDir), autoLoadEntities: true }),
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
     providers: UPLOAD_PIPELINE_PROVIDERS,

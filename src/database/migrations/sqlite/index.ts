@@ -2,5 +2,5 @@ import { CreateSessions1764100000000 } from './1764100000000-create-sessions.js'
 import { CreateFiles1764200000000 } from './1764200000000-create-files.js';
 import { CreateUsers1764300000000 } from './1764300000000-create-users.js';
 
-/** Every migration, oldest first. */
-export const MIGRATIONS = [CreateSessions1764100000000, CreateFiles1764200000000, CreateUsers1764300000000];
+/** Every SQLite migration, oldest first. */
+export const SQLITE_MIGRATIONS = [CreateSessions1764100000000, CreateFiles1764200000000, CreateUsers1764300000000];
