@@ -52,7 +52,8 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     imports: [
       StepConfigModule.forRoot(config),
       CommonModule,
-      TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
+      // A database that refuses the schema fails the spec at once (the module default retries 9 x 3 s).
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true, retryAttempts: 0 }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
     providers: UPLOAD_PIPELINE_PROVIDERS,
