@@ -16,7 +16,7 @@ const KEY = Symbol.for('stepd.test.postgres');
 const registry = globalThis as unknown as Record<symbol, SharedRun | undefined>;
 
 /** Databases of runs killed before their teardown are dropped once they are this old. */
-const STALE_RUN_MS = 24 * 3600_000;
+const STALE_RUN_MS = 6 * 3600_000;
 
 /**
  * Vitest global setup of the PostgreSQL projects: finds a server (postgres-server.ts), builds
