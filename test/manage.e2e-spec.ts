@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Clock } from '../src/common/clock.js';
 import { loginWith, tokenCheck } from './helpers/accounts.js';
 import { waitForCli, type CliRun } from './helpers/cli-process.js';
+import { databaseEnvFor } from './helpers/postgres.js';
 import { startTestApp } from './helpers/test-app.js';
 
 /** Path of the built `stepd` binary (tests run after `npm run build`). */
@@ -15,9 +16,9 @@ const STEPD = fileURLToPath(new URL('../dist/src/manage/main.js', import.meta.ur
 type Run = Pick<CliRun, 'code' | 'stdout' | 'stderr'>;
 
 /** Runs `stepd ARGS` on `dataDir` with stdin a closed pipe (not a terminal); bounded in time. */
-function stepd(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+async function stepd(dataDir: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const child = spawn(process.execPath, [STEPD, ...args], {
-    env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', ...env },
+    env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', ...(await databaseEnvFor(dataDir)), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin.end();
@@ -27,11 +28,12 @@ function stepd(dataDir: string, args: string[], env: Record<string, string> = {}
 const PROMPTS = ['Password:', 'Repeat password:'];
 
 /** Runs `stepd ARGS` under `script` so stdin is a terminal, answering each prompt in turn. */
-function stepdOnTerminal(dataDir: string, args: string[], answers: string[]): Promise<Run> {
+async function stepdOnTerminal(dataDir: string, args: string[], answers: string[]): Promise<Run> {
+  const databaseEnv = await databaseEnvFor(dataDir);
   return new Promise((resolve, reject) => {
     const command = [process.execPath, STEPD, ...args].map((a) => `'${a}'`).join(' ');
     const child = spawn('script', ['-qec', command, '/dev/null'], {
-      env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', TERM: 'dumb' },
+      env: { PATH: process.env.PATH, STEP_DATA_DIR: dataDir, STEP_AUTH_MODE: 'accounts', TERM: 'dumb', ...databaseEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { STEPD_READY, stepdChildEnv } from '../../bench/bench-servers.js';
 import { spawnListening } from '../../bench/child-process.js';
+import { databaseEnvFor } from './postgres.js';
 
 /** Path of the built server entry point (tests run after `npm run build`). */
 export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
@@ -21,7 +22,8 @@ export interface ServerProcess {
 
 /**
  * Starts `node dist/src/main.js` (or `args`, e.g. `stepd serve`) on ephemeral loopback ports with the given data dir and waits
- * (bounded) until it prints where it listens.
+ * (bounded) until it prints where it listens. In the PostgreSQL projects it gets the database bound
+ * to `dataDir`, so a restart over the same dir finds its data (dropped when the test file ends).
  */
 export async function startServerProcess(
   dataDir: string,
@@ -31,7 +33,7 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const { child, ports, output, exited } = await spawnListening({
     args,
-    env: { PATH: process.env.PATH, ...stepdChildEnv(dataDir), ...env },
+    env: { PATH: process.env.PATH, ...stepdChildEnv(dataDir), ...(await databaseEnvFor(dataDir)), ...env },
     ready: [STEPD_READY, /HTTP listening on http:\/\/[^\s]+:(\d+)/],
     timeoutMs,
   });

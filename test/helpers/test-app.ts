@@ -6,6 +6,7 @@ import { StepClientConnection, type StepResponse } from '../../src/client/step-c
 import { md5Hex } from '../../src/common/md5.js';
 import { loadConfig, type StepConfig } from '../../src/config/step.config.js';
 import type { StepJson } from '../../src/protocol/index.js';
+import { databaseEnvFor, releaseDatabaseFor } from './postgres.js';
 
 /** A stepd booted in this process on ephemeral loopback ports with a temporary data dir. */
 export interface TestApp extends StepApp {
@@ -17,10 +18,15 @@ export interface TestApp extends StepApp {
   stop(): Promise<void>;
 }
 
-/** Boots the real hybrid app; `env` overrides stepd's environment variables. */
+/**
+ * Boots the real hybrid app; `env` overrides stepd's environment variables. In the PostgreSQL
+ * projects the app gets a database bound to its data dir (test/helpers/postgres.ts): dropped on
+ * `stop()` with a data dir of its own, kept for the next app when the caller gave STEP_DATA_DIR.
+ */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dataDir = env.STEP_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'stepd-test-')));
   const config = loadConfig({
+    ...(await databaseEnvFor(dataDir)),
     STEP_HOST: '127.0.0.1',
     STEP_PORT: '0',
     HTTP_HOST: '127.0.0.1',
@@ -44,7 +50,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     async stop() {
       for (const connection of connections) connection.close();
       await stepd.close();
-      if (!env.STEP_DATA_DIR) await rm(dataDir, { recursive: true, force: true });
+      if (env.STEP_DATA_DIR) return;
+      await rm(dataDir, { recursive: true, force: true });
+      await releaseDatabaseFor(dataDir);
     },
   };
 }

@@ -21,8 +21,9 @@ import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
 import { UploadProgressWriter } from '../../src/files/upload-progress.writer.js';
 import { UploadReceiverService } from '../../src/files/upload-receiver.service.js';
 import type { StepReply } from '../../src/transport/index.js';
+import { databaseEnvFor, releaseDatabaseFor } from './postgres.js';
 
-/** The upload services of the FilesModule on a real SQLite database and data dir, no transport. */
+/** The upload services of the FilesModule on a real database (SQLite, or PostgreSQL in its projects) and data dir, no transport. */
 export interface UploadServices {
   config: StepConfig;
   receiver: UploadReceiverService;
@@ -45,13 +46,14 @@ export interface UploadServices {
 /** Boots the upload services in a temp dir; `env` overrides stepd's environment variables. */
 export async function createUploadServices(env: Record<string, string> = {}): Promise<UploadServices> {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepd-unit-'));
-  const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...env });
+  const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...(await databaseEnvFor(dataDir)), ...env });
   Logger.overrideLogger(false);
   const module: TestingModule = await Test.createTestingModule({
     imports: [
       StepConfigModule.forRoot(config),
       CommonModule,
-      TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
+      // A database that refuses the schema fails the spec at once (the module default retries 9 x 3 s).
+      TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true, retryAttempts: 0 }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
     providers: UPLOAD_PIPELINE_PROVIDERS,
@@ -79,6 +81,7 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     async close() {
       await module.close();
       await rm(dataDir, { recursive: true, force: true });
+      await releaseDatabaseFor(dataDir);
     },
   };
 }
