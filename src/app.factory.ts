@@ -55,7 +55,9 @@ function stepServerOptions(config: StepConfig, observer: StepServerObserver, tok
  */
 export async function createStepApp(config: StepConfig): Promise<StepApp> {
   const logger = new ConsoleLogger({ logLevels: logLevels(config.log.level), json: config.log.format === 'json' });
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger });
+  // abortOnError off: a module that fails to start (an unreachable database) throws to the caller,
+  // which reports it and exits non-zero, instead of process.abort() leaving a core dump.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { logger, abortOnError: false });
   // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
   await app.init();
   // Metrics and the per-request log line come from the app's container; the transport only calls them.

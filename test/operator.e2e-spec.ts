@@ -114,6 +114,17 @@ describe('stepd for operators', { timeout: 120_000 }, () => {
     }
   });
 
+  it('serve with an unreachable database reports it and exits 1 (no abort, no hang)', async () => {
+    // Port 1 on loopback: nothing listens there, so every connection attempt is refused at once.
+    const down = await stepd(
+      ['serve'],
+      { STEP_PORT: '0', HTTP_PORT: '0', STEP_DATA_DIR: join(root, 'no-db'), STEP_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/stepd' },
+      root,
+    );
+    expect(down.code, down.stderr).toBe(1);
+    expect(down.stderr).toMatch(/stepd: failed: .*ECONNREFUSED/);
+  });
+
   it('deploy/: the env example passes check-config in accounts mode; Docker and systemd start `stepd serve`', async () => {
     const example = fileURLToPath(new URL('../deploy/stepd.env.example', import.meta.url));
     const check = await stepd(['check-config', '--env-file', example, '--data-dir', root], {}, root);

@@ -9,7 +9,13 @@ import { buildDataSourceOptions } from './database.options.js';
     TypeOrmModule.forRootAsync({
       inject: [STEP_CONFIG],
       // Each feature module registers its own entities with TypeOrmModule.forFeature.
-      useFactory: (config: StepConfig) => ({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
+      // A database still starting gets a few seconds; an unreachable one fails startup soon, with its error.
+      useFactory: (config: StepConfig) => ({
+        ...buildDataSourceOptions(config),
+        autoLoadEntities: true,
+        retryAttempts: 2,
+        retryDelay: 1000,
+      }),
     }),
   ],
 })
