@@ -9,15 +9,16 @@ import { CommonModule } from '../common/common.module.js';
 import { StepConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
-import { SqliteWriter } from '../database/sqlite-writer.js';
+import { SQL_RUNNER_PROVIDERS } from '../database/sql-runner.providers.js';
 import { StepStatus } from '../protocol/index.js';
+import { DataRecordStore } from './data-records.repository.js';
 import { DataRecordsService } from './data-records.service.js';
 import { FILES_ENTITIES } from './entities/index.js';
 
-/** The STEP status `run` throws (OK when it returns). */
-function statusOf(run: () => unknown): number | undefined {
+/** The STEP status `run` rejects with (OK when it resolves). */
+async function statusOf(run: () => Promise<unknown>): Promise<number | undefined> {
   try {
-    run();
+    await run();
     return StepStatus.OK;
   } catch (err) {
     return (err as { status?: number }).status;
@@ -35,7 +36,7 @@ async function boot(dataDir: string): Promise<TestingModule> {
       TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
-    providers: [SqliteWriter, DataRecordsService],
+    providers: [...SQL_RUNNER_PROVIDERS, DataRecordStore, DataRecordsService],
   }).compile();
   return module.init();
 }
@@ -57,32 +58,32 @@ describe('DataRecordsService (docs/protocol.md §8)', () => {
   const save = (user: string, key: string) => () =>
     records.save(user, { key }, { type: 'DATA', operation: 'SAVE', key, token: 't', n: key });
 
-  it('returns the stored fields with the key, and 404 for a key not stored', () => {
-    records.save('alice', { key: 'k' }, { type: 'DATA', operation: 'SAVE', key: 'k', token: 't', a: 1, b: { c: 'd' } });
-    expect(records.get('alice', { key: 'k' }).fields).toEqual({ a: 1, b: { c: 'd' }, key: 'k' });
-    expect(statusOf(() => records.get('bob', { key: 'k' }))).toBe(StepStatus.KEY_NOT_FOUND);
-    expect(statusOf(save('alice', 'k'))).toBe(StepStatus.KEY_EXISTS);
+  it('returns the stored fields with the key, and 404 for a key not stored', async () => {
+    await records.save('alice', { key: 'k' }, { type: 'DATA', operation: 'SAVE', key: 'k', token: 't', a: 1, b: { c: 'd' } });
+    expect((await records.get('alice', { key: 'k' })).fields).toEqual({ a: 1, b: { c: 'd' }, key: 'k' });
+    expect(await statusOf(() => records.get('bob', { key: 'k' }))).toBe(StepStatus.KEY_NOT_FOUND);
+    expect(await statusOf(save('alice', 'k'))).toBe(StepStatus.KEY_EXISTS);
   });
 
-  it('keeps the per-user limit through deletes, per user', () => {
-    expect([statusOf(save('alice', 'a')), statusOf(save('alice', 'b'))]).toEqual([StepStatus.OK, StepStatus.OK]);
-    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
-    expect(statusOf(save('bob', 'c'))).toBe(StepStatus.OK);
-    expect(records.delete('alice', { key: 'a' }).fields).toEqual({ key: 'a' });
-    expect(statusOf(() => records.delete('alice', { key: 'a' }))).toBe(StepStatus.KEY_NOT_FOUND);
-    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
-    expect(statusOf(save('alice', 'd'))).toBe(StepStatus.TOO_MANY);
-    expect(records.list('alice', {}).fields).toEqual({ keys: ['b', 'c'] });
+  it('keeps the per-user limit through deletes, per user', async () => {
+    expect([await statusOf(save('alice', 'a')), await statusOf(save('alice', 'b'))]).toEqual([StepStatus.OK, StepStatus.OK]);
+    expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
+    expect(await statusOf(save('bob', 'c'))).toBe(StepStatus.OK);
+    expect((await records.delete('alice', { key: 'a' })).fields).toEqual({ key: 'a' });
+    expect(await statusOf(() => records.delete('alice', { key: 'a' }))).toBe(StepStatus.KEY_NOT_FOUND);
+    expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
+    expect(await statusOf(save('alice', 'd'))).toBe(StepStatus.TOO_MANY);
+    expect((await records.list('alice', {})).fields).toEqual({ keys: ['b', 'c'] });
   });
 
   it('counts the records stored before it started', async () => {
-    save('alice', 'a')();
-    save('alice', 'b')();
+    await save('alice', 'a')();
+    await save('alice', 'b')();
     await module.close();
     module = await boot(dataDir);
     records = module.get(DataRecordsService);
-    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
-    records.delete('alice', { key: 'b' });
-    expect(statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
+    expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
+    await records.delete('alice', { key: 'b' });
+    expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
   });
 });

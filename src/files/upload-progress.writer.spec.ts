@@ -19,8 +19,8 @@ describe('UploadProgressWriter', () => {
   }
 
   /** Blocks recorded in the database for `key` (the stored bitmap). */
-  function stored(key: string): number {
-    return s.ledger.loadBitmap(s.ledger.find('alice', key)!).count;
+  async function stored(key: string): Promise<number> {
+    return (await s.ledger.loadBitmap((await s.ledger.find('alice', key))!)).count;
   }
 
   it('commits every receipt of one event-loop turn in one transaction, all callers waiting on that commit', async () => {
@@ -38,14 +38,14 @@ describe('UploadProgressWriter', () => {
     expect(transaction).not.toHaveBeenCalled();
     await Promise.all(receipts);
     expect(transaction).toHaveBeenCalledTimes(1);
-    expect([stored('a'), stored('b')]).toEqual([2, 1]);
+    expect([await stored('a'), await stored('b')]).toEqual([2, 1]);
 
     b.bitmap.set(3);
     const next = s.progress.record(b);
     expect(next).not.toBe(receipts[0]);
     await next;
     expect(transaction).toHaveBeenCalledTimes(2);
-    expect(stored('b')).toBe(2);
+    expect(await stored('b')).toBe(2);
   });
 
   it('rejects every receipt of a failed commit, and writes their blocks with the next one', async () => {
@@ -58,21 +58,21 @@ describe('UploadProgressWriter', () => {
     b.bitmap.set(1);
     const failed = [s.progress.record(a), s.progress.record(b)];
     for (const receipt of failed) await expect(receipt).rejects.toThrow('disk I/O error');
-    expect([stored('a'), stored('b')]).toEqual([0, 0]);
+    expect([await stored('a'), await stored('b')]).toEqual([0, 0]);
 
     a.bitmap.set(2);
     await s.progress.record(a);
-    expect(stored('a')).toBe(2);
+    expect(await stored('a')).toBe(2);
     await s.progress.record(b);
-    expect(stored('b')).toBe(1);
+    expect(await stored('b')).toBe(1);
   });
 
   it('flushNow commits the pending receipts at once and settles their promise', async () => {
     const a = await planned('a', 4);
     a.bitmap.set(0);
     const receipt = s.progress.record(a);
-    s.progress.flushNow();
-    expect(stored('a')).toBe(1);
+    await s.progress.flushNow();
+    expect(await stored('a')).toBe(1);
     await receipt;
   });
 

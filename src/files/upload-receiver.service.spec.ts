@@ -124,10 +124,10 @@ describe('UploadReceiverService (docs/protocol.md §6)', () => {
   it('expires an upload idle since before the cutoff, but not one active since', async () => {
     const content = randomBytes(2 * BLOCK);
     await s.plan('alice', 'idle', content, BLOCK);
-    const row = s.ledger.find('alice', 'idle')!;
+    const row = (await s.ledger.find('alice', 'idle'))!;
     expect(await s.receiver.expireIfIdle(row, row.updatedAt)).toBe(false);
     expect(await s.receiver.expireIfIdle(row, row.updatedAt + 1)).toBe(true);
-    expect(s.ledger.find('alice', 'idle')).toBeNull();
+    expect(await s.ledger.find('alice', 'idle')).toBeNull();
   });
 
   it('loads an upload no longer in memory from the database, and drops one whose partial file is gone', async () => {
@@ -138,10 +138,10 @@ describe('UploadReceiverService (docs/protocol.md §6)', () => {
       // As after a restart: nothing in memory.
       await s.registry.evict(s.registry.get('alice', key)!);
     }
-    await s.storage.removePartial(s.ledger.find('alice', 'lost')!.storageName);
+    await s.storage.removePartial((await s.ledger.find('alice', 'lost'))!.storageName);
     expect((await s.receiver.status('alice', { key: 'kept' })).fields).toMatchObject({ received_count: 1 });
     expect(await statusOf(s.send('alice', 'lost', content, BLOCK, 1))).toBe(StepStatus.OPERATION_NOT_ALLOWED);
-    expect(s.ledger.find('alice', 'lost')).toBeNull();
+    expect(await s.ledger.find('alice', 'lost')).toBeNull();
     await s.send('alice', 'kept', content, BLOCK, 1);
     expect((await s.send('alice', 'kept', content, BLOCK, 2)).fields.md5).toBe(md5Hex(content));
   });

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClusterModule } from '../../src/cluster/cluster.module.js';
 import { CommonModule } from '../../src/common/common.module.js';
 import { md5Hex } from '../../src/common/md5.js';
 import { StepConfigModule } from '../../src/config/config.module.js';
@@ -51,6 +52,7 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     imports: [
       StepConfigModule.forRoot(config),
       CommonModule,
+      ClusterModule,
       TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],

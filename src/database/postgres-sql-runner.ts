@@ -1,0 +1,93 @@
+import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { SqlStatement } from './sql-runner.js';
+import { SqlRunner } from './sql-runner.js';
+
+/** PostgreSQL's SQLSTATE for a unique-index violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/** `?` placeholders as PostgreSQL's `$1, $2, ...` (a `?` inside a quoted literal stays). */
+export function numberPlaceholders(sql: string): string {
+  let n = 0;
+  let quoted = false;
+  let out = '';
+  for (const char of sql) {
+    if (char === "'") quoted = !quoted;
+    out += char === '?' && !quoted ? `$${++n}` : char;
+  }
+  return out;
+}
+
+/**
+ * SqlRunner on PostgreSQL through the pg pool behind TypeORM's driver. Each distinct SQL string
+ * is translated once and sent as a named prepared statement (parsed once per pooled connection).
+ * A batch takes one connection for BEGIN ... COMMIT; a single-statement batch is sent alone, as
+ * its own transaction, which saves two round trips.
+ */
+export class PostgresSqlRunner extends SqlRunner {
+  readonly kind = 'postgres';
+  private readonly queries = new Map<string, { name: string; text: string }>();
+
+  constructor(private readonly pool: () => Pool) {
+    super();
+  }
+
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return (await this.query<T>(this.pool(), sql, params))[0];
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.query<T>(this.pool(), sql, params);
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    const result = await this.pool().query(this.config(sql, params));
+    return result.rowCount ?? 0;
+  }
+
+  async batch(statements: readonly SqlStatement[]): Promise<unknown[][]> {
+    if (statements.length === 1) {
+      return [await this.query(this.pool(), statements[0].sql, statements[0].params)];
+    }
+    const client = await this.pool().connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const results: unknown[][] = [];
+      for (const { sql, params } of statements) results.push(await this.query(client, sql, params));
+      await client.query('COMMIT');
+      return results;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw err;
+    } finally {
+      // A connection whose ROLLBACK failed may be in any state: the pool must not reuse it.
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Commits are synchronous (the server default) except where a transaction turns that off for
+   * itself (receipts); a synchronous commit flushes the WAL up to itself, earlier commits included.
+   */
+  durable(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  isUniqueViolation(err: unknown): boolean {
+    return (err as { code?: string })?.code === UNIQUE_VIOLATION;
+  }
+
+  private async query<T>(target: Pool | PoolClient, sql: string, params: readonly unknown[]): Promise<T[]> {
+    const result = await target.query(this.config(sql, params));
+    return result.rows as T[];
+  }
+
+  private config(sql: string, params: readonly unknown[]): QueryConfig {
+    let prepared = this.queries.get(sql);
+    if (!prepared) {
+      prepared = { name: `step_${this.queries.size}`, text: numberPlaceholders(sql) };
+      this.queries.set(sql, prepared);
+    }
+    return { name: prepared.name, text: prepared.text, values: params as unknown[] };
+  }
+}
