@@ -13,6 +13,8 @@ import { SQL_RUNNER_PROVIDERS } from '../database/sql-runner.providers.js';
 import { StepStatus } from '../protocol/index.js';
 import { DataRecordStore } from './data-records.repository.js';
 import { DataRecordsService } from './data-records.service.js';
+import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/scratch-database.js';
+import { SPEC_ENGINES } from '../../test/helpers/upload-services.js';
 import { FILES_ENTITIES } from './entities/index.js';
 
 /** The STEP status `run` rejects with (OK when it resolves). */
@@ -25,10 +27,15 @@ async function statusOf(run: () => Promise<unknown>): Promise<number | undefined
   }
 }
 
-/** DataRecordsService on a real SQLite database in a temp dir. */
-async function boot(dataDir: string): Promise<TestingModule> {
+/** DataRecordsService on a real database: SQLite in `dataDir`, or the PostgreSQL database at `url`. */
+async function boot(dataDir: string, url: string | null): Promise<TestingModule> {
   Logger.overrideLogger(false);
-  const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', STEP_MAX_DATA_RECORDS_PER_USER: '2' });
+  const config = loadConfig({
+    STEP_DATA_DIR: dataDir,
+    LOG_LEVEL: 'fatal',
+    STEP_MAX_DATA_RECORDS_PER_USER: '2',
+    ...(url ? { STEP_DATABASE_URL: url } : {}),
+  });
   const module = await Test.createTestingModule({
     imports: [
       StepConfigModule.forRoot(config),
@@ -41,17 +48,20 @@ async function boot(dataDir: string): Promise<TestingModule> {
   return module.init();
 }
 
-describe('DataRecordsService (docs/protocol.md §8)', () => {
+describe.each(SPEC_ENGINES)('%s: DataRecordsService (docs/protocol.md §8)', (engine) => {
   let dataDir: string;
+  let database: ScratchDatabase | null;
   let module: TestingModule;
   let records: DataRecordsService;
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'stepd-unit-'));
-    module = await boot(dataDir);
+    database = engine === 'postgres' ? await createScratchDatabase() : null;
+    module = await boot(dataDir, database?.url ?? null);
     records = module.get(DataRecordsService);
   });
   afterEach(async () => {
     await module.close();
+    await database?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -80,10 +90,18 @@ describe('DataRecordsService (docs/protocol.md §8)', () => {
     await save('alice', 'a')();
     await save('alice', 'b')();
     await module.close();
-    module = await boot(dataDir);
+    module = await boot(dataDir, database?.url ?? null);
     records = module.get(DataRecordsService);
     expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
     await records.delete('alice', { key: 'b' });
     expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
+  });
+
+  it('answers one of two concurrent SAVEs of one key with 409, never a crash or two records', async () => {
+    const statuses = await Promise.all([statusOf(save('alice', 'same')), statusOf(save('alice', 'same'))]);
+    expect(statuses.sort()).toEqual([StepStatus.OK, StepStatus.KEY_EXISTS].sort());
+    expect((await records.list('alice', {})).fields).toEqual({ keys: ['same'] });
+    // The refused SAVE gave its slot back: one more record still fits under the limit of 2.
+    expect(await statusOf(save('alice', 'other'))).toBe(StepStatus.OK);
   });
 });

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
+import { createUploadServicesOn, SPEC_ENGINES, type UploadServices } from '../../test/helpers/upload-services.js';
 import { md5Hex } from '../common/md5.js';
 import { StepStatus } from '../protocol/index.js';
 
 const BLOCK = 4096;
 
-describe('UploadFinisher (docs/protocol.md §6: completion exactly once)', () => {
+describe.each(SPEC_ENGINES)('%s: UploadFinisher (docs/protocol.md §6: completion exactly once)', (engine) => {
   let s: UploadServices;
   beforeEach(async () => {
-    s = await createUploadServices();
+    s = await createUploadServicesOn(engine);
   });
   afterEach(() => s.close());
 

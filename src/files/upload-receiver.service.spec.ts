@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
+import { createUploadServicesOn, SPEC_ENGINES, type UploadServices } from '../../test/helpers/upload-services.js';
 import { md5Hex } from '../common/md5.js';
 import { StepStatus } from '../protocol/index.js';
 
@@ -15,10 +15,10 @@ async function statusOf(promise: Promise<unknown>): Promise<number | undefined> 
   );
 }
 
-describe('UploadReceiverService (docs/protocol.md §6)', () => {
+describe.each(SPEC_ENGINES)('%s: UploadReceiverService (docs/protocol.md §6)', (engine) => {
   let s: UploadServices;
   beforeEach(async () => {
-    s = await createUploadServices({ STEP_MAX_FILE_BYTES: '1048576' });
+    s = await createUploadServicesOn(engine, { STEP_MAX_FILE_BYTES: '1048576' });
   });
   afterEach(() => s.close());
 
@@ -147,7 +147,7 @@ describe('UploadReceiverService (docs/protocol.md §6)', () => {
   });
 
   it('limits unfinished uploads per user (429)', async () => {
-    const limited = await createUploadServices({ STEP_MAX_UPLOADS_PER_USER: '1' });
+    const limited = await createUploadServicesOn(engine, { STEP_MAX_UPLOADS_PER_USER: '1' });
     try {
       await limited.receiver.plan('alice', { key: 'one', size: 10 });
       expect(await statusOf(limited.receiver.plan('alice', { key: 'two', size: 10 }))).toBe(StepStatus.TOO_MANY);

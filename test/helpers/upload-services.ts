@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClusterLocks } from '../../src/cluster/cluster-locks.js';
 import { ClusterModule } from '../../src/cluster/cluster.module.js';
 import { CommonModule } from '../../src/common/common.module.js';
 import { md5Hex } from '../../src/common/md5.js';
@@ -22,6 +23,7 @@ import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
 import { UploadProgressWriter } from '../../src/files/upload-progress.writer.js';
 import { UploadReceiverService } from '../../src/files/upload-receiver.service.js';
 import type { StepReply } from '../../src/transport/index.js';
+import { createScratchDatabase } from './scratch-database.js';
 
 /** The upload services of the FilesModule on a real SQLite database and data dir, no transport. */
 export interface UploadServices {
@@ -43,12 +45,23 @@ export interface UploadServices {
   close(): Promise<void>;
 }
 
-/** Boots the upload services in a temp dir; `env` overrides stepd's environment variables. */
-export async function createUploadServices(env: Record<string, string> = {}): Promise<UploadServices> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'stepd-unit-'));
+/** How to boot the services besides the environment. */
+export interface UploadServicesOptions {
+  /** A data dir to share (kept at close); default a fresh temp dir, removed at close. */
+  dataDir?: string;
+  /** One ClusterLocks for several service sets in one process, as if they were instances of one cluster. */
+  locks?: ClusterLocks;
+}
+
+/**
+ * Boots the upload services in a temp dir; `env` overrides stepd's environment variables (with
+ * STEP_DATABASE_URL the services run on that PostgreSQL database).
+ */
+export async function createUploadServices(env: Record<string, string> = {}, options: UploadServicesOptions = {}): Promise<UploadServices> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'stepd-unit-')));
   const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...env });
   Logger.overrideLogger(false);
-  const module: TestingModule = await Test.createTestingModule({
+  let builder = Test.createTestingModule({
     imports: [
       StepConfigModule.forRoot(config),
       CommonModule,
@@ -57,7 +70,9 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
     providers: UPLOAD_PIPELINE_PROVIDERS,
-  }).compile();
+  });
+  if (options.locks) builder = builder.overrideProvider(ClusterLocks).useValue(options.locks);
+  const module: TestingModule = await builder.compile();
   await module.init();
   const receiver = module.get(UploadReceiverService);
   return {
@@ -80,7 +95,33 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     },
     async close() {
       await module.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The database engines the upload specs run on. */
+export type SpecEngine = 'sqlite' | 'postgres';
+export const SPEC_ENGINES: SpecEngine[] = ['sqlite', 'postgres'];
+
+/** createUploadServices on `engine`: PostgreSQL gets a scratch database, dropped at close. */
+export async function createUploadServicesOn(
+  engine: SpecEngine,
+  env: Record<string, string> = {},
+  options: UploadServicesOptions = {},
+): Promise<UploadServices> {
+  if (engine === 'sqlite') return createUploadServices(env, options);
+  const database = await createScratchDatabase();
+  try {
+    const services = await createUploadServices({ ...env, STEP_DATABASE_URL: database.url }, options);
+    const close = services.close;
+    services.close = async () => {
+      await close();
+      await database.drop();
+    };
+    return services;
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
 }
