@@ -21,6 +21,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
     throw new Error(
       `PostgreSQL specs need a server: none answered at ${ADMIN_URL.replace(/:[^:@/]*@/, ':***@')} ` +
         `(${(err as Error).message}); set STEP_TEST_DATABASE_URL to one where the user may CREATE DATABASE`,
+      { cause: err },
     );
   }
   try {
