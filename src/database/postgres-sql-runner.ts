@@ -17,11 +17,42 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
+/** Characters PostgreSQL text cannot hold (NUL), with the escape character itself. */
+const NEEDS_ESCAPE = /[\u0000\u0001]/;
+const ESCAPED = /\u0001[\u0001\u0002]/g;
+
+/**
+ * STEP keys are any string (docs/protocol.md §6), NUL included, which PostgreSQL text refuses.
+ * Strings go in with NUL as \u0001\u0001 and \u0001 as \u0001\u0002: a prefix-free code that keeps
+ * byte order, so key order (COLLATE "C"), `key > ?` paging and prefix matches are unchanged.
+ */
+export function escapeText(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? text.replace(/\u0001/g, '\u0001\u0002').replace(/\u0000/g, '\u0001\u0001') : text;
+}
+
+/** The inverse of escapeText. */
+export function unescapeText(text: string): string {
+  return text.includes('\u0001') ? text.replace(ESCAPED, (pair) => (pair === '\u0001\u0001' ? '\u0000' : '\u0001')) : text;
+}
+
+function escapeParams(params: readonly unknown[]): unknown[] {
+  return params.map((param) => (typeof param === 'string' ? escapeText(param) : param));
+}
+
+function unescapeRows(rows: Array<Record<string, unknown>>): void {
+  for (const row of rows) {
+    for (const field in row) {
+      const value = row[field];
+      if (typeof value === 'string' && value.includes('\u0001')) row[field] = unescapeText(value);
+    }
+  }
+}
+
 /**
  * SqlRunner on PostgreSQL through the pg pool behind TypeORM's driver. Each distinct SQL string
  * is translated once and sent as a named prepared statement (parsed once per pooled connection).
  * A batch takes one connection for BEGIN ... COMMIT; a single-statement batch is sent alone, as
- * its own transaction, which saves two round trips.
+ * its own transaction, which saves two round trips. Text goes through escapeText.
  */
 export class PostgresSqlRunner extends SqlRunner {
   readonly kind = 'postgres';
@@ -79,6 +110,7 @@ export class PostgresSqlRunner extends SqlRunner {
 
   private async query<T>(target: Pool | PoolClient, sql: string, params: readonly unknown[]): Promise<T[]> {
     const result = await target.query(this.config(sql, params));
+    unescapeRows(result.rows as Array<Record<string, unknown>>);
     return result.rows as T[];
   }
 
@@ -88,6 +120,6 @@ export class PostgresSqlRunner extends SqlRunner {
       prepared = { name: `step_${this.queries.size}`, text: numberPlaceholders(sql) };
       this.queries.set(sql, prepared);
     }
-    return { name: prepared.name, text: prepared.text, values: params as unknown[] };
+    return { name: prepared.name, text: prepared.text, values: escapeParams(params) };
   }
 }
