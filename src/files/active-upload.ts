@@ -27,6 +27,8 @@ export class ActiveUpload {
    * (only where several instances record receipts; else the bitmap's count is the whole truth).
    */
   recordedCount = 0;
+  /** When the receipts of other instances were last merged into `bitmap` (epoch ms). */
+  othersMergedAt = 0;
   /**
    * True once the database showed that another instance cancelled, restarted or completed this
    * upload: it is `cancelled` here and must be evicted, so the next request reloads the key.

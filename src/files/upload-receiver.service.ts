@@ -20,6 +20,9 @@ import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 
+/** How often an upload whose blocks also reach other instances reads their receipts (see learnOthersBlocks). */
+const MERGE_OTHERS_INTERVAL_MS = 1000;
+
 /**
  * Receives uploads by the rules of docs/protocol.md §6: upload plans (SAVE), blocks in any order
  * on any connection (UPLOAD), STATUS for resuming, cancelling and expiring unfinished uploads.
@@ -156,6 +159,7 @@ export class UploadReceiverService implements OnModuleDestroy {
     // Acknowledge only once the receipt is committed (coalesced with other blocks).
     await this.progress.record(upload);
     if (upload.detached) throw await this.changedElsewhere(upload);
+    if (upload.recordedCount > upload.bitmap.count) this.learnOthersBlocks(upload);
     if (upload.bitmap.has(upload.hasher.next)) void this.catchUp.advance(upload);
     const fields: Record<string, unknown> = { key, block_index: index };
     if (upload.allRecorded) {
@@ -209,6 +213,23 @@ export class UploadReceiverService implements OnModuleDestroy {
       if (live?.id === row.id && live.lastActivityAt >= cutoff) return false;
       return this.loader.discard(current);
     });
+  }
+
+  /**
+   * Another instance records blocks of this upload too: their bytes are in the shared partial
+   * file. Merging their receipts now and then lets the prefix MD5 read them back as it goes
+   * (PrefixCatchUp), instead of all at completion (the whole file when blocks alternate).
+   */
+  private learnOthersBlocks(upload: ActiveUpload): void {
+    const now = this.clock.now();
+    if (now - upload.othersMergedAt < MERGE_OTHERS_INTERVAL_MS) return;
+    upload.othersMergedAt = now;
+    void this.ledger
+      .currentBitmap(upload.row, upload.bitmap)
+      .then(() => {
+        if (!upload.cancelled && upload.bitmap.has(upload.hasher.next)) void this.catchUp.advance(upload);
+      })
+      .catch((err: Error) => this.logger.warn(`reading the receipts of upload ${upload.id} failed: ${err.message}`));
   }
 
   /**
