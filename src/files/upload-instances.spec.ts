@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/scratch-database.js';
 import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
 import { LocalClusterLocks } from '../cluster/cluster-locks.js';
@@ -106,5 +106,29 @@ describe('two instances on one PostgreSQL database and one data dir (docs/scale-
         [2, 3],
       ],
     });
+  });
+
+  it('expires an idle upload only when the instance serving it is no longer live, and takes it over on its next block', async () => {
+    const content = randomBytes(4 * BLOCK);
+    await a.plan('alice', 'idle', content, BLOCK);
+    const servedBy = (await a.ledger.find('alice', 'idle'))!.servedBy;
+    expect(servedBy).toBe(a.instances.self);
+    // Past STEP_UPLOAD_TTL_SECONDS (7 days) on `b`, while `a` is still live: the upload is a's to keep or expire.
+    const later = a.clock.now() + 8 * 86_400_000;
+    vi.spyOn(b.clock, 'now').mockReturnValue(later);
+    const live = vi.spyOn(b.instances, 'liveInstances').mockResolvedValue(new Set([a.instances.self, b.instances.self]));
+    await b.recovery.runExpiry();
+    expect(await b.ledger.find('alice', 'idle')).not.toBeNull();
+    // The client's next block reaches `b`, which takes the upload over.
+    vi.mocked(b.clock.now).mockRestore();
+    await b.send('alice', 'idle', content, BLOCK, 0);
+    expect((await b.ledger.find('alice', 'idle'))!.servedBy).toBe(b.instances.self);
+    // `a` died and the upload then sat idle: now b's expiry drops it.
+    live.mockResolvedValue(new Set([b.instances.self]));
+    await b.registry.evict(b.registry.get('alice', 'idle')!);
+    await a.registry.evict(a.registry.get('alice', 'idle')!);
+    vi.spyOn(b.clock, 'now').mockReturnValue(later);
+    await b.recovery.runExpiry();
+    expect(await b.ledger.find('alice', 'idle')).toBeNull();
   });
 });

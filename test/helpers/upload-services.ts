@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterLocks } from '../../src/cluster/cluster-locks.js';
 import { ClusterModule } from '../../src/cluster/cluster.module.js';
+import { InstanceRegistry } from '../../src/cluster/instance-registry.js';
+import { Clock } from '../../src/common/clock.js';
+import { ScheduleModule } from '@nestjs/schedule';
+import { UploadRecoveryService } from '../../src/files/upload-recovery.service.js';
 import { CommonModule } from '../../src/common/common.module.js';
 import { md5Hex } from '../../src/common/md5.js';
 import { StepConfigModule } from '../../src/config/config.module.js';
@@ -25,7 +29,7 @@ import { UploadReceiverService } from '../../src/files/upload-receiver.service.j
 import type { StepReply } from '../../src/transport/index.js';
 import { createScratchDatabase } from './scratch-database.js';
 
-/** The upload services of the FilesModule on a real SQLite database and data dir, no transport. */
+/** The upload services of the FilesModule (recovery and expiry included) on a real database and data dir, no transport. */
 export interface UploadServices {
   config: StepConfig;
   receiver: UploadReceiverService;
@@ -37,6 +41,9 @@ export interface UploadServices {
   counters: UploadCounters;
   progress: UploadProgressWriter;
   sqlite: SqliteWriter;
+  instances: InstanceRegistry;
+  clock: Clock;
+  recovery: UploadRecoveryService;
   /** Plans `content` under `key` for `username` and returns the granted plan's fields. */
   plan(username: string, key: string, content: Buffer, blockSize: number): Promise<Record<string, unknown>>;
   /** Sends block `index` of `content` (uploaded in `blockSize` blocks). */
@@ -66,10 +73,11 @@ export async function createUploadServices(env: Record<string, string> = {}, opt
       StepConfigModule.forRoot(config),
       CommonModule,
       ClusterModule,
+      ScheduleModule.forRoot(),
       TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
-    providers: UPLOAD_PIPELINE_PROVIDERS,
+    providers: [...UPLOAD_PIPELINE_PROVIDERS, UploadRecoveryService],
   });
   if (options.locks) builder = builder.overrideProvider(ClusterLocks).useValue(options.locks);
   const module: TestingModule = await builder.compile();
@@ -86,6 +94,9 @@ export async function createUploadServices(env: Record<string, string> = {}, opt
     counters: module.get(UploadCounters),
     progress: module.get(UploadProgressWriter),
     sqlite: module.get(SqliteWriter),
+    instances: module.get(InstanceRegistry),
+    clock: module.get(Clock),
+    recovery: module.get(UploadRecoveryService),
     async plan(username, key, content, blockSize) {
       return (await receiver.plan(username, { key, size: content.length, block_size: blockSize })).fields ?? {};
     },
