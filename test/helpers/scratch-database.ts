@@ -33,7 +33,7 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** Creates a database with a random name on the test server; fails loudly when there is none. */
 export async function createScratchDatabase(): Promise<ScratchDatabase> {
-  const name = `stepd_test_${randomBytes(6).toString('hex')}`;
+  const name = `stepd_spec_${randomBytes(6).toString('hex')}`;
   await admin((client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
