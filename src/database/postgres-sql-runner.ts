@@ -17,22 +17,28 @@ export function numberPlaceholders(sql: string): string {
   return out;
 }
 
-/** Characters PostgreSQL text cannot hold (NUL), with the escape character itself. */
-const NEEDS_ESCAPE = /[\u0000\u0001]/;
-const ESCAPED = /\u0001[\u0001\u0002]/g;
+const NUL = '\u0000';
+const ESC = '\u0001';
 
 /**
  * STEP keys are any string (docs/protocol.md §6), NUL included, which PostgreSQL text refuses.
- * Strings go in with NUL as \u0001\u0001 and \u0001 as \u0001\u0002: a prefix-free code that keeps
+ * Strings go in with NUL as ESC ESC and ESC (U+0001) as ESC U+0002: a prefix-free code that keeps
  * byte order, so key order (COLLATE "C"), `key > ?` paging and prefix matches are unchanged.
  */
 export function escapeText(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? text.replace(/\u0001/g, '\u0001\u0002').replace(/\u0000/g, '\u0001\u0001') : text;
+  if (!text.includes(NUL) && !text.includes(ESC)) return text;
+  return text.replaceAll(ESC, `${ESC}\u0002`).replaceAll(NUL, ESC + ESC);
 }
 
 /** The inverse of escapeText. */
 export function unescapeText(text: string): string {
-  return text.includes('\u0001') ? text.replace(ESCAPED, (pair) => (pair === '\u0001\u0001' ? '\u0000' : '\u0001')) : text;
+  if (!text.includes(ESC)) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== ESC) out += text[i];
+    else out += text[++i] === ESC ? NUL : ESC;
+  }
+  return out;
 }
 
 function escapeParams(params: readonly unknown[]): unknown[] {
@@ -43,7 +49,7 @@ function unescapeRows(rows: Array<Record<string, unknown>>): void {
   for (const row of rows) {
     for (const field in row) {
       const value = row[field];
-      if (typeof value === 'string' && value.includes('\u0001')) row[field] = unescapeText(value);
+      if (typeof value === 'string' && value.includes(ESC)) row[field] = unescapeText(value);
     }
   }
 }
