@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
 import type { ActiveUpload } from './active-upload.js';
+import { UploadReceipts } from './upload-receipts.repository.js';
 
 const BLOCK = 4096;
 
@@ -84,5 +85,35 @@ describe('UploadProgressWriter', () => {
     await receipt;
     const rows = s.sqlite.statement(`SELECT COUNT(*) AS n FROM upload_blocks WHERE upload_id = ?`).get(a.id) as { n: number };
     expect(rows.n).toBe(0);
+  });
+
+  it('while a commit is in flight, the next receipts accumulate and follow it in one commit (group commit)', async () => {
+    const a = await planned('a', 4);
+    const b = await planned('b', 4);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const commit = UploadReceipts.prototype.commit;
+    const spy = vi.spyOn(UploadReceipts.prototype, 'commit').mockImplementation(async function (this: UploadReceipts, entries, now) {
+      if (spy.mock.calls.length === 1) await gate;
+      return commit.call(this, entries, now);
+    });
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    a.bitmap.set(0);
+    const first = s.progress.record(a);
+    await tick();
+    expect(spy).toHaveBeenCalledTimes(1);
+    a.bitmap.set(1);
+    const second = s.progress.record(a);
+    b.bitmap.set(2);
+    expect(s.progress.record(b)).toBe(second);
+    await tick();
+    await tick();
+    // Nothing new is sent while the first commit is in flight.
+    expect(spy).toHaveBeenCalledTimes(1);
+    release();
+    await Promise.all([first, second]);
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(spy.mock.calls[1][0].map((entry) => entry.uploadId)).toEqual([a.id, b.id]);
+    expect([await stored('a'), await stored('b')]).toEqual([2, 1]);
   });
 });
