@@ -28,14 +28,11 @@ const POSTGRES_E2E = [
   'upload-races',
 ].map((name) => `test/${name}.e2e-spec.ts`);
 
-/** Unit specs that boot the upload services on a real database (test/helpers/upload-services.ts). */
-const POSTGRES_UNIT = [
-  'test/helpers/postgres.spec.ts',
-  'test/helpers/postgres-embedded.spec.ts',
-  'src/files/upload-finisher.spec.ts',
-  'src/files/upload-progress.writer.spec.ts',
-  'src/files/upload-receiver.service.spec.ts',
-];
+/**
+ * The test-database helpers' own specs. The storage unit specs need no project of their own: they
+ * run each test on both engines (`describe.each(SPEC_ENGINES)`, test/helpers/upload-services.ts).
+ */
+const POSTGRES_UNIT = ['test/helpers/postgres.spec.ts', 'test/helpers/postgres-embedded.spec.ts'];
 
 /** What both PostgreSQL projects share: one server and template per run, a database per app. */
 const onPostgres = {

@@ -139,7 +139,7 @@ describe('orphan sweep', () => {
     const conn = await app.connect();
     const token = await login(conn, 'volt');
     await savePlan(conn, token, 'referenced', 2 * BLOCK, { block_size: BLOCK });
-    const name = app.app.get(UploadLedger).findStored('volt', 'referenced')!.storage_name;
+    const name = (await app.app.get(UploadLedger).findStored('volt', 'referenced'))!.storage_name;
     // The file sits in files/ while its row still says `uploading` (a lost commit).
     await rename(join(app.dataDir, 'uploads', `${name}.part`), join(app.dataDir, 'files', name));
     const clock = app.app.get(Clock);

@@ -95,7 +95,7 @@ describe('uploads: stale block md5, structured keys, races around completion', (
     const data = randomBytes(2 * BLOCK);
     await savePlan(conn, token, key, data.length, { block_size: BLOCK });
     expect((await upload(key, data, 0)).json.status).toBe(200);
-    const name = app.app.get(UploadLedger).findStored('racer', key)!.storage_name;
+    const name = (await app.app.get(UploadLedger).findStored('racer', key))!.storage_name;
     const storage = app.app.get(BlockStorage);
     const sync = storage.sync.bind(storage);
     let raced: Promise<T> | null = null;

@@ -56,7 +56,7 @@ export class StorageAdminService {
 
   /** A user's completed files; 404 for a user stepd does not know (no account, file, upload or session). */
   async listFiles(username: string, prefix?: string, limit = ADMIN_LIST_LIMIT): Promise<FileView[]> {
-    const files = this.files.listFiles(username, { prefix, limit });
+    const files = await this.files.listFiles(username, { prefix, limit });
     if (files.length === 0 && !(await this.isKnownUser(username))) {
       throw new NotFoundException(`user ${username} is not known`);
     }

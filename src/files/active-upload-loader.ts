@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FileHandle } from 'node:fs/promises';
+import { InstanceRegistry } from '../cluster/instance-registry.js';
 import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { ActiveUpload } from './active-upload.js';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
@@ -32,11 +33,29 @@ export class ActiveUploadLoader {
     private readonly ledger: UploadLedger,
     private readonly storage: BlockStorage,
     private readonly pool: BlockBufferPool,
+    private readonly instances: InstanceRegistry,
   ) {}
+
+  /** This instance's id, recorded on the uploads it serves. */
+  get self(): string {
+    return this.instances.self;
+  }
+
+  /**
+   * A test for rows another live instance serves: recovery, expiry and the orphan sweep leave
+   * those alone (that instance handles them; if it dies, its uploads are taken over by whichever
+   * instance the client's next block or STATUS reaches, and its lease lapses for the jobs).
+   */
+  async servedElsewhere(): Promise<(row: UploadEntity) => boolean> {
+    const live = await this.instances.liveInstances();
+    const self = this.instances.self;
+    return (row) => row.servedBy !== null && row.servedBy !== self && live.has(row.servedBy);
+  }
 
   /** Holds a just-planned (or just-reopened) upload in memory. */
   open(row: UploadEntity, handle: FileHandle, bitmap: BlockBitmap): ActiveUpload {
     const upload = new ActiveUpload(row, handle, bitmap, new PrefixHasher(HASH_WINDOW_BYTES, this.pool));
+    upload.recordedCount = bitmap.count;
     this.registry.add(upload);
     return upload;
   }
@@ -52,7 +71,7 @@ export class ActiveUploadLoader {
       // was gone, and its blocks were acknowledged.
       loading = this.registry
         .withKey(username, key, async () => {
-          const row = this.ledger.find(username, key, 'uploading');
+          const row = await this.ledger.find(username, key, 'uploading');
           return row ? this.resumeLocked(row) : null;
         })
         .finally(() => this.pending.delete(id));
@@ -77,7 +96,7 @@ export class ActiveUploadLoader {
       await this.registry.evict(live);
     }
     // By id and state: exactly this upload, and never one that completed meanwhile.
-    if (!this.ledger.deleteUnfinished(row.id)) return false;
+    if (!(await this.ledger.deleteUnfinished(row.id))) return false;
     await this.storage.removePartial(row.storageName);
     return true;
   }
@@ -85,7 +104,9 @@ export class ActiveUploadLoader {
   private async resumeLocked(row: UploadEntity): Promise<ActiveUpload | null> {
     const live = this.registry.get(row.username, row.key);
     if (live) return live.id === row.id ? live : null;
-    const bitmap = this.ledger.loadBitmap(row);
+    const bitmap = await this.ledger.loadBitmap(row);
+    // Taking over an upload (after a restart, or from an instance that died or also serves it).
+    await this.ledger.markServedBy(row.id, this.instances.self);
     let handle;
     try {
       handle = await this.storage.openPartial(row.storageName);

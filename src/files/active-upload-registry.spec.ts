@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { BlockBufferPool } from '../common/block-buffer-pool.js';
 import { ActiveUpload } from './active-upload.js';
+import { LocalClusterLocks } from '../cluster/cluster-locks.js';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockBitmap } from './block-bitmap.js';
 import type { UploadEntity } from './entities/upload.entity.js';
@@ -28,7 +29,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('ActiveUploadRegistry', () => {
   it('holds one upload per user and key, and forgets it only if it is still the one held', () => {
-    const registry = new ActiveUploadRegistry();
+    const registry = new ActiveUploadRegistry(new LocalClusterLocks());
     const first = upload('alice', 'k', 'old');
     const newer = upload('alice', 'k', 'new');
     registry.add(first);
@@ -44,7 +45,7 @@ describe('ActiveUploadRegistry', () => {
   });
 
   it('tells users apart whatever their names hold (no separator collision)', async () => {
-    const registry = new ActiveUploadRegistry();
+    const registry = new ActiveUploadRegistry(new LocalClusterLocks());
     const order: string[] = [];
     const gate = deferred();
     const a = registry.withKey('a\nb', 'c', async () => {
@@ -59,7 +60,7 @@ describe('ActiveUploadRegistry', () => {
   });
 
   it('runs work on one key one at a time, in order', async () => {
-    const registry = new ActiveUploadRegistry();
+    const registry = new ActiveUploadRegistry(new LocalClusterLocks());
     const order: string[] = [];
     const gate = deferred();
     const first = registry.withKey('alice', 'k', async () => {
@@ -75,7 +76,7 @@ describe('ActiveUploadRegistry', () => {
   });
 
   it('evicts an upload: forgotten at once, its file closed only after the writes in flight', async () => {
-    const registry = new ActiveUploadRegistry();
+    const registry = new ActiveUploadRegistry(new LocalClusterLocks());
     const u = upload('alice', 'k');
     const handle = u.handle as FileHandle & { closed: number };
     registry.add(u);
@@ -96,7 +97,7 @@ describe('ActiveUploadRegistry', () => {
   });
 
   it('closes every upload at shutdown, after a prefix read-back in flight', async () => {
-    const registry = new ActiveUploadRegistry();
+    const registry = new ActiveUploadRegistry(new LocalClusterLocks());
     const uploads = [upload('alice', 'a'), upload('bob', 'b')];
     uploads.forEach((u) => registry.add(u));
     const readBack = deferred();

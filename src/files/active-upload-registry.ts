@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { KeyedMutex } from '../common/keyed-mutex.js';
+import { ClusterLocks } from '../cluster/cluster-locks.js';
 import type { ActiveUpload } from './active-upload.js';
 
 /**
@@ -13,14 +13,16 @@ function pairKey(username: string, key: string): string {
 /**
  * The uploads held in memory, by user and key, and the per-key lock every change of an upload's
  * lifecycle runs under (plan, completion, cancel, expiry, loading after a restart), so none of
- * them sees another half done.
+ * them sees another half done. The locks are ClusterLocks: with several instances on one
+ * database they exclude each other across instances too.
  */
 @Injectable()
 export class ActiveUploadRegistry {
   /** By user, then by key: a lookup per block builds no string. */
   private readonly active = new Map<string, Map<string, ActiveUpload>>();
   private count = 0;
-  private readonly locks = new KeyedMutex();
+
+  constructor(private readonly locks: ClusterLocks) {}
 
   /** Number of uploads in memory. */
   get size(): number {
@@ -71,11 +73,11 @@ export class ActiveUploadRegistry {
 
   /** Runs `fn` under the lock of one user's key. */
   withKey<T>(username: string, key: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(pairKey(username, key), fn);
+    return this.locks.run(`upload:${pairKey(username, key)}`, fn);
   }
 
   /** Runs `fn` under the lock of a user's whole account (upload count and quota checks). */
   withUser<T>(username: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(JSON.stringify([username]), fn);
+    return this.locks.run(`uploads-of:${JSON.stringify([username])}`, fn);
   }
 }

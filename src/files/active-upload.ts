@@ -22,6 +22,18 @@ export class ActiveUpload {
   lastActivityAt = 0;
   /** When the row's counters (received_count, updated_at) were last written. */
   countersWrittenAt = 0;
+  /**
+   * Blocks the database counts as received by every instance together, as of the last receipt
+   * (only where several instances record receipts; else the bitmap's count is the whole truth).
+   */
+  recordedCount = 0;
+  /** When the receipts of other instances were last merged into `bitmap` (epoch ms). */
+  othersMergedAt = 0;
+  /**
+   * True once the database showed that another instance cancelled, restarted or completed this
+   * upload: it is `cancelled` here and must be evicted, so the next request reloads the key.
+   */
+  detached = false;
   private readonly inflight = new Map<number, number>();
   private readonly writes = new Set<Promise<unknown>>();
 
@@ -31,6 +43,17 @@ export class ActiveUpload {
     readonly bitmap: BlockBitmap,
     readonly hasher: PrefixHasher,
   ) {}
+
+  /** Marks the upload as changed elsewhere (see `detached`). */
+  detach(): void {
+    this.state = 'cancelled';
+    this.detached = true;
+  }
+
+  /** True when every block is recorded, by this instance or by others. */
+  get allRecorded(): boolean {
+    return this.bitmap.complete || this.recordedCount >= this.row.totalBlock;
+  }
 
   /** True once the upload was cancelled or restarted (its blocks must not be acknowledged). */
   get cancelled(): boolean {

@@ -84,6 +84,22 @@ export class BlockBitmap {
     return chunks;
   }
 
+  /**
+   * Adds the blocks `other` holds (receipts of other instances, read from the database). They are
+   * already stored, so no chunk becomes dirty.
+   */
+  merge(other: BlockBitmap): void {
+    let changed = false;
+    for (let byte = 0; byte < this.bits.length; byte++) {
+      const merged = this.bits[byte] | other.bits[byte];
+      if (merged !== this.bits[byte]) {
+        this.bits[byte] = merged;
+        changed = true;
+      }
+    }
+    if (changed) this.received = this.countSet();
+  }
+
   /** Marks every chunk dirty again (after a failed persist). */
   markAllDirty(): void {
     for (let chunk = 0; chunk * BITMAP_CHUNK_BITS < this.total; chunk++) this.dirty.add(chunk);

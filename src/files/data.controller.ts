@@ -13,25 +13,25 @@ export class DataController {
 
   /** SAVE: stores the request's own fields. */
   @StepPattern(StepType.DATA, StepOperation.SAVE)
-  save(@Payload() dto: DataRequestDto, @StepRequestJson() request: StepJson, @StepSessionParam() session: StepSession): StepReply {
+  save(@Payload() dto: DataRequestDto, @StepRequestJson() request: StepJson, @StepSessionParam() session: StepSession): Promise<StepReply> {
     return this.records.save(session.username, dto, request);
   }
 
   /** GET: a stored record. */
   @StepPattern(StepType.DATA, StepOperation.GET)
-  get(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): StepReply {
+  get(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
     return this.records.get(session.username, dto);
   }
 
   /** DELETE: a stored record. */
   @StepPattern(StepType.DATA, StepOperation.DELETE)
-  delete(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): StepReply {
+  delete(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
     return this.records.delete(session.username, dto);
   }
 
   /** LIST (docs/protocol.md §8): the user's keys. */
   @StepPattern(StepType.DATA, StepOperation.LIST)
-  list(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): StepReply {
+  list(@Payload() dto: DataRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
     return this.records.list(session.username, dto);
   }
 }

@@ -5,7 +5,8 @@ import { StepReply } from '../transport/index.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { FileRequestDto } from './dto/file-request.dto.js';
 import { FilesErrors, requireKey } from './files.errors.js';
-import { UploadLedger, type FileListing } from './upload-ledger.repository.js';
+import { UploadLedger } from './upload-ledger.repository.js';
+import { UploadListings, type FileListing } from './upload-listings.repository.js';
 import { UploadReceiverService } from './upload-receiver.service.js';
 
 /** The user's keys as a catalogue (docs/protocol.md §7): FILE LIST and FILE DELETE. */
@@ -14,6 +15,7 @@ export class FileCatalogService {
   constructor(
     @InjectStepConfig() private readonly config: StepConfig,
     private readonly ledger: UploadLedger,
+    private readonly listings: UploadListings,
     private readonly storage: BlockStorage,
     private readonly uploads: UploadReceiverService,
   ) {}
@@ -28,27 +30,27 @@ export class FileCatalogService {
   /** Deletes a complete file or cancels an upload; false when the key does not exist. */
   async deleteKey(username: string, key: string): Promise<boolean> {
     if (await this.uploads.cancel(username, key)) return true;
-    const file = this.ledger.findStored(username, key);
+    const file = await this.ledger.findStored(username, key);
     if (!file || file.state !== 'complete') return false;
     // Row first: once it is gone the file is invisible; a crash before the unlink leaves an
     // orphan that the sweep removes.
-    this.ledger.delete(file.id);
+    await this.ledger.delete(file.id);
     await this.storage.removeFile(file.storage_name);
     return true;
   }
 
   /** FILE LIST (docs/protocol.md §7): the user's complete files, or unfinished uploads, by key. */
-  list(username: string, dto: FileRequestDto): StepReply {
+  async list(username: string, dto: FileRequestDto): Promise<StepReply> {
     if (dto.incomplete === true) {
       return StepReply.ok('OK', {
-        files: this.ledger.listUploading(username, dto.prefix ?? '', dto.limit ?? STEP_LIST_LIMIT_DEFAULT, dto.after ?? ''),
+        files: await this.listings.listUploading(username, dto.prefix ?? '', dto.limit ?? STEP_LIST_LIMIT_DEFAULT, dto.after ?? ''),
       });
     }
-    return StepReply.ok('OK', { files: this.listFiles(username, dto.prefix, dto.limit, dto.after) });
+    return StepReply.ok('OK', { files: await this.listFiles(username, dto.prefix, dto.limit, dto.after) });
   }
 
   /** Complete files of a user, optionally under a key prefix and after a key (paging). */
-  listFiles(username: string, prefix = '', limit = STEP_LIST_LIMIT_DEFAULT, after = ''): FileListing[] {
-    return this.ledger.listComplete(username, prefix, limit, after);
+  listFiles(username: string, prefix = '', limit = STEP_LIST_LIMIT_DEFAULT, after = ''): Promise<FileListing[]> {
+    return this.listings.listComplete(username, prefix, limit, after);
   }
 }

@@ -18,9 +18,9 @@ export class FileDownloadService {
   ) {}
 
   /** FILE GET: the download plan of a complete file. */
-  plan(username: string, dto: FileRequestDto): StepReply {
+  async plan(username: string, dto: FileRequestDto): Promise<StepReply> {
     const key = requireKey(dto.key, 'GET', this.config.storage.maxKeyBytes);
-    const file = this.completeFile(username, key);
+    const file = await this.completeFile(username, key);
     const blockSize = grantBlockSize(dto.block_size, this.config.storage);
     return StepReply.ok('OK. This is the download plan.', {
       key,
@@ -34,7 +34,7 @@ export class FileDownloadService {
   /** FILE DOWNLOAD: one block, in the block size the client's GET was granted (docs/protocol.md §7). */
   async block(username: string, dto: FileRequestDto): Promise<StepReply> {
     const key = requireKey(dto.key, 'DOWNLOAD', this.config.storage.maxKeyBytes);
-    const file = this.completeFile(username, key);
+    const file = await this.completeFile(username, key);
     const index = dto.block_index;
     if (index === undefined || index === null) throw FilesErrors.blockIndexMissing('DOWNLOAD');
     // Downloads are stateless: the block size must be one GET could have granted.
@@ -58,15 +58,15 @@ export class FileDownloadService {
     const fields: Record<string, unknown> = { key, block_index: index, size: length };
     // docs/protocol.md §7: a block MD5 is known only for blocks the uploader declared, in the upload's block size.
     if (blockSize === file.block_size) {
-      const known = this.ledger.blockMd5(file.id, index);
+      const known = await this.ledger.blockMd5(file.id, index);
       if (known) fields.block_md5 = known;
     }
     return StepReply.ok('An available block.', fields, block);
   }
 
   /** The complete file under `key`, or the 404s of docs/protocol.md §7. */
-  private completeFile(username: string, key: string): StoredFileRow {
-    const file = this.ledger.findStored(username, key);
+  private async completeFile(username: string, key: string): Promise<StoredFileRow> {
+    const file = await this.ledger.findStored(username, key);
     if (!file) throw FilesErrors.keyNotFound(key);
     if (file.state !== 'complete') throw FilesErrors.notCompletelyUploaded(key);
     return file;

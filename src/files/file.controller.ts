@@ -40,7 +40,7 @@ export class FileController {
 
   /** GET: download plan. */
   @StepPattern(StepType.FILE, StepOperation.GET)
-  get(@Payload() dto: FileRequestDto, @StepSessionParam() session: StepSession): StepReply {
+  get(@Payload() dto: FileRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
     return this.downloads.plan(session.username, dto);
   }
 
@@ -58,7 +58,7 @@ export class FileController {
 
   /** LIST (docs/protocol.md §7): complete files, or unfinished uploads. */
   @StepPattern(StepType.FILE, StepOperation.LIST)
-  list(@Payload() dto: FileRequestDto, @StepSessionParam() session: StepSession): StepReply {
+  list(@Payload() dto: FileRequestDto, @StepSessionParam() session: StepSession): Promise<StepReply> {
     return this.catalog.list(session.username, dto);
   }
 }

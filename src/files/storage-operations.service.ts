@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { FileCatalogService } from './file-catalog.service.js';
 import { UploadCounters, type UploadStats } from './upload-counters.js';
-import { UploadLedger, type FileListing } from './upload-ledger.repository.js';
+import { UploadLedger } from './upload-ledger.repository.js';
+import { UploadListings, type FileListing, type StorageTotals } from './upload-listings.repository.js';
 import { UploadReceiverService } from './upload-receiver.service.js';
 
 /** An upload in progress as operators see it. */
@@ -26,11 +27,16 @@ export class StorageOperationsService {
     private readonly ledger: UploadLedger,
     private readonly registry: ActiveUploadRegistry,
     private readonly counters: UploadCounters,
+    private readonly listings: UploadListings,
   ) {}
+
+  /** The totals as last read, for engines that cannot answer synchronously (see storageBytesUsed()). */
+  private lastTotals: StorageTotals = { bytesUsed: 0, inProgress: 0 };
+  private refreshing: Promise<void> | null = null;
 
   /** Uploads not yet complete, most recently active first (counts of uploads in memory are exact). */
   async listUploadsInProgress(): Promise<UploadInProgress[]> {
-    const rows = await this.ledger.listInProgress();
+    const rows = await this.ledger.listUnfinished();
     return rows.map((r) => {
       const live = this.registry.get(r.username, r.key);
       return {
@@ -47,7 +53,7 @@ export class StorageOperationsService {
   }
 
   /** A user's complete files. */
-  listFiles(username: string, options: { prefix?: string; limit?: number } = {}): FileListing[] {
+  listFiles(username: string, options: { prefix?: string; limit?: number } = {}): Promise<FileListing[]> {
     return this.catalog.listFiles(username, options.prefix, options.limit);
   }
 
@@ -61,14 +67,34 @@ export class StorageOperationsService {
     return this.catalog.deleteKey(username, key);
   }
 
-  /** Bytes of complete files plus the reserved size of uploads in progress. */
-  storageBytesUsed(): number {
-    return this.ledger.bytesUsed();
+  /** Bytes of complete files plus the reserved size of uploads in progress, and uploads not yet complete. */
+  storageTotals(): Promise<StorageTotals> {
+    return this.listings.totals();
   }
 
-  /** Number of uploads not yet complete (one indexed COUNT, for the metrics scrape). */
+  /**
+   * Bytes of complete files plus the reserved size of uploads in progress, for a synchronous
+   * caller (the metrics scrape). Exact where the engine answers synchronously (SQLite); else the
+   * value read at the previous call (storageTotals() is the exact, asynchronous form).
+   */
+  storageBytesUsed(): number {
+    return this.totalsNow().bytesUsed;
+  }
+
+  /** Number of uploads not yet complete, like storageBytesUsed(). */
   countUploadsInProgress(): number {
-    return this.ledger.countInProgress();
+    return this.totalsNow().inProgress;
+  }
+
+  private totalsNow(): StorageTotals {
+    const now = this.listings.totalsNow();
+    if (now) return now;
+    this.refreshing ??= this.listings
+      .totals()
+      .then((totals) => void (this.lastTotals = totals))
+      .catch(() => undefined)
+      .finally(() => (this.refreshing = null));
+    return this.lastTotals;
   }
 
   /** Upload counters since start, and how many uploads are open in memory. */

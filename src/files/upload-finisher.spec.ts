@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
+import { createUploadServicesOn, SPEC_ENGINES, type UploadServices } from '../../test/helpers/upload-services.js';
 import { md5Hex } from '../common/md5.js';
 import { StepStatus } from '../protocol/index.js';
 
 const BLOCK = 4096;
 
-describe('UploadFinisher (docs/protocol.md §6: completion exactly once)', () => {
+describe.each(SPEC_ENGINES)('%s: UploadFinisher (docs/protocol.md §6: completion exactly once)', (engine) => {
   let s: UploadServices;
   beforeEach(async () => {
-    s = await createUploadServices();
+    s = await createUploadServicesOn(engine);
   });
   afterEach(() => s.close());
 
@@ -27,7 +27,7 @@ describe('UploadFinisher (docs/protocol.md §6: completion exactly once)', () =>
     expect(s.counters).toMatchObject({ completed: 1, failed: 0 });
     expect(s.registry.get('alice', 'f')).toBeUndefined();
     expect(upload.handle).toBeNull();
-    const row = s.ledger.find('alice', 'f')!;
+    const row = (await s.ledger.find('alice', 'f'))!;
     expect(row).toMatchObject({ state: 'complete', md5: md5Hex(content) });
     expect(await s.storage.hashFile(row.storageName, content.length, true)).toBe(md5Hex(content));
   });
@@ -49,7 +49,7 @@ describe('UploadFinisher (docs/protocol.md §6: completion exactly once)', () =>
     await expect(s.send('alice', 'retry', content, BLOCK, 1)).rejects.toMatchObject({ status: StepStatus.INTERNAL });
     expect(s.counters.failed).toBe(1);
     expect(s.registry.get('alice', 'retry')).toBeUndefined();
-    expect(s.ledger.find('alice', 'retry')!.state).toBe('uploading');
+    expect((await s.ledger.find('alice', 'retry'))!.state).toBe('uploading');
     // The client retries the last block: the upload is loaded again and completes.
     expect((await s.send('alice', 'retry', content, BLOCK, 1)).fields.md5).toBe(md5Hex(content));
     expect(s.counters.completed).toBe(1);

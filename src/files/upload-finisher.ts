@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock.js';
-import { SqliteWriter } from '../database/sqlite-writer.js';
+import { SqlRunner } from '../database/sql-runner.js';
 import type { ActiveUpload } from './active-upload.js';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockStorage } from './block-storage.repository.js';
@@ -24,7 +24,7 @@ export class UploadFinisher {
     private readonly ledger: UploadLedger,
     private readonly storage: BlockStorage,
     private readonly progress: UploadProgressWriter,
-    private readonly sqlite: SqliteWriter,
+    private readonly db: SqlRunner,
     private readonly clock: Clock,
     private readonly catchUp: PrefixCatchUp,
     private readonly counters: UploadCounters,
@@ -39,6 +39,18 @@ export class UploadFinisher {
   complete(upload: ActiveUpload): Promise<string> {
     upload.completion ??= this.registry.withKey(upload.row.username, upload.row.key, async () => {
       if (upload.cancelled) throw FilesErrors.notAccepted(upload.row.key);
+      // Another instance may have completed (or cancelled) it while this one waited for the lock.
+      const row = await this.ledger.findById(upload.id);
+      if (row?.state === 'complete' && row.md5) {
+        upload.state = 'complete';
+        await this.registry.evict(upload);
+        return row.md5;
+      }
+      if (!row) {
+        upload.detach();
+        await this.registry.evict(upload);
+        throw FilesErrors.notAccepted(upload.row.key);
+      }
       try {
         return await this.finish(upload);
       } catch (err) {
@@ -56,6 +68,10 @@ export class UploadFinisher {
     upload.state = 'completing';
     await upload.writesDrained();
     while (upload.advancing) await upload.advancing;
+    // Blocks recorded by other instances: their bytes are in the shared partial file, and the
+    // prefix MD5 reads them back from it below (PrefixCatchUp), as it does for blocks past its window.
+    if (!upload.bitmap.complete) await this.ledger.currentBitmap(upload.row, upload.bitmap);
+    if (!upload.bitmap.complete) throw new Error(`upload ${upload.id} is missing blocks at completion`);
     let md5: string;
     if (upload.hasher.isTainted) {
       md5 = await this.storage.hashFile(upload.row.storageName, upload.row.size, false);
@@ -65,13 +81,14 @@ export class UploadFinisher {
     }
     await this.storage.sync(upload.handle!);
     await upload.close();
-    this.progress.flushNow();
-    this.ledger.markCompleting(upload.id, md5, this.clock.now());
+    await this.progress.flushNow();
+    await this.ledger.markCompleting(upload.id, md5, this.clock.now());
     await this.storage.promote(upload.row.storageName);
-    this.ledger.markComplete(upload.id, this.clock.now());
+    await this.ledger.markComplete(upload.id, this.clock.now());
     // The reply carries the MD5, which tells the client the file is safe: the commits above must
-    // survive a power cut, not only a crash (synchronous=NORMAL syncs the WAL at checkpoints).
-    await this.sqlite.durable();
+    // survive a power cut, not only a crash (SQLite: synchronous=NORMAL syncs the WAL only at
+    // checkpoints; PostgreSQL: these commits are synchronous, unlike receipts).
+    await this.db.durable();
     upload.state = 'complete';
     this.registry.remove(upload);
     this.counters.completed++;
@@ -90,7 +107,7 @@ export class UploadFinisher {
   private async abandon(upload: ActiveUpload): Promise<void> {
     await this.registry.evict(upload);
     if (await this.storage.exists(upload.row.storageName, false)) {
-      this.ledger.revertCompleting(upload.id);
+      await this.ledger.revertCompleting(upload.id);
     }
   }
 }

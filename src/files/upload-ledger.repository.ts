@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, LessThan, type Repository } from 'typeorm';
-import { SqliteWriter } from '../database/sqlite-writer.js';
+import { SqlRunner } from '../database/sql-runner.js';
 import { BlockBitmap, type BitmapChunk } from './block-bitmap.js';
-import { UploadEntity, type UploadState } from './entities/upload.entity.js';
+import type { UploadEntity, UploadState } from './entities/upload.entity.js';
 
 /** A stored key as the download path needs it (one prepared statement per block). */
 export interface StoredFileRow {
@@ -15,190 +13,183 @@ export interface StoredFileRow {
   md5: string | null;
 }
 
-/** Columns of an `uploads` row, in the entity's property names. */
-const UPLOAD_COLUMNS = `id, username, key, size, block_size AS blockSize, total_block AS totalBlock, state,
-  received_count AS receivedCount, storage_name AS storageName, md5, created_at AS createdAt, updated_at AS updatedAt,
-  completed_at AS completedAt`;
+/** Columns of an `uploads` row, in the entity's property names (quoted: PostgreSQL folds bare aliases). */
+const UPLOAD_COLUMNS = `id, username, key, size, block_size AS "blockSize", total_block AS "totalBlock", state,
+  received_count AS "receivedCount", storage_name AS "storageName", md5, created_at AS "createdAt",
+  updated_at AS "updatedAt", completed_at AS "completedAt", served_by AS "servedBy"`;
 
-/** An unfinished upload as `LIST` with `incomplete` shows it. */
-export interface UploadListing {
-  key: string;
-  size: number;
-  total_block: number;
-  received_count: number;
-  created_at: string;
-  updated_at: string;
-}
-
-/** A complete file as LIST shows it. */
-export interface FileListing {
-  key: string;
-  size: number;
-  md5: string;
-  created_at: string;
+/** Bitmap chunks as PostgreSQL returns them: bit strings as text, most significant bit of each byte first. */
+function chunkFromBitString(row: { chunk: number; bits: string }): BitmapChunk {
+  const bits = Buffer.alloc(row.bits.length >> 3);
+  for (let byte = 0; byte < bits.length; byte++) bits[byte] = parseInt(row.bits.slice(byte * 8, byte * 8 + 8), 2);
+  return { chunk: row.chunk, bits };
 }
 
 /**
- * Every read and write of the `uploads` and `upload_blocks` tables: the services hold the rules,
- * this class the SQL. Single statements are atomic; the two-statement completion runs in one
- * synchronous transaction (see SqliteWriter for why stepd opens no TypeORM transactions).
+ * Every read and write of the `uploads`, `upload_blocks` and `upload_block_md5s` tables except
+ * receipts (UploadReceipts) and listings (UploadListings): the services hold the rules, this
+ * class the SQL, portable between SQLite and PostgreSQL except where `kind` says otherwise.
  */
 @Injectable()
 export class UploadLedger {
-  constructor(
-    @InjectRepository(UploadEntity) private readonly uploads: Repository<UploadEntity>,
-    private readonly sqlite: SqliteWriter,
-  ) {}
+  constructor(private readonly db: SqlRunner) {}
 
-  /** The row of a user's key, optionally only in one state (a prepared statement: STATUS and UPLOAD ask often). */
-  find(username: string, key: string, state?: UploadState): UploadEntity | null {
-    const row = this.sqlite.statement(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE username = ? AND key = ?`).get(username, key) as
-      UploadEntity | undefined;
+  /**
+   * True when another process may record receipts of the same upload (several instances on one
+   * database): the bitmap in memory is then only this instance's part of the truth.
+   */
+  get sharedReceipts(): boolean {
+    return this.db.kind === 'postgres';
+  }
+
+  /** The row of a user's key, optionally only in one state. */
+  async find(username: string, key: string, state?: UploadState): Promise<UploadEntity | null> {
+    const row = await this.db.get<UploadEntity>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE username = ? AND key = ?`, [username, key]);
     return row && (!state || row.state === state) ? row : null;
   }
 
   /** The row with this id. */
-  findById(id: string): UploadEntity | null {
-    return (this.sqlite.statement(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE id = ?`).get(id) as UploadEntity | undefined) ?? null;
+  async findById(id: string): Promise<UploadEntity | null> {
+    return (await this.db.get<UploadEntity>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE id = ?`, [id])) ?? null;
   }
 
-  /** The row of a user's key for the download path (synchronous, prepared). */
-  findStored(username: string, key: string): StoredFileRow | undefined {
-    return this.sqlite
-      .statement(`SELECT id, size, block_size, state, storage_name, md5 FROM uploads WHERE username = ? AND key = ?`)
-      .get(username, key) as StoredFileRow | undefined;
+  /** The row of a user's key for the download path. */
+  findStored(username: string, key: string): Promise<StoredFileRow | undefined> {
+    return this.db.get<StoredFileRow>(`SELECT id, size, block_size, state, storage_name, md5 FROM uploads WHERE username = ? AND key = ?`, [
+      username,
+      key,
+    ]);
   }
 
-  /** Inserts a new upload row. */
+  /** Inserts a new upload row (a unique violation when the key got a row meanwhile). */
   async insert(row: UploadEntity): Promise<void> {
-    await this.uploads.insert(row);
+    await this.db.run(
+      `INSERT INTO uploads (id, username, key, size, block_size, total_block, state, received_count, storage_name, md5,
+         created_at, updated_at, completed_at, served_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        row.id,
+        row.username,
+        row.key,
+        row.size,
+        row.blockSize,
+        row.totalBlock,
+        row.state,
+        row.receivedCount,
+        row.storageName,
+        row.md5,
+        row.createdAt,
+        row.updatedAt,
+        row.completedAt,
+        row.servedBy,
+      ],
+    );
+  }
+
+  /** True when `err` says a row with the same unique key exists (e.g. another instance inserted it). */
+  isUniqueViolation(err: unknown): boolean {
+    return this.db.isUniqueViolation(err);
+  }
+
+  /** Records that `instance` serves the upload now (recovery and expiry of other instances leave it alone). */
+  async markServedBy(id: string, instance: string): Promise<void> {
+    await this.db.run(`UPDATE uploads SET served_by = ? WHERE id = ?`, [instance, id]);
   }
 
   /** Unfinished uploads of one user. */
-  countUploading(username: string): Promise<number> {
-    return this.uploads.countBy({ username, state: 'uploading' });
+  async countUploading(username: string): Promise<number> {
+    const row = await this.db.get<{ total: number }>(`SELECT COUNT(*) AS total FROM uploads WHERE username = ? AND state = 'uploading'`, [
+      username,
+    ]);
+    return Number(row?.total ?? 0);
   }
 
   /** Bytes a user has stored or reserved, leaving out one row (the upload being restarted). */
-  bytesOfUser(username: string, excludeId = ''): number {
-    return (
-      this.sqlite
-        .statement(`SELECT COALESCE(SUM(size), 0) AS total FROM uploads WHERE username = ? AND id != ?`)
-        .get(username, excludeId) as { total: number }
-    ).total;
+  async bytesOfUser(username: string, excludeId = ''): Promise<number> {
+    const row = await this.db.get<{ total: number }>(
+      `SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) AS total FROM uploads WHERE username = ? AND id != ?`,
+      [username, excludeId],
+    );
+    return Number(row?.total ?? 0);
   }
 
-  /** Bytes of every stored and reserved file. */
-  bytesUsed(): number {
-    return (this.sqlite.statement(`SELECT COALESCE(SUM(size), 0) AS total FROM uploads`).get() as { total: number }).total;
-  }
-
-  /** Uploads not yet complete. */
-  countInProgress(): number {
-    return (
-      this.sqlite.statement(`SELECT COUNT(*) AS total FROM uploads WHERE state IN ('uploading', 'completing')`).get() as { total: number }
-    ).total;
-  }
-
-  /** Uploads not yet complete, most recently active first. */
-  listInProgress(): Promise<UploadEntity[]> {
-    return this.uploads.find({ where: { state: In(['uploading', 'completing']) }, order: { updatedAt: 'DESC' } });
-  }
-
-  /** Uploads a crash may have interrupted. */
+  /** Uploads a crash may have interrupted (also what the operators list), most recently active first. */
   listUnfinished(): Promise<UploadEntity[]> {
-    return this.uploads.find({ where: { state: In(['completing', 'uploading']) } });
+    return this.db.all<UploadEntity>(
+      `SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE state IN ('uploading', 'completing') ORDER BY updated_at DESC`,
+    );
   }
 
   /** Uploads with no activity since `cutoff` (epoch ms). */
   listIdleSince(cutoff: number): Promise<UploadEntity[]> {
-    return this.uploads.find({ where: { state: 'uploading', updatedAt: LessThan(cutoff) } });
+    return this.db.all<UploadEntity>(`SELECT ${UPLOAD_COLUMNS} FROM uploads WHERE state = 'uploading' AND updated_at < ?`, [cutoff]);
   }
 
   /** Storage names of every row, whatever its state (for the orphan sweep). */
   async listStorageNames(): Promise<Set<string>> {
-    const rows = this.sqlite.statement(`SELECT storage_name FROM uploads`).all() as Array<{ storage_name: string }>;
+    const rows = await this.db.all<{ storage_name: string }>(`SELECT storage_name FROM uploads`);
     return new Set(rows.map((row) => row.storage_name));
   }
 
-  /** Complete files of a user under a key prefix, in key order from after `after`. */
-  listComplete(username: string, prefix: string, limit: number, after = ''): FileListing[] {
-    const rows = this.sqlite
-      .statement(
-        `SELECT key, size, md5, completed_at FROM uploads
-         WHERE username = ? AND state = 'complete' AND substr(key, 1, length(?)) = ? AND key > ?
-         ORDER BY key LIMIT ?`,
-      )
-      .all(username, prefix, prefix, after, limit) as Array<{ key: string; size: number; md5: string; completed_at: number }>;
-    return rows.map((r) => ({ key: r.key, size: r.size, md5: r.md5, created_at: new Date(r.completed_at).toISOString() }));
-  }
-
-  /** Unfinished uploads of a user (what STATUS can resume), like listComplete; counts may lag a moment. */
-  listUploading(username: string, prefix: string, limit: number, after = ''): UploadListing[] {
-    const rows = this.sqlite
-      .statement(
-        `SELECT key, size, total_block, received_count, created_at, updated_at FROM uploads
-         WHERE username = ? AND state = 'uploading' AND substr(key, 1, length(?)) = ? AND key > ?
-         ORDER BY key LIMIT ?`,
-      )
-      .all(username, prefix, prefix, after, limit) as Array<{
-      key: string;
-      size: number;
-      total_block: number;
-      received_count: number;
-      created_at: number;
-      updated_at: number;
-    }>;
-    return rows.map((r) => ({
-      key: r.key,
-      size: r.size,
-      total_block: r.total_block,
-      received_count: r.received_count,
-      created_at: new Date(r.created_at).toISOString(),
-      updated_at: new Date(r.updated_at).toISOString(),
-    }));
-  }
-
-  /** The received-block bitmap as stored (exact, unlike the row's counters). */
-  loadBitmap(row: UploadEntity): BlockBitmap {
-    const chunks = this.sqlite.statement(`SELECT chunk, bits FROM upload_blocks WHERE upload_id = ?`).all(row.id) as BitmapChunk[];
+  /** The received-block bitmap as stored (every instance's receipts; exact, unlike the row's counters). */
+  async loadBitmap(row: UploadEntity): Promise<BlockBitmap> {
+    const chunks =
+      this.db.kind === 'postgres'
+        ? (
+            await this.db.all<{ chunk: number; bits: string }>(`SELECT chunk, bits::text AS bits FROM upload_blocks WHERE upload_id = ?`, [
+              row.id,
+            ])
+          ).map(chunkFromBitString)
+        : await this.db.all<BitmapChunk>(`SELECT chunk, bits FROM upload_blocks WHERE upload_id = ?`, [row.id]);
     return BlockBitmap.fromChunks(row.totalBlock, chunks);
   }
 
+  /**
+   * The bitmap STATUS and completion must trust for an upload held in memory: the one in memory,
+   * merged with the receipts of the other instances when there can be any.
+   */
+  async currentBitmap(row: UploadEntity, inMemory: BlockBitmap): Promise<BlockBitmap> {
+    if (this.sharedReceipts) inMemory.merge(await this.loadBitmap(row));
+    return inMemory;
+  }
+
   /** The MD5 the uploader declared for a block (docs/protocol.md §6), if any. */
-  blockMd5(uploadId: string, index: number): string | undefined {
-    const row = this.sqlite.statement(`SELECT md5 FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`).get(uploadId, index) as
-      { md5: string } | undefined;
+  async blockMd5(uploadId: string, index: number): Promise<string | undefined> {
+    const row = await this.db.get<{ md5: string }>(`SELECT md5 FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`, [
+      uploadId,
+      index,
+    ]);
     return row?.md5;
   }
 
   /** Records `completing` with the MD5 before the rename, so recovery knows what to finish. */
-  markCompleting(id: string, md5: string, now: number): void {
-    this.sqlite
-      .statement(`UPDATE uploads SET state = 'completing', md5 = ?, received_count = total_block, updated_at = ? WHERE id = ?`)
-      .run(md5, now, id);
+  async markCompleting(id: string, md5: string, now: number): Promise<void> {
+    await this.db.run(`UPDATE uploads SET state = 'completing', md5 = ?, received_count = total_block, updated_at = ? WHERE id = ?`, [
+      md5,
+      now,
+      id,
+    ]);
   }
 
   /** Records that the renamed file is visible; its bitmap is no longer needed. */
-  markComplete(id: string, now: number): void {
-    this.sqlite.transaction(() => {
-      this.sqlite.statement(`UPDATE uploads SET state = 'complete', completed_at = ?, updated_at = ? WHERE id = ?`).run(now, now, id);
-      this.sqlite.statement(`DELETE FROM upload_blocks WHERE upload_id = ?`).run(id);
-    });
+  async markComplete(id: string, now: number): Promise<void> {
+    await this.db.batch([
+      { sql: `UPDATE uploads SET state = 'complete', completed_at = ?, updated_at = ? WHERE id = ?`, params: [now, now, id] },
+      { sql: `DELETE FROM upload_blocks WHERE upload_id = ?`, params: [id] },
+    ]);
   }
 
   /** Makes a `completing` upload resumable again (its file was not renamed). */
-  revertCompleting(id: string): void {
-    this.sqlite.statement(`UPDATE uploads SET state = 'uploading', md5 = NULL WHERE id = ? AND state = 'completing'`).run(id);
+  async revertCompleting(id: string): Promise<void> {
+    await this.db.run(`UPDATE uploads SET state = 'uploading', md5 = NULL WHERE id = ? AND state = 'completing'`, [id]);
   }
 
   /** Deletes an unfinished upload's row by id; false when no such unfinished row was there. */
-  deleteUnfinished(id: string): boolean {
-    return this.sqlite.statement(`DELETE FROM uploads WHERE id = ? AND state IN ('uploading', 'completing')`).run(id).changes === 1;
+  async deleteUnfinished(id: string): Promise<boolean> {
+    return (await this.db.run(`DELETE FROM uploads WHERE id = ? AND state IN ('uploading', 'completing')`, [id])) === 1;
   }
 
   /** Deletes a row (its bitmap and block MD5s cascade). */
-  delete(id: string): void {
-    this.sqlite.statement(`DELETE FROM uploads WHERE id = ?`).run(id);
+  async delete(id: string): Promise<void> {
+    await this.db.run(`DELETE FROM uploads WHERE id = ?`, [id]);
   }
 }

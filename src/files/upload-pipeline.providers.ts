@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { SqliteWriter } from '../database/sqlite-writer.js';
+import { SQL_RUNNER_PROVIDERS } from '../database/sql-runner.providers.js';
 import { ActiveUploadLoader } from './active-upload-loader.js';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockStorage } from './block-storage.repository.js';
@@ -8,6 +8,7 @@ import { UploadCounters } from './upload-counters.js';
 import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
+import { UploadReceipts } from './upload-receipts.repository.js';
 import { UploadReceiverService } from './upload-receiver.service.js';
 
 /**
@@ -15,9 +16,10 @@ import { UploadReceiverService } from './upload-receiver.service.js';
  * provides it; the upload-service specs build the same set without the controllers.
  */
 export const UPLOAD_PIPELINE_PROVIDERS: Provider[] = [
-  SqliteWriter,
+  ...SQL_RUNNER_PROVIDERS,
   BlockStorage,
   UploadLedger,
+  UploadReceipts,
   UploadProgressWriter,
   UploadCounters,
   ActiveUploadRegistry,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
 import type { ActiveUpload } from './active-upload.js';
+import { UploadReceipts } from './upload-receipts.repository.js';
 
 const BLOCK = 4096;
 
@@ -19,8 +20,8 @@ describe('UploadProgressWriter', () => {
   }
 
   /** Blocks recorded in the database for `key` (the stored bitmap). */
-  function stored(key: string): number {
-    return s.ledger.loadBitmap(s.ledger.find('alice', key)!).count;
+  async function stored(key: string): Promise<number> {
+    return (await s.ledger.loadBitmap((await s.ledger.find('alice', key))!)).count;
   }
 
   it('commits every receipt of one event-loop turn in one transaction, all callers waiting on that commit', async () => {
@@ -38,14 +39,14 @@ describe('UploadProgressWriter', () => {
     expect(transaction).not.toHaveBeenCalled();
     await Promise.all(receipts);
     expect(transaction).toHaveBeenCalledTimes(1);
-    expect([stored('a'), stored('b')]).toEqual([2, 1]);
+    expect([await stored('a'), await stored('b')]).toEqual([2, 1]);
 
     b.bitmap.set(3);
     const next = s.progress.record(b);
     expect(next).not.toBe(receipts[0]);
     await next;
     expect(transaction).toHaveBeenCalledTimes(2);
-    expect(stored('b')).toBe(2);
+    expect(await stored('b')).toBe(2);
   });
 
   it('rejects every receipt of a failed commit, and writes their blocks with the next one', async () => {
@@ -58,21 +59,21 @@ describe('UploadProgressWriter', () => {
     b.bitmap.set(1);
     const failed = [s.progress.record(a), s.progress.record(b)];
     for (const receipt of failed) await expect(receipt).rejects.toThrow('disk I/O error');
-    expect([stored('a'), stored('b')]).toEqual([0, 0]);
+    expect([await stored('a'), await stored('b')]).toEqual([0, 0]);
 
     a.bitmap.set(2);
     await s.progress.record(a);
-    expect(stored('a')).toBe(2);
+    expect(await stored('a')).toBe(2);
     await s.progress.record(b);
-    expect(stored('b')).toBe(1);
+    expect(await stored('b')).toBe(1);
   });
 
   it('flushNow commits the pending receipts at once and settles their promise', async () => {
     const a = await planned('a', 4);
     a.bitmap.set(0);
     const receipt = s.progress.record(a);
-    s.progress.flushNow();
-    expect(stored('a')).toBe(1);
+    await s.progress.flushNow();
+    expect(await stored('a')).toBe(1);
     await receipt;
   });
 
@@ -84,5 +85,35 @@ describe('UploadProgressWriter', () => {
     await receipt;
     const rows = s.sqlite.statement(`SELECT COUNT(*) AS n FROM upload_blocks WHERE upload_id = ?`).get(a.id) as { n: number };
     expect(rows.n).toBe(0);
+  });
+
+  it('while a commit is in flight, the next receipts accumulate and follow it in one commit (group commit)', async () => {
+    const a = await planned('a', 4);
+    const b = await planned('b', 4);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const commit = UploadReceipts.prototype.commit;
+    const spy = vi.spyOn(UploadReceipts.prototype, 'commit').mockImplementation(async function (this: UploadReceipts, entries, now) {
+      if (spy.mock.calls.length === 1) await gate;
+      return commit.call(this, entries, now);
+    });
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    a.bitmap.set(0);
+    const first = s.progress.record(a);
+    await tick();
+    expect(spy).toHaveBeenCalledTimes(1);
+    a.bitmap.set(1);
+    const second = s.progress.record(a);
+    b.bitmap.set(2);
+    expect(s.progress.record(b)).toBe(second);
+    await tick();
+    await tick();
+    // Nothing new is sent while the first commit is in flight.
+    expect(spy).toHaveBeenCalledTimes(1);
+    release();
+    await Promise.all([first, second]);
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(spy.mock.calls[1][0].map((entry) => entry.uploadId)).toEqual([a.id, b.id]);
+    expect([await stored('a'), await stored('b')]).toEqual([2, 1]);
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
+import { createUploadServicesOn, SPEC_ENGINES, type UploadServices } from '../../test/helpers/upload-services.js';
 import { md5Hex } from '../common/md5.js';
 import { StepStatus } from '../protocol/index.js';
 
@@ -15,10 +15,10 @@ async function statusOf(promise: Promise<unknown>): Promise<number | undefined> 
   );
 }
 
-describe('UploadReceiverService (docs/protocol.md §6)', () => {
+describe.each(SPEC_ENGINES)('%s: UploadReceiverService (docs/protocol.md §6)', (engine) => {
   let s: UploadServices;
   beforeEach(async () => {
-    s = await createUploadServices({ STEP_MAX_FILE_BYTES: '1048576' });
+    s = await createUploadServicesOn(engine, { STEP_MAX_FILE_BYTES: '1048576' });
   });
   afterEach(() => s.close());
 
@@ -124,10 +124,10 @@ describe('UploadReceiverService (docs/protocol.md §6)', () => {
   it('expires an upload idle since before the cutoff, but not one active since', async () => {
     const content = randomBytes(2 * BLOCK);
     await s.plan('alice', 'idle', content, BLOCK);
-    const row = s.ledger.find('alice', 'idle')!;
+    const row = (await s.ledger.find('alice', 'idle'))!;
     expect(await s.receiver.expireIfIdle(row, row.updatedAt)).toBe(false);
     expect(await s.receiver.expireIfIdle(row, row.updatedAt + 1)).toBe(true);
-    expect(s.ledger.find('alice', 'idle')).toBeNull();
+    expect(await s.ledger.find('alice', 'idle')).toBeNull();
   });
 
   it('loads an upload no longer in memory from the database, and drops one whose partial file is gone', async () => {
@@ -138,16 +138,16 @@ describe('UploadReceiverService (docs/protocol.md §6)', () => {
       // As after a restart: nothing in memory.
       await s.registry.evict(s.registry.get('alice', key)!);
     }
-    await s.storage.removePartial(s.ledger.find('alice', 'lost')!.storageName);
+    await s.storage.removePartial((await s.ledger.find('alice', 'lost'))!.storageName);
     expect((await s.receiver.status('alice', { key: 'kept' })).fields).toMatchObject({ received_count: 1 });
     expect(await statusOf(s.send('alice', 'lost', content, BLOCK, 1))).toBe(StepStatus.OPERATION_NOT_ALLOWED);
-    expect(s.ledger.find('alice', 'lost')).toBeNull();
+    expect(await s.ledger.find('alice', 'lost')).toBeNull();
     await s.send('alice', 'kept', content, BLOCK, 1);
     expect((await s.send('alice', 'kept', content, BLOCK, 2)).fields.md5).toBe(md5Hex(content));
   });
 
   it('limits unfinished uploads per user (429)', async () => {
-    const limited = await createUploadServices({ STEP_MAX_UPLOADS_PER_USER: '1' });
+    const limited = await createUploadServicesOn(engine, { STEP_MAX_UPLOADS_PER_USER: '1' });
     try {
       await limited.receiver.plan('alice', { key: 'one', size: 10 });
       expect(await statusOf(limited.receiver.plan('alice', { key: 'two', size: 10 }))).toBe(StepStatus.TOO_MANY);

@@ -20,6 +20,9 @@ import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 
+/** How often an upload whose blocks also reach other instances reads their receipts (see learnOthersBlocks). */
+const MERGE_OTHERS_INTERVAL_MS = 1000;
+
 /**
  * Receives uploads by the rules of docs/protocol.md §6: upload plans (SAVE), blocks in any order
  * on any connection (UPLOAD), STATUS for resuming, cancelling and expiring unfinished uploads.
@@ -43,7 +46,7 @@ export class UploadReceiverService implements OnModuleDestroy {
   ) {}
 
   async onModuleDestroy(): Promise<void> {
-    this.progress.flushNow(this.registry.values());
+    await this.progress.flushNow(this.registry.values()).catch((err: Error) => this.logger.error(`last receipts failed: ${err.message}`));
     await this.registry.closeAll();
   }
 
@@ -55,7 +58,7 @@ export class UploadReceiverService implements OnModuleDestroy {
     // before them, or parallel SAVEs of different keys all pass the limits at once.
     const granted = await this.registry.withKey(username, key, () =>
       this.registry.withUser(username, async () => {
-        const existing = this.ledger.find(username, key);
+        const existing = await this.ledger.find(username, key);
         if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
         if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
         const size = dto.size;
@@ -65,7 +68,7 @@ export class UploadReceiverService implements OnModuleDestroy {
           throw FilesErrors.tooManyUploads(storage.maxUploadsPerUser);
         }
         if (storage.userQuotaBytes > 0) {
-          const used = this.ledger.bytesOfUser(username, existing?.id);
+          const used = await this.ledger.bytesOfUser(username, existing?.id);
           if (used + size > storage.userQuotaBytes) throw FilesErrors.quotaExceeded(storage.userQuotaBytes);
         }
         if ((await this.storage.freeBytes()) - size < storage.minFreeBytes) throw FilesErrors.noSpace(size);
@@ -89,6 +92,7 @@ export class UploadReceiverService implements OnModuleDestroy {
           createdAt: now,
           updatedAt: now,
           completedAt: null,
+          servedBy: this.loader.self,
         };
         // File first, row second: a crash in between leaves an orphan file the sweep removes,
         // never a row whose file is missing.
@@ -98,6 +102,8 @@ export class UploadReceiverService implements OnModuleDestroy {
         } catch (err) {
           await handle.close();
           await this.storage.removePartial(row.storageName);
+          // Another instance planned the same key between the read above and this insert.
+          if (this.ledger.isUniqueViolation(err)) throw FilesErrors.fileKeyExists(key);
           throw err;
         } finally {
           this.storage.settlePartial(row.storageName);
@@ -120,7 +126,7 @@ export class UploadReceiverService implements OnModuleDestroy {
     const key = requireKey(dto.key, 'UPLOAD', this.config.storage.maxKeyBytes);
     const upload = await this.loader.find(username, key);
     if (!upload) {
-      const row = this.ledger.find(username, key);
+      const row = await this.ledger.find(username, key);
       throw row && row.state !== 'uploading' ? FilesErrors.completelyUploaded(key) : FilesErrors.notAccepted(key);
     }
     if (upload.state !== 'uploading') throw FilesErrors.completelyUploaded(key);
@@ -152,9 +158,11 @@ export class UploadReceiverService implements OnModuleDestroy {
     else if (duplicate) upload.pendingBlockMd5s.set(index, null);
     // Acknowledge only once the receipt is committed (coalesced with other blocks).
     await this.progress.record(upload);
+    if (upload.detached) throw await this.changedElsewhere(upload);
+    if (upload.recordedCount > upload.bitmap.count) this.learnOthersBlocks(upload);
     if (upload.bitmap.has(upload.hasher.next)) void this.catchUp.advance(upload);
     const fields: Record<string, unknown> = { key, block_index: index };
-    if (upload.bitmap.complete) {
+    if (upload.allRecorded) {
       if (upload.cancelled) throw FilesErrors.notAccepted(key);
       fields.md5 = await this.finisher.complete(upload);
     }
@@ -164,14 +172,15 @@ export class UploadReceiverService implements OnModuleDestroy {
   /** FILE STATUS (docs/protocol.md §6): what arrived and what is missing, for resuming. */
   async status(username: string, dto: FileRequestDto): Promise<StepReply> {
     const key = requireKey(dto.key, 'STATUS', this.config.storage.maxKeyBytes);
-    const row = this.ledger.find(username, key);
+    const row = await this.ledger.find(username, key);
     if (!row) throw FilesErrors.noUpload(key);
     const base = { key, size: row.size, block_size: row.blockSize, total_block: row.totalBlock };
     if (row.state === 'complete') {
       return StepReply.ok('OK', { ...base, received_count: row.totalBlock, missing_ranges: [], complete: true, md5: row.md5 });
     }
     const upload = await this.loader.find(username, key);
-    const bitmap = upload?.bitmap ?? this.ledger.loadBitmap(row);
+    // With several instances, what the others recorded counts too (and this one learns of it).
+    const bitmap = upload ? await this.ledger.currentBitmap(upload.row, upload.bitmap) : await this.ledger.loadBitmap(row);
     const ranges = bitmap.missingRanges(STEP_STATUS_MAX_RANGES);
     return StepReply.ok('OK', {
       ...base,
@@ -185,7 +194,7 @@ export class UploadReceiverService implements OnModuleDestroy {
   /** Cancels an unfinished upload (FILE DELETE of an incomplete key, admin API). False if none. */
   async cancel(username: string, key: string): Promise<boolean> {
     return this.registry.withKey(username, key, async () => {
-      const row = this.ledger.find(username, key);
+      const row = await this.ledger.find(username, key);
       if (!row || row.state !== 'uploading' || !(await this.loader.discard(row))) return false;
       this.logger.log(`upload cancelled: user=${JSON.stringify(username)} key=${JSON.stringify(key)}`);
       return true;
@@ -198,12 +207,50 @@ export class UploadReceiverService implements OnModuleDestroy {
    */
   async expireIfIdle(row: UploadEntity, cutoff: number): Promise<boolean> {
     return this.registry.withKey(row.username, row.key, async () => {
-      const current = this.ledger.findById(row.id);
+      const current = await this.ledger.findById(row.id);
       if (!current || current.state !== 'uploading' || current.updatedAt >= cutoff) return false;
       const live = this.registry.get(row.username, row.key);
       if (live?.id === row.id && live.lastActivityAt >= cutoff) return false;
       return this.loader.discard(current);
     });
+  }
+
+  /**
+   * Another instance records blocks of this upload too: their bytes are in the shared partial
+   * file. Merging their receipts now and then lets the prefix MD5 read them back as it goes
+   * (PrefixCatchUp), instead of all at completion (the whole file when blocks alternate).
+   */
+  private learnOthersBlocks(upload: ActiveUpload): void {
+    const now = this.clock.now();
+    if (now - upload.othersMergedAt < MERGE_OTHERS_INTERVAL_MS) return;
+    upload.othersMergedAt = now;
+    void this.ledger
+      .currentBitmap(upload.row, upload.bitmap)
+      .then(() => {
+        if (!upload.cancelled && upload.bitmap.has(upload.hasher.next)) void this.catchUp.advance(upload);
+      })
+      .catch((err: Error) => this.logger.warn(`reading the receipts of upload ${upload.id} failed: ${err.message}`));
+  }
+
+  /**
+   * Runs `fn` on the current state of the unfinished upload `row` (by id), under its key's lock;
+   * nothing when it finished or went meanwhile (recovery reads its list without the lock).
+   */
+  async underKeyLock(row: UploadEntity, fn: (current: UploadEntity) => Promise<void>): Promise<void> {
+    await this.registry.withKey(row.username, row.key, async () => {
+      const current = await this.ledger.findById(row.id);
+      if (current && current.state !== 'complete') await fn(current);
+    });
+  }
+
+  /**
+   * The database showed that another instance cancelled, restarted or completed the upload this
+   * block was for: forget it here, so the next request of the key reloads the row.
+   */
+  private async changedElsewhere(upload: ActiveUpload) {
+    await this.registry.evict(upload);
+    const row = await this.ledger.find(upload.row.username, upload.row.key);
+    return row && row.state !== 'uploading' ? FilesErrors.completelyUploaded(upload.row.key) : FilesErrors.notAccepted(upload.row.key);
   }
 
   private writeError(err: unknown, index: number, upload: ActiveUpload) {

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@ne
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
-import { SqliteWriter } from '../database/sqlite-writer.js';
+import { SqlRunner } from '../database/sql-runner.js';
 import { BlockStorage } from './block-storage.repository.js';
 import type { UploadEntity } from './entities/upload.entity.js';
 import { ActiveUploadLoader } from './active-upload-loader.js';
@@ -36,7 +36,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     private readonly finisher: UploadFinisher,
     private readonly scheduler: SchedulerRegistry,
     private readonly clock: Clock,
-    private readonly sqlite: SqliteWriter,
+    private readonly db: SqlRunner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -70,16 +70,22 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
     return run;
   }
 
-  /** Finishes or repairs every upload a crash may have interrupted. */
+  /**
+   * Finishes or repairs every upload a crash may have interrupted, except those another live
+   * instance serves (that instance is not interrupted; if it dies, its lease lapses and the next
+   * start of any instance, or the client's next block or STATUS, takes them over).
+   */
   async recover(): Promise<void> {
-    const rows = await this.ledger.listUnfinished();
+    const servedElsewhere = await this.loader.servedElsewhere();
+    const rows = (await this.ledger.listUnfinished()).filter((row) => !servedElsewhere(row));
     for (const row of rows) {
       try {
         // A power cut can take back the `completing` commit (synchronous=NORMAL) while the
         // rename survived: an `uploading` row whose partial file is gone but whose file is in
         // place was completing, and its file must not be thrown away.
-        if (row.state === 'completing' || (await this.wasRenamed(row))) await this.finishCompletion(row);
-        else if (this.ledger.loadBitmap(row).complete) {
+        if (row.state === 'completing' || (await this.wasRenamed(row))) {
+          await this.uploads.underKeyLock(row, (current) => this.finishCompletion(current));
+        } else if ((await this.ledger.loadBitmap(row)).complete) {
           // Every block was acknowledged but the process died before completing: complete now.
           const upload = await this.loader.resume(row);
           if (upload && upload.bitmap.complete) await this.finisher.complete(upload);
@@ -89,7 +95,7 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
       }
     }
     // Files made visible here are as final as acknowledged ones: their commits must be on disk.
-    if (rows.length > 0) await this.sqlite.durable();
+    if (rows.length > 0) await this.db.durable();
   }
 
   /**
@@ -99,16 +105,16 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
   private async finishCompletion(row: UploadEntity): Promise<void> {
     if (await this.storage.exists(row.storageName, true)) {
       const md5 = await this.storage.hashFile(row.storageName, row.size, true);
-      this.ledger.markCompleting(row.id, md5, this.clock.now());
-      this.ledger.markComplete(row.id, this.clock.now());
+      await this.ledger.markCompleting(row.id, md5, this.clock.now());
+      await this.ledger.markComplete(row.id, this.clock.now());
       this.logger.log(`recovered completed upload ${row.id} (md5 ${md5})`);
       return;
     }
     if (await this.storage.exists(row.storageName, false)) {
       const md5 = await this.storage.hashFile(row.storageName, row.size, false);
-      this.ledger.markCompleting(row.id, md5, this.clock.now());
+      await this.ledger.markCompleting(row.id, md5, this.clock.now());
       await this.storage.promote(row.storageName);
-      this.ledger.markComplete(row.id, this.clock.now());
+      await this.ledger.markComplete(row.id, this.clock.now());
       this.logger.log(`finished interrupted completion of upload ${row.id} (md5 ${md5})`);
       return;
     }
@@ -123,7 +129,8 @@ export class UploadRecoveryService implements OnApplicationBootstrap, OnModuleDe
   /** Drops uploads with no activity for STEP_UPLOAD_TTL_SECONDS. */
   private async expire(): Promise<void> {
     const cutoff = this.clock.now() - this.config.storage.uploadTtlSeconds * 1000;
-    const stale = await this.ledger.listIdleSince(cutoff);
+    const servedElsewhere = await this.loader.servedElsewhere();
+    const stale = (await this.ledger.listIdleSince(cutoff)).filter((row) => !servedElsewhere(row));
     for (const row of stale) {
       if (await this.uploads.expireIfIdle(row, cutoff)) {
         this.logger.log(

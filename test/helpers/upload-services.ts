@@ -4,6 +4,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClusterLocks } from '../../src/cluster/cluster-locks.js';
+import { ClusterModule } from '../../src/cluster/cluster.module.js';
+import { InstanceRegistry } from '../../src/cluster/instance-registry.js';
+import { Clock } from '../../src/common/clock.js';
+import { ScheduleModule } from '@nestjs/schedule';
+import { UploadRecoveryService } from '../../src/files/upload-recovery.service.js';
 import { CommonModule } from '../../src/common/common.module.js';
 import { md5Hex } from '../../src/common/md5.js';
 import { StepConfigModule } from '../../src/config/config.module.js';
@@ -21,9 +27,9 @@ import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
 import { UploadProgressWriter } from '../../src/files/upload-progress.writer.js';
 import { UploadReceiverService } from '../../src/files/upload-receiver.service.js';
 import type { StepReply } from '../../src/transport/index.js';
-import { databaseEnvFor, releaseDatabaseFor } from './postgres.js';
+import { createScratchDatabase } from './scratch-database.js';
 
-/** The upload services of the FilesModule on a real database (SQLite, or PostgreSQL in its projects) and data dir, no transport. */
+/** The upload services of the FilesModule (recovery and expiry included) on a real database and data dir, no transport. */
 export interface UploadServices {
   config: StepConfig;
   receiver: UploadReceiverService;
@@ -35,6 +41,9 @@ export interface UploadServices {
   counters: UploadCounters;
   progress: UploadProgressWriter;
   sqlite: SqliteWriter;
+  instances: InstanceRegistry;
+  clock: Clock;
+  recovery: UploadRecoveryService;
   /** Plans `content` under `key` for `username` and returns the granted plan's fields. */
   plan(username: string, key: string, content: Buffer, blockSize: number): Promise<Record<string, unknown>>;
   /** Sends block `index` of `content` (uploaded in `blockSize` blocks). */
@@ -43,21 +52,36 @@ export interface UploadServices {
   close(): Promise<void>;
 }
 
-/** Boots the upload services in a temp dir; `env` overrides stepd's environment variables. */
-export async function createUploadServices(env: Record<string, string> = {}): Promise<UploadServices> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'stepd-unit-'));
-  const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...(await databaseEnvFor(dataDir)), ...env });
+/** How to boot the services besides the environment. */
+export interface UploadServicesOptions {
+  /** A data dir to share (kept at close); default a fresh temp dir, removed at close. */
+  dataDir?: string;
+  /** One ClusterLocks for several service sets in one process, as if they were instances of one cluster. */
+  locks?: ClusterLocks;
+}
+
+/**
+ * Boots the upload services in a temp dir; `env` overrides stepd's environment variables (with
+ * STEP_DATABASE_URL the services run on that PostgreSQL database).
+ */
+export async function createUploadServices(env: Record<string, string> = {}, options: UploadServicesOptions = {}): Promise<UploadServices> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'stepd-unit-')));
+  const config = loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...env });
   Logger.overrideLogger(false);
-  const module: TestingModule = await Test.createTestingModule({
+  let builder = Test.createTestingModule({
     imports: [
       StepConfigModule.forRoot(config),
       CommonModule,
-      // A database that refuses the schema fails the spec at once (the module default retries 9 x 3 s).
+      ClusterModule,
+      ScheduleModule.forRoot(),
+      // A database that refuses the schema fails the spec at once (the module default retries).
       TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true, retryAttempts: 0 }),
       TypeOrmModule.forFeature(FILES_ENTITIES),
     ],
-    providers: UPLOAD_PIPELINE_PROVIDERS,
-  }).compile();
+    providers: [...UPLOAD_PIPELINE_PROVIDERS, UploadRecoveryService],
+  });
+  if (options.locks) builder = builder.overrideProvider(ClusterLocks).useValue(options.locks);
+  const module: TestingModule = await builder.compile();
   await module.init();
   const receiver = module.get(UploadReceiverService);
   return {
@@ -71,6 +95,9 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     counters: module.get(UploadCounters),
     progress: module.get(UploadProgressWriter),
     sqlite: module.get(SqliteWriter),
+    instances: module.get(InstanceRegistry),
+    clock: module.get(Clock),
+    recovery: module.get(UploadRecoveryService),
     async plan(username, key, content, blockSize) {
       return (await receiver.plan(username, { key, size: content.length, block_size: blockSize })).fields ?? {};
     },
@@ -80,8 +107,33 @@ export async function createUploadServices(env: Record<string, string> = {}): Pr
     },
     async close() {
       await module.close();
-      await rm(dataDir, { recursive: true, force: true });
-      await releaseDatabaseFor(dataDir);
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The database engines the upload specs run on. */
+export type SpecEngine = 'sqlite' | 'postgres';
+export const SPEC_ENGINES: SpecEngine[] = ['sqlite', 'postgres'];
+
+/** createUploadServices on `engine`: PostgreSQL gets a scratch database, dropped at close. */
+export async function createUploadServicesOn(
+  engine: SpecEngine,
+  env: Record<string, string> = {},
+  options: UploadServicesOptions = {},
+): Promise<UploadServices> {
+  if (engine === 'sqlite') return createUploadServices(env, options);
+  const database = await createScratchDatabase();
+  try {
+    const services = await createUploadServices({ ...env, STEP_DATABASE_URL: database.url }, options);
+    const close = services.close;
+    services.close = async () => {
+      await close();
+      await database.drop();
+    };
+    return services;
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
 }

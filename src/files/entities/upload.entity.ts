@@ -51,4 +51,8 @@ export class UploadEntity {
 
   @Column('integer', { name: 'completed_at', nullable: true })
   completedAt: number | null;
+
+  /** The instance that last opened or recorded this upload (docs/scale-out.md); null before any did. */
+  @Column('varchar', { name: 'served_by', length: 36, nullable: true })
+  servedBy: string | null;
 }

@@ -4,7 +4,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * The PostgreSQL schema of what SQLite holds after its first three migrations (sessions, uploads
  * with their bitmap chunks and block MD5s, DATA records, users). Times are epoch ms and sizes are
  * bytes, so both are bigint (read back as numbers: the DataSource sets parseInt8). Keys compare
- * byte by byte (COLLATE "C"), as in SQLite, so LIST pages in the same order on both.
+ * byte by byte (COLLATE "C"), as in SQLite, so LIST pages in the same order on both. Bitmap chunks
+ * are bit strings, so receipts of two instances merge with `|` in SQL; `served_by` names the
+ * instance that last opened or recorded an upload (recovery and expiry leave live ones alone).
  */
 export class CreateSchema1764100000000 implements MigrationInterface {
   name = 'CreateSchema1764100000000';
@@ -38,7 +40,8 @@ export class CreateSchema1764100000000 implements MigrationInterface {
         "md5" varchar(32),
         "created_at" bigint NOT NULL,
         "updated_at" bigint NOT NULL,
-        "completed_at" bigint
+        "completed_at" bigint,
+        "served_by" varchar(36)
       )`);
     await queryRunner.query(`CREATE UNIQUE INDEX "idx_uploads_user_key" ON "uploads" ("username", "key")`);
     await queryRunner.query(`CREATE INDEX "idx_uploads_state" ON "uploads" ("state")`);
@@ -46,7 +49,7 @@ export class CreateSchema1764100000000 implements MigrationInterface {
       CREATE TABLE "upload_blocks" (
         "upload_id" varchar(36) NOT NULL REFERENCES "uploads" ("id") ON DELETE CASCADE,
         "chunk" integer NOT NULL,
-        "bits" bytea NOT NULL,
+        "bits" bit varying NOT NULL,
         PRIMARY KEY ("upload_id", "chunk")
       )`);
     await queryRunner.query(`

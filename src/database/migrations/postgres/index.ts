@@ -1,4 +1,5 @@
 import { CreateSchema1764100000000 } from './1764100000000-create-schema.js';
+import { RecordReceipts1764450000000 } from './1764450000000-record-receipts.js';
 
 /** Every PostgreSQL migration, oldest first. */
-export const POSTGRES_MIGRATIONS = [CreateSchema1764100000000];
+export const POSTGRES_MIGRATIONS = [CreateSchema1764100000000, RecordReceipts1764450000000];

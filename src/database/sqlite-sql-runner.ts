@@ -1,0 +1,74 @@
+import type { SqlStatement } from './sql-runner.js';
+import { SqlRunner } from './sql-runner.js';
+import type { SqliteWriter } from './sqlite-writer.js';
+
+/**
+ * SqlRunner on the embedded SQLite: every call runs synchronously on a cached prepared statement
+ * and returns an already settled promise, so no other JavaScript interleaves with a statement or
+ * a batch (see SqliteWriter).
+ */
+export class SqliteSqlRunner extends SqlRunner {
+  readonly kind = 'sqlite';
+
+  constructor(private readonly sqlite: SqliteWriter) {
+    super();
+  }
+
+  get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    try {
+      return Promise.resolve(this.sqlite.statement(sql).get(...params) as T | undefined);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    try {
+      return Promise.resolve(this.sqlite.statement(sql).all(...params) as T[]);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    try {
+      return Promise.resolve(this.sqlite.statement(sql).run(...params).changes);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  batch(statements: readonly SqlStatement[]): Promise<unknown[][]> {
+    try {
+      return Promise.resolve(this.batchSync(statements));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** The batch as one synchronous transaction (rolled back if a statement throws). */
+  batchSync(statements: readonly SqlStatement[]): unknown[][] {
+    return this.sqlite.transaction(() =>
+      statements.map(({ sql, params }) => {
+        const statement = this.sqlite.statement(sql);
+        if (statement.reader) return statement.all(...params);
+        statement.run(...params);
+        return [];
+      }),
+    );
+  }
+
+  /** Reads one row synchronously (for callers that cannot wait, e.g. a metrics scrape). */
+  getSync<T>(sql: string, params: readonly unknown[] = []): T | undefined {
+    return this.sqlite.statement(sql).get(...params) as T | undefined;
+  }
+
+  durable(): Promise<void> {
+    return this.sqlite.durable();
+  }
+
+  isUniqueViolation(err: unknown): boolean {
+    const code = (err as { code?: string })?.code;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  }
+}

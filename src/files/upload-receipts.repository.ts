@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { InstanceRegistry } from '../cluster/instance-registry.js';
+import { SqlRunner, type SqlStatement } from '../database/sql-runner.js';
+import type { BitmapChunk } from './block-bitmap.js';
+
+/** What one upload has to record in a receipt transaction. */
+export interface ReceiptEntry {
+  uploadId: string;
+  /** Bitmap chunks changed since the last receipt. */
+  chunks: BitmapChunk[];
+  /** Block MD5s to keep (or, when null, to forget). */
+  md5s: Array<[number, string | null]>;
+  /** The received count of this instance, when the row's counters are due (SQLite only). */
+  counters: number | null;
+}
+
+/**
+ * What the database says after a receipt: the number of blocks all instances together recorded,
+ * `null` when the upload is no longer being uploaded (cancelled, restarted or completed by
+ * another instance), `undefined` when only this process records receipts (its bitmap is the truth).
+ */
+export type ReceiptResult = number | null | undefined;
+
+// Guarded by EXISTS so a block landing after its upload was cancelled writes nothing.
+const UPSERT_CHUNK = `
+  INSERT INTO upload_blocks (upload_id, chunk, bits)
+  SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?)
+  ON CONFLICT (upload_id, chunk) DO UPDATE SET bits = excluded.bits`;
+const UPSERT_BLOCK_MD5 = `
+  INSERT INTO upload_block_md5s (upload_id, block_index, md5)
+  SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?)
+  ON CONFLICT (upload_id, block_index) DO UPDATE SET md5 = excluded.md5`;
+const DELETE_BLOCK_MD5 = `DELETE FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`;
+const UPDATE_PROGRESS = `UPDATE uploads SET received_count = ?, updated_at = ? WHERE id = ? AND state = 'uploading'`;
+/** See migration RecordReceipts1764450000000: OR-merge, block MD5s and the exact count in one call. */
+const RECORD_RECEIPTS = `SELECT step_record_receipts(?, ?, ?, ?, ?, ?, ?) AS received`;
+
+/**
+ * Writes receipts: one transaction for every upload of a batch.
+ *
+ * SQLite (one process): a chunk row is overwritten with the bitmap in memory, which is the whole
+ * truth; a WAL commit with synchronous=NORMAL survives a crash of stepd (not a power cut, which
+ * may lose the last receipts: STATUS then reports those blocks missing and the client re-sends).
+ *
+ * PostgreSQL (several instances): chunks are OR-ed into the stored ones, so two instances
+ * receiving blocks of one upload record the union, and the result is the union's count; the
+ * transaction commits with synchronous_commit off (set by the function for its own transaction
+ * only): a crash of stepd loses nothing, since the commit reached PostgreSQL before the
+ * acknowledgement; a crash of PostgreSQL may lose the last receipts (at most wal_writer_delay,
+ * 200 ms by default), with the same outcome as above. Completion commits stay synchronous.
+ */
+@Injectable()
+export class UploadReceipts {
+  constructor(
+    private readonly db: SqlRunner,
+    private readonly instances: InstanceRegistry,
+  ) {}
+
+  /** Commits every entry in one transaction; one result per entry, in order. */
+  async commit(entries: readonly ReceiptEntry[], now: number): Promise<ReceiptResult[]> {
+    if (this.db.kind === 'postgres') {
+      const rows = await this.db.batch(entries.map((entry) => this.recordCall(entry, now)));
+      return rows.map((result) => (result[0] as { received: number | null }).received);
+    }
+    const statements: SqlStatement[] = [];
+    for (const { uploadId, chunks, md5s, counters } of entries) {
+      for (const { chunk, bits } of chunks) statements.push({ sql: UPSERT_CHUNK, params: [uploadId, chunk, bits, uploadId] });
+      for (const [index, md5] of md5s) {
+        statements.push(
+          md5 === null
+            ? { sql: DELETE_BLOCK_MD5, params: [uploadId, index] }
+            : { sql: UPSERT_BLOCK_MD5, params: [uploadId, index, md5, uploadId] },
+        );
+      }
+      if (counters !== null) statements.push({ sql: UPDATE_PROGRESS, params: [counters, now, uploadId] });
+    }
+    await this.db.batch(statements);
+    return entries.map(() => undefined);
+  }
+
+  private recordCall({ uploadId, chunks, md5s }: ReceiptEntry, now: number): SqlStatement {
+    return {
+      sql: RECORD_RECEIPTS,
+      params: [
+        uploadId,
+        chunks.map((c) => c.chunk),
+        // Copies: the bitmap may change before the pool sends the query.
+        chunks.map((c) => Buffer.from(c.bits)),
+        md5s.map(([index]) => index),
+        md5s.map(([, md5]) => md5),
+        now,
+        this.instances.self,
+      ],
+    };
+  }
+}
