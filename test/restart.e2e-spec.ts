@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StepClientConnection } from '../src/client/step-client.connection.js';
 import { downloadAll, fileRequest, md5Of, savePlan, uploadBlocks } from './helpers/step-files.js';
+import { openTestSql } from './helpers/database-sql.js';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { login, startTestApp } from './helpers/test-app.js';
 
@@ -94,14 +94,14 @@ describe('restart safety', () => {
     await app.stop();
 
     // Put the database and files back into the two states a crash inside completion can leave.
-    const db = new Database(join(dataDir, 'stepd.sqlite'));
-    const rows = db.prepare(`SELECT key, storage_name FROM uploads`).all() as Array<{ key: string; storage_name: string }>;
+    const db = await openTestSql(dataDir);
+    const rows = await db.all<{ key: string; storage_name: string }>(`SELECT key, storage_name FROM uploads`);
     for (const row of rows) {
-      db.prepare(`UPDATE uploads SET state = 'completing', md5 = ? WHERE key = ?`).run('0'.repeat(32), row.key);
+      await db.all(`UPDATE uploads SET state = 'completing', md5 = $1 WHERE key = $2`, ['0'.repeat(32), row.key]);
       if (row.key === 'before-rename')
         await rename(join(dataDir, 'files', row.storage_name), join(dataDir, 'uploads', `${row.storage_name}.part`));
     }
-    db.close();
+    await db.close();
 
     app = await startTestApp({ STEP_DATA_DIR: dataDir });
     cleanup.push(() => app.stop());
