@@ -7,6 +7,7 @@ import { packageVersion } from '../common/package-version.js';
 import { StepConfigModule } from '../config/config.module.js';
 import { STEP_CONFIG, type StepConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
+import { initializeWithMigrations } from '../database/migration-lock.js';
 import { UsersAdminModule } from '../admin/users-admin.module.js';
 import { NewPasswordQuestions } from './new-password.questions.js';
 import { UsersAddCommand, UsersCommand, UsersLsCommand, UsersPasswdCommand, UsersRmCommand } from './users.command.js';
@@ -63,6 +64,7 @@ export class ManageModule {
           inject: [STEP_CONFIG],
           // The server's options (migrations run), but a one-shot command fails at once instead of retrying.
           useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c), autoLoadEntities: true, retryAttempts: 0 }),
+          dataSourceFactory: (options) => initializeWithMigrations(options!),
         }),
         UsersAdminModule,
       ],
