@@ -1,17 +1,17 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/pg-scratch.js';
+import { createPgScratch, type PgScratch } from '../../test/helpers/pg-scratch.js';
 import { PgClusterEvents } from './pg-cluster-events.js';
 
 describe('PgClusterEvents on a real PostgreSQL', () => {
-  let db: ScratchDatabase;
+  let db: PgScratch;
   let a: PgClusterEvents;
   let b: PgClusterEvents;
   const seenByA: string[] = [];
   const seenByB: string[] = [];
   let gapsOfB = 0;
   beforeAll(async () => {
-    db = await createScratchDatabase();
+    db = await createPgScratch();
     const query = (sql: string, params?: unknown[]) => db.dataSource.query(sql, params);
     a = new PgClusterEvents(db.url, query);
     b = new PgClusterEvents(db.url, query);

@@ -1,17 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/pg-scratch.js';
+import { createPgScratch, type PgScratch } from '../../test/helpers/pg-scratch.js';
 import { ClusterLockLostError, ClusterLockTimeoutError } from './cluster.errors.js';
 import { PgClusterLocks } from './pg-cluster-locks.js';
 
 // Two PgClusterLocks are two instances: each has its own pool, as two processes would.
 describe('PgClusterLocks on a real PostgreSQL', () => {
-  let db: ScratchDatabase;
+  let db: PgScratch;
   let a: PgClusterLocks;
   let b: PgClusterLocks;
   beforeAll(async () => {
-    db = await createScratchDatabase();
+    db = await createPgScratch();
     a = new PgClusterLocks(db.url, { waitTimeoutMs: 2_000 });
     b = new PgClusterLocks(db.url, { waitTimeoutMs: 2_000 });
   });

@@ -1,16 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/pg-scratch.js';
+import { createPgScratch, type PgScratch } from '../../test/helpers/pg-scratch.js';
 import { PgInstanceRegistry } from './pg-instance-registry.js';
 import type { SqlQuery } from './sql-query.js';
 
 const TIMING = { heartbeatMs: 50, leaseMs: 400 };
 
 describe('PgInstanceRegistry on a real PostgreSQL', () => {
-  let db: ScratchDatabase;
+  let db: PgScratch;
   const started: PgInstanceRegistry[] = [];
   beforeAll(async () => {
-    db = await createScratchDatabase();
+    db = await createPgScratch();
   });
   afterAll(async () => {
     for (const registry of started) await registry.beforeApplicationShutdown();

@@ -1,6 +1,7 @@
 import { DynamicModule, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectCommander } from 'nest-commander';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClusterEventsModule } from '../cluster/cluster.module.js';
 import { CommonModule } from '../common/common.module.js';
 import { ExitCode } from '../common/exit-code.js';
 import { packageVersion } from '../common/package-version.js';
@@ -64,6 +65,8 @@ export class ManageModule {
           // The server's options (migrations run), but a one-shot command fails at once instead of retrying.
           useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c), autoLoadEntities: true, retryAttempts: 0 }),
         }),
+        // Revocations reach running servers (LISTEN/NOTIFY on PostgreSQL); `stepd users` is no instance itself.
+        ClusterEventsModule,
         UsersAdminModule,
       ],
       providers: [ProgramSetup, UsersCommand, UsersAddCommand, UsersPasswdCommand, UsersRmCommand, UsersLsCommand, NewPasswordQuestions],

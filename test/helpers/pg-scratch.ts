@@ -7,7 +7,7 @@ import { buildDataSourceOptions, type DatabaseSettings } from '../../src/databas
 export const SCRATCH_ADMIN_URL = process.env.STEP_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh database with stepd's schema, for one spec file. */
-export interface ScratchDatabase {
+export interface PgScratch {
   url: string;
   /** A DataSource on it (migrations run), as the app's. */
   dataSource: DataSource;
@@ -34,7 +34,7 @@ async function admin(sql: string): Promise<void> {
 }
 
 /** Creates `stepd_scratch_<random>` and runs stepd's PostgreSQL migrations on it. */
-export async function createScratchDatabase(): Promise<ScratchDatabase> {
+export async function createPgScratch(): Promise<PgScratch> {
   const name = `stepd_scratch_${randomBytes(6).toString('hex')}`;
   await admin(`CREATE DATABASE ${name}`);
   const url = new URL(SCRATCH_ADMIN_URL);
