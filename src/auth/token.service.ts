@@ -7,12 +7,12 @@ import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { databaseKind } from '../database/database.options.js';
-import { isUniqueViolation } from '../database/unique-violation.js';
 import { StepError, StepStatus } from '../protocol/index.js';
 import { type StepSession } from '../transport/index.js';
 import { issueLegacyToken, verifyLegacyToken } from './legacy-token.js';
 import { isRandomTokenFormat, issueRandomToken } from './random-token.js';
 import { SessionEntity } from './session.entity.js';
+import { SessionRepository } from './session.repository.js';
 
 /** Sessions kept in memory so the per-block token check costs a map lookup, not a query. */
 const CACHE_LIMIT = 10_000;
@@ -79,6 +79,7 @@ export class TokenService {
     @InjectStepConfig() private readonly config: StepConfig,
     private readonly clock: Clock,
     private readonly events: ClusterEvents,
+    private readonly store: SessionRepository,
   ) {
     this.kind = config.auth.mode === 'accounts' ? 'random' : 'legacy';
     this.recheckMs = CACHE_RECHECK_MS[databaseKind(config)];
@@ -98,14 +99,14 @@ export class TokenService {
       const token =
         this.kind === 'random' ? issueRandomToken() : issueLegacyToken(username, now + attempt * 1000, this.config.auth.tokenSecret);
       const tokenHash = sha256Hex(token);
-      const existing = this.kind === 'legacy' ? await this.sessions.findOneBy({ tokenHash }) : null;
+      const existing = this.kind === 'legacy' ? await this.store.findByTokenHash(tokenHash) : null;
       let sessionId: string | null;
       if (existing) {
         sessionId = await this.renew(existing, username, now, expiresAt);
       } else {
         sessionId = randomUUID();
         if (
-          !(await this.insert({
+          !(await this.store.insert({
             id: sessionId,
             username,
             tokenHash,
@@ -134,19 +135,7 @@ export class TokenService {
   private async renew(existing: SessionEntity, username: string, now: number, expiresAt: number): Promise<string | null> {
     if (existing.username !== username || existing.kind !== this.kind || existing.revokedAt !== null) return null;
     // Conditional on still being open: a revocation between the read and this write wins.
-    const result = await this.sessions.update({ id: existing.id, revokedAt: IsNull() }, { expiresAt, lastSeenAt: now });
-    return result.affected === 1 ? existing.id : null;
-  }
-
-  /** Inserts a session; false when a concurrent LOGIN took the same token hash first. */
-  private async insert(session: SessionEntity): Promise<boolean> {
-    try {
-      await this.sessions.insert(session);
-      return true;
-    } catch (err) {
-      if (isUniqueViolation(err)) return false;
-      throw err;
-    }
+    return (await this.store.renewOpen(existing.id, expiresAt, now)) ? existing.id : null;
   }
 
   /** Resolves a request's token to its session, or throws the 403 of docs/protocol.md §2. */
@@ -161,7 +150,7 @@ export class TokenService {
     } else {
       if (!cached) this.checkFormat(token);
       const evictions = this.evictions;
-      const stored = await this.sessions.findOneBy({ tokenHash: sha256Hex(token) });
+      const stored = await this.store.findByTokenHash(sha256Hex(token));
       // A session of the other kind was issued before a mode switch: it does not count now.
       if (!stored || stored.revokedAt !== null || stored.kind !== this.kind) {
         this.cache.delete(token);
