@@ -9,7 +9,6 @@ import { createPgScratch, type PgScratch } from '../../test/helpers/pg-scratch.j
 import { StepConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
-import { SqliteWriter } from '../database/sqlite-writer.js';
 import { SessionEntity } from './session.entity.js';
 import { SessionRepository } from './session.repository.js';
 
@@ -47,7 +46,7 @@ describe.each(['sqlite', 'postgres'] as const)('SessionRepository on %s', (engin
         TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
         TypeOrmModule.forFeature([SessionEntity]),
       ],
-      providers: [SessionRepository, SqliteWriter],
+      providers: [SessionRepository],
     }).compile();
     await module.init();
     repository = module.get(SessionRepository);

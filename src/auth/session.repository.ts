@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, type Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, IsNull, type Repository } from 'typeorm';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { databaseKind } from '../database/database.options.js';
 import { SqliteWriter } from '../database/sqlite-writer.js';
@@ -21,13 +21,16 @@ const SESSION_COLUMNS =
 @Injectable()
 export class SessionRepository {
   private readonly sqlite: boolean;
+  /** Its own statement cache on the shared connection (not a provider: the app's SqliteWriter stays the only one). */
+  private readonly writer: SqliteWriter;
 
   constructor(
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
-    private readonly writer: SqliteWriter,
+    @InjectDataSource() dataSource: DataSource,
     @InjectStepConfig() config: StepConfig,
   ) {
     this.sqlite = databaseKind(config) === 'sqlite';
+    this.writer = new SqliteWriter(dataSource);
   }
 
   /** The session whose token has this SHA-256, or null. */

@@ -31,6 +31,9 @@ const PURGE_AFTER_MS = 24 * 3600 * 1000;
 /** Purges run at most this often, from LOGIN (no timer to stop at shutdown). */
 const PURGE_INTERVAL_MS = 3600 * 1000;
 
+/** A legacy LOGIN renews its session only when that moves the expiry by at least this much (the tokens' resolution). */
+const LEGACY_RENEW_RESOLUTION_MS = 1_000;
+
 /** Later seconds tried for a legacy token before giving up (each collision needs another user). */
 const LEGACY_STAMP_ATTEMPTS = 16;
 
@@ -134,6 +137,11 @@ export class TokenService {
    */
   private async renew(existing: SessionEntity, username: string, now: number, expiresAt: number): Promise<string | null> {
     if (existing.username !== username || existing.kind !== this.kind || existing.revokedAt !== null) return null;
+    // The same docs/protocol.md §3 token again means the same second (or one of the seconds tried for
+    // collisions): renewing would move the expiry by less than the token's own resolution, so the row
+    // (a durable write per LOGIN) is left as it is. A revocation after the read above is refused at the
+    // token's next use (issue() drops the cached entry), as one made just after this LOGIN would be.
+    if (expiresAt - existing.expiresAt < LEGACY_RENEW_RESOLUTION_MS) return existing.id;
     // Conditional on still being open: a revocation between the read and this write wins.
     return (await this.store.renewOpen(existing.id, expiresAt, now)) ? existing.id : null;
   }
