@@ -4,18 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SessionsModule } from '../src/auth/sessions.module.js';
 import { TokenService } from '../src/auth/token.service.js';
 import { ClusterModule } from '../src/cluster/cluster.module.js';
 import { Clock } from '../src/common/clock.js';
-import { CommonModule } from '../src/common/common.module.js';
-import { StepConfigModule } from '../src/config/config.module.js';
 import { loadConfig } from '../src/config/step.config.js';
-import { buildDataSourceOptions } from '../src/database/database.options.js';
 import { waitForCli, type CliRun } from './helpers/cli-process.js';
-import { createPgScratch, type PgScratch } from './helpers/pg-scratch.js';
+import { createPgScratch, instanceBaseImports, type PgScratch } from './helpers/pg-scratch.js';
 
 const STEPD = fileURLToPath(new URL('../dist/src/manage/main.js', import.meta.url));
 
@@ -42,13 +38,7 @@ describe('stepd users on PostgreSQL', () => {
     // A running instance's session services on the same database.
     const config = loadConfig({ STEP_DATA_DIR: dataDir, STEP_DATABASE_URL: db.url, STEP_AUTH_MODE: 'accounts' });
     server = await Test.createTestingModule({
-      imports: [
-        StepConfigModule.forRoot(config),
-        CommonModule,
-        TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
-        ClusterModule,
-        SessionsModule,
-      ],
+      imports: [...instanceBaseImports(config), ClusterModule, SessionsModule],
     })
       // A frozen clock: the cached session never comes due for its recheck, so only the announcement can end it.
       .overrideProvider(Clock)

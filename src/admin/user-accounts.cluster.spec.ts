@@ -1,18 +1,14 @@
 import { Test, type TestingModule } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createPgScratch, type PgScratch } from '../../test/helpers/pg-scratch.js';
+import { createPgScratch, instanceBaseImports, type PgScratch } from '../../test/helpers/pg-scratch.js';
 import { TokenService } from '../auth/token.service.js';
 import { ClusterModule } from '../cluster/cluster.module.js';
 import { Clock } from '../common/clock.js';
-import { CommonModule } from '../common/common.module.js';
-import { StepConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/step.config.js';
-import { buildDataSourceOptions } from '../database/database.options.js';
 import { PasswordHasher } from '../users/password-hasher.js';
 import { UserExistsError } from '../users/users.errors.js';
 import { UsersService } from '../users/users.service.js';
@@ -57,13 +53,7 @@ describe('accounts and sessions across two instances on PostgreSQL', () => {
       ...env,
     });
     let builder = Test.createTestingModule({
-      imports: [
-        StepConfigModule.forRoot(config),
-        CommonModule,
-        TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
-        ClusterModule,
-        UsersAdminModule,
-      ],
+      imports: [...instanceBaseImports(config), ClusterModule, UsersAdminModule],
     })
       // Cheap scrypt parameters: the hashing itself is PasswordHasher's spec.
       .overrideProvider(PasswordHasher)

@@ -1,18 +1,14 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TerminusModule } from '@nestjs/terminus';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPgScratch, type PgScratch } from '../../test/helpers/pg-scratch.js';
+import { createPgScratch, instanceBaseImports, type PgScratch } from '../../test/helpers/pg-scratch.js';
 import { ClusterModule } from '../cluster/cluster.module.js';
 import { InstanceRegistry } from '../cluster/instance-registry.js';
-import { CommonModule } from '../common/common.module.js';
-import { StepConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/step.config.js';
-import { buildDataSourceOptions } from '../database/database.options.js';
 import { StepListenerStatus } from '../transport/step-listener-status.service.js';
 import { DiskSpaceHealthIndicator } from './disk-space.health.js';
 import { InstanceHealthIndicator } from './instance.health.js';
@@ -30,13 +26,7 @@ describe('readiness on PostgreSQL', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'stepd-readiness-pg-'));
     const config = loadConfig({ STEP_DATA_DIR: dataDir, STEP_DATABASE_URL: db.url, STEP_INSTANCE_ID: 'pg-node' });
     module = await Test.createTestingModule({
-      imports: [
-        StepConfigModule.forRoot(config),
-        CommonModule,
-        TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
-        ClusterModule,
-        TerminusModule,
-      ],
+      imports: [...instanceBaseImports(config), ClusterModule, TerminusModule],
       providers: [
         ReadinessService,
         DiskSpaceHealthIndicator,

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CommonModule } from '../../src/common/common.module.js';
+import { StepConfigModule } from '../../src/config/config.module.js';
+import type { StepConfig } from '../../src/config/step.config.js';
 import { buildDataSourceOptions, type DatabaseSettings } from '../../src/database/database.options.js';
 
 /** The server the PostgreSQL specs use: STEP_TEST_DATABASE_URL, else the machine's (CI's) server. */
@@ -51,4 +56,13 @@ export async function createPgScratch(): Promise<PgScratch> {
       await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
+}
+
+/** What a testing module of an instance's services needs under them: the config, the clock and the app's DataSource. */
+export function instanceBaseImports(config: StepConfig): Array<DynamicModule | typeof CommonModule> {
+  return [
+    StepConfigModule.forRoot(config),
+    CommonModule,
+    TypeOrmModule.forRoot({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
+  ];
 }

@@ -11,7 +11,7 @@ export class CreateInstances1764400000000 implements MigrationInterface {
     await queryRunner.query(`
       CREATE TABLE "instances" (
         "id" uuid PRIMARY KEY NOT NULL,
-        "name" varchar(64) NOT NULL,
+        "name" text NOT NULL,
         "started_at" bigint NOT NULL,
         "heartbeat_at" bigint NOT NULL
       )`);
