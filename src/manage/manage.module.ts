@@ -1,6 +1,7 @@
 import { DynamicModule, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectCommander } from 'nest-commander';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClusterEventsModule } from '../cluster/cluster.module.js';
 import { CommonModule } from '../common/common.module.js';
 import { ExitCode } from '../common/exit-code.js';
 import { packageVersion } from '../common/package-version.js';
@@ -66,6 +67,8 @@ export class ManageModule {
           useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c), autoLoadEntities: true, retryAttempts: 0 }),
           dataSourceFactory: (options) => initializeWithMigrations(options!),
         }),
+        // Revocations reach running servers (LISTEN/NOTIFY on PostgreSQL); `stepd users` is no instance itself.
+        ClusterEventsModule,
         UsersAdminModule,
       ],
       providers: [ProgramSetup, UsersCommand, UsersAddCommand, UsersPasswdCommand, UsersRmCommand, UsersLsCommand, NewPasswordQuestions],
