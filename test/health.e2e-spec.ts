@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { DataSource } from 'typeorm';
 import { ADMIN_TOKEN } from './helpers/accounts.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ describe('GET /health', () => {
   describe('on a healthy server', () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await startTestApp();
+      app = await startTestApp({ STEP_INSTANCE_ID: 'health-node' });
     });
     afterAll(async () => app.stop());
 
@@ -24,7 +24,20 @@ describe('GET /health', () => {
       const reply = await http<HealthBody>(app.httpAddress, '/health');
       expect(reply.status).toBe(200);
       expect(reply.json.status).toBe('ok');
-      expect(reply.json.details).toMatchObject({ database: { status: 'up' }, step: { status: 'up' }, disk: { status: 'up' } });
+      expect(reply.json.details).toMatchObject({
+        database: { status: 'up' },
+        step: { status: 'up' },
+        disk: { status: 'up', writable: true },
+      });
+    });
+
+    it('names the instance that answered: STEP_INSTANCE_ID and the id of this start', async () => {
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.json.details.instance).toEqual({
+        status: 'up',
+        name: 'health-node',
+        id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+      });
     });
 
     it('does not show the data directory to unauthenticated callers', async () => {
@@ -80,6 +93,17 @@ describe('GET /health', () => {
       expect(detailed.status).toBe(503);
       expect(detailed.json.error).toMatchObject({ disk: { status: 'down', path: app.dataDir } });
       expect(detailed.text).toMatch(/ENOENT/);
+    });
+
+    it('answers 503 naming the disk when nothing can be written in the data directory', async () => {
+      app = await startTestApp();
+      // Not a directory any more: every write below it fails (as on a read-only or vanished volume), even for root.
+      await rm(app.dataDir, { recursive: true, force: true });
+      await writeFile(app.dataDir, 'not a directory');
+      const reply = await http<HealthBody>(app.httpAddress, '/health');
+      expect(reply.status).toBe(503);
+      expect(reply.json.error).toHaveProperty('disk.status', 'down');
+      await rm(app.dataDir, { force: true });
     });
 
     it('answers 503 naming the STEP listener once it stopped accepting', async () => {

@@ -4,10 +4,26 @@ import { http } from './helpers/http.js';
 import { fileRequest, savePlan, uploadBlocks } from './helpers/step-files.js';
 import { login, request, startTestApp, type TestApp } from './helpers/test-app.js';
 
-/** Value of one sample line (`name{labels} value`) in a Prometheus text exposition, 0 when absent. */
+/** STEP_INSTANCE_ID of the app under test: every series carries it as its `instance` label. */
+const INSTANCE = 'metrics-node';
+
+/** `name{labels}` with the labels sorted (prom-client puts default labels first in histograms, last elsewhere). */
+function normalised(series: string): string {
+  const open = series.indexOf('{');
+  if (open < 0) return series;
+  const labels = series.slice(open + 1, -1).split(/,(?=[a-z_]+=")/);
+  return `${series.slice(0, open)}{${labels.sort().join(',')}}`;
+}
+
+/** Value of one sample (`name` or `name{labels}`, plus this instance's label) in a Prometheus text exposition, 0 when absent. */
 function sample(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
+  const label = `instance="${INSTANCE}"`;
+  const wanted = normalised(series.endsWith('}') ? `${series.slice(0, -1)},${label}}` : `${series}{${label}}`);
+  for (const line of text.split('\n')) {
+    const space = line.lastIndexOf(' ');
+    if (!line.startsWith('#') && space > 0 && normalised(line.slice(0, space)) === wanted) return Number(line.slice(space + 1));
+  }
+  return 0;
 }
 
 async function scrape(app: TestApp): Promise<string> {
@@ -20,7 +36,7 @@ async function scrape(app: TestApp): Promise<string> {
 describe('GET /metrics', () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await startTestApp();
+    app = await startTestApp({ STEP_INSTANCE_ID: INSTANCE });
   });
   afterAll(async () => app.stop());
 
@@ -40,6 +56,12 @@ describe('GET /metrics', () => {
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
+  });
+
+  it('labels every series with the instance, so the instances behind one balancer can be told apart', async () => {
+    const samples = (await scrape(app)).split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    expect(samples.length).toBeGreaterThan(20);
+    for (const line of samples) expect(line).toMatch(/\{(?:.*,)?instance="metrics-node"(?:,.*)?\} /);
   });
 
   it('counts a real LOGIN, its latency and the open connection', async () => {

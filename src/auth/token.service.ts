@@ -1,28 +1,38 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { IsNull, LessThan, type Repository } from 'typeorm';
+import { ClusterEvents } from '../cluster/cluster-events.js';
 import { Clock } from '../common/clock.js';
 import { sha256Hex } from '../common/md5.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { databaseKind } from '../database/database.options.js';
 import { StepError, StepStatus } from '../protocol/index.js';
 import { type StepSession } from '../transport/index.js';
 import { issueLegacyToken, verifyLegacyToken } from './legacy-token.js';
 import { isRandomTokenFormat, issueRandomToken } from './random-token.js';
 import { SessionEntity } from './session.entity.js';
+import { SessionRepository } from './session.repository.js';
 
 /** Sessions kept in memory so the per-block token check costs a map lookup, not a query. */
 const CACHE_LIMIT = 10_000;
 /**
  * How long a cached session is trusted before its row is read again. Revocations made in this
- * process evict the cache at once; this bounds how long one made elsewhere (`stepd users rm`,
- * another process on the same database) takes to bite.
+ * process evict the cache at once, and on PostgreSQL every instance is told of them (REVOKED_CHANNEL);
+ * this bounds how long one that was not announced takes to bite: `stepd users rm` on SQLite (another
+ * process), or a message lost while an instance's LISTEN connection was down. On PostgreSQL it is
+ * the cluster's safety net, so it is short: one indexed read per active token per second.
  */
-const CACHE_RECHECK_MS = 5_000;
+const CACHE_RECHECK_MS = { sqlite: 5_000, postgres: 1_000 } as const;
+/** Cluster channel of revocations: `session:<id>` or `user:<name>`. */
+const REVOKED_CHANNEL = 'stepd_sessions_revoked';
 /** Ended sessions stay listed this long (for the admin API), then their rows are deleted. */
 const PURGE_AFTER_MS = 24 * 3600 * 1000;
 /** Purges run at most this often, from LOGIN (no timer to stop at shutdown). */
 const PURGE_INTERVAL_MS = 3600 * 1000;
+
+/** A legacy LOGIN renews its session only when that moves the expiry by at least this much (the tokens' resolution). */
+const LEGACY_RENEW_RESOLUTION_MS = 1_000;
 
 /** Later seconds tried for a legacy token before giving up (each collision needs another user). */
 const LEGACY_STAMP_ATTEMPTS = 16;
@@ -53,14 +63,16 @@ function forbidden(message: string): StepError {
 }
 
 /**
- * Issues tokens, checks them on every request and keeps their sessions in SQLite. Legacy mode
+ * Issues tokens, checks them on every request and keeps their sessions in the database. Legacy mode
  * issues docs/protocol.md §3 tokens; accounts mode 256-bit random ones. Either way only the SHA-256 of a
  * token is stored, and a session may expire or be revoked.
  */
 @Injectable()
 export class TokenService {
+  private readonly logger = new Logger('TokenService');
   private readonly cache = new Map<string, CachedSession>();
   private readonly kind: SessionEntity['kind'];
+  private readonly recheckMs: number;
   /** Bumped by every eviction, so a lookup that raced with a revocation is not cached. */
   private evictions = 0;
   private lastPurgeAt = 0;
@@ -69,8 +81,14 @@ export class TokenService {
     @InjectRepository(SessionEntity) private readonly sessions: Repository<SessionEntity>,
     @InjectStepConfig() private readonly config: StepConfig,
     private readonly clock: Clock,
+    private readonly events: ClusterEvents,
+    private readonly store: SessionRepository,
   ) {
     this.kind = config.auth.mode === 'accounts' ? 'random' : 'legacy';
+    this.recheckMs = CACHE_RECHECK_MS[databaseKind(config)];
+    events.subscribe(REVOKED_CHANNEL, (message) => this.revoked(message));
+    // Revocations may have been missed: every cached session is read again on its next use.
+    events.onGap(() => this.evict(() => true));
   }
 
   /** Opens a session for `username` and returns its token and session id. */
@@ -84,14 +102,14 @@ export class TokenService {
       const token =
         this.kind === 'random' ? issueRandomToken() : issueLegacyToken(username, now + attempt * 1000, this.config.auth.tokenSecret);
       const tokenHash = sha256Hex(token);
-      const existing = this.kind === 'legacy' ? await this.sessions.findOneBy({ tokenHash }) : null;
+      const existing = this.kind === 'legacy' ? await this.store.findByTokenHash(tokenHash) : null;
       let sessionId: string | null;
       if (existing) {
         sessionId = await this.renew(existing, username, now, expiresAt);
       } else {
         sessionId = randomUUID();
         if (
-          !(await this.insert({
+          !(await this.store.insert({
             id: sessionId,
             username,
             tokenHash,
@@ -119,20 +137,13 @@ export class TokenService {
    */
   private async renew(existing: SessionEntity, username: string, now: number, expiresAt: number): Promise<string | null> {
     if (existing.username !== username || existing.kind !== this.kind || existing.revokedAt !== null) return null;
+    // The same docs/protocol.md §3 token again means the same second (or one of the seconds tried for
+    // collisions): renewing would move the expiry by less than the token's own resolution, so the row
+    // (a durable write per LOGIN) is left as it is. A revocation after the read above is refused at the
+    // token's next use (issue() drops the cached entry), as one made just after this LOGIN would be.
+    if (expiresAt - existing.expiresAt < LEGACY_RENEW_RESOLUTION_MS) return existing.id;
     // Conditional on still being open: a revocation between the read and this write wins.
-    const result = await this.sessions.update({ id: existing.id, revokedAt: IsNull() }, { expiresAt, lastSeenAt: now });
-    return result.affected === 1 ? existing.id : null;
-  }
-
-  /** Inserts a session; false when a concurrent LOGIN took the same token hash first. */
-  private async insert(session: SessionEntity): Promise<boolean> {
-    try {
-      await this.sessions.insert(session);
-      return true;
-    } catch (err) {
-      if (/UNIQUE constraint failed/.test((err as Error)?.message ?? '')) return false;
-      throw err;
-    }
+    return (await this.store.renewOpen(existing.id, expiresAt, now)) ? existing.id : null;
   }
 
   /** Resolves a request's token to its session, or throws the 403 of docs/protocol.md §2. */
@@ -142,12 +153,12 @@ export class TokenService {
     const now = this.clock.now();
     const cached = this.cache.get(token);
     let session: SessionEntity;
-    if (cached && now - cached.checkedAt < CACHE_RECHECK_MS) {
+    if (cached && now - cached.checkedAt < this.recheckMs) {
       session = cached.session;
     } else {
       if (!cached) this.checkFormat(token);
       const evictions = this.evictions;
-      const stored = await this.sessions.findOneBy({ tokenHash: sha256Hex(token) });
+      const stored = await this.store.findByTokenHash(sha256Hex(token));
       // A session of the other kind was issued before a mode switch: it does not count now.
       if (!stored || stored.revokedAt !== null || stored.kind !== this.kind) {
         this.cache.delete(token);
@@ -168,6 +179,7 @@ export class TokenService {
     if (!(await this.sessions.existsBy({ id: sessionId }))) return false;
     await this.sessions.update({ id: sessionId, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
     this.evict((session) => session.id === sessionId);
+    await this.announce(`session:${sessionId}`);
     return true;
   }
 
@@ -175,7 +187,27 @@ export class TokenService {
   async revokeUser(username: string): Promise<number> {
     const result = await this.sessions.update({ username, revokedAt: IsNull() }, { revokedAt: this.clock.now() });
     this.evict((session) => session.username === username);
+    await this.announce(`user:${username}`);
     return result.affected ?? 0;
+  }
+
+  /** Tells every instance to drop a revoked session from its cache. */
+  private async announce(message: string): Promise<void> {
+    try {
+      await this.events.publish(REVOKED_CHANNEL, message);
+    } catch (err) {
+      // The row is revoked already; the other instances see it at their next recheck.
+      this.logger.warn(`revocation not announced to the other instances: ${(err as Error).message}`);
+    }
+  }
+
+  /** A revocation announced by an instance (this one included). */
+  private revoked(message: string): void {
+    const separator = message.indexOf(':');
+    const what = message.slice(0, separator);
+    const value = message.slice(separator + 1);
+    if (what === 'session') this.evict((session) => session.id === value);
+    else if (what === 'user') this.evict((session) => session.username === value);
   }
 
   /** True if `username` has a session row (open or recently ended). */

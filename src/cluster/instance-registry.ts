@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 /**
  * The instances sharing one database. Each process has a fresh `self` id per start; an instance
@@ -8,6 +9,9 @@ import { randomUUID } from 'node:crypto';
 export abstract class InstanceRegistry {
   /** This process's id (a UUID, new at every start). */
   readonly self = randomUUID();
+
+  /** @param name the operator's name for this instance (STEP_INSTANCE_ID), for logs, metrics and /health. */
+  constructor(readonly name: string = hostname()) {}
 
   /** Ids of every instance whose lease has not expired, `self` included. */
   abstract liveInstances(): Promise<ReadonlySet<string>>;

@@ -2,8 +2,9 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { STEP_CONFIG, type StepConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from './database.options.js';
+import { initializeWithMigrations } from './migration-lock.js';
 
-/** The SQLite DataSource (migrations run at startup; entities come from the feature modules). */
+/** The DataSource, SQLite or PostgreSQL (migrations run at startup; entities come from the feature modules). */
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -16,6 +17,8 @@ import { buildDataSourceOptions } from './database.options.js';
         retryAttempts: 2,
         retryDelay: 1000,
       }),
+      // Several instances may start at once on one PostgreSQL database: one migrates at a time.
+      dataSourceFactory: (options) => initializeWithMigrations(options!),
     }),
   ],
 })

@@ -10,7 +10,10 @@ export class HealthController {
     private readonly readiness: ReadinessService,
   ) {}
 
-  /** Ready to serve: database reachable, STEP listener up, enough free disk; 503 naming the failing check otherwise. */
+  /**
+   * Ready to serve: database reachable, STEP listener up, data directory writable with enough free
+   * space; 503 naming the failing check otherwise. Names the instance that answered.
+   */
   @Get()
   @HealthCheck()
   ready() {

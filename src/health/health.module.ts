@@ -5,6 +5,7 @@ import { TransportModule } from '../transport/transport.module.js';
 import { DiskSpaceHealthIndicator } from './disk-space.health.js';
 import { HealthAdminController } from './health-admin.controller.js';
 import { HealthController } from './health.controller.js';
+import { InstanceHealthIndicator } from './instance.health.js';
 import { ReadinessService } from './readiness.service.js';
 import { StepListenerHealthIndicator } from './step-listener.health.js';
 
@@ -19,6 +20,6 @@ import { StepListenerHealthIndicator } from './step-listener.health.js';
     TransportModule,
   ],
   controllers: [HealthController, HealthAdminController],
-  providers: [DiskSpaceHealthIndicator, StepListenerHealthIndicator, ReadinessService],
+  providers: [DiskSpaceHealthIndicator, StepListenerHealthIndicator, InstanceHealthIndicator, ReadinessService],
 })
 export class HealthModule {}

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { DiskSpaceHealthIndicator } from './disk-space.health.js';
+import { InstanceHealthIndicator } from './instance.health.js';
 import { StepListenerHealthIndicator } from './step-listener.health.js';
 
-/** How long the database ping may take before the database counts as unreachable. */
+/** How long the database ping (`SELECT 1`, on SQLite or PostgreSQL) may take before the database counts as unreachable. */
 const DATABASE_PING_TIMEOUT_MS = 1500;
 
 /** The readiness checks behind GET /health and GET /admin/health. */
@@ -14,11 +15,16 @@ export class ReadinessService {
     private readonly database: TypeOrmHealthIndicator,
     private readonly listener: StepListenerHealthIndicator,
     private readonly disk: DiskSpaceHealthIndicator,
+    private readonly instance: InstanceHealthIndicator,
   ) {}
 
-  /** Database reachable, STEP listener up, enough free disk; `detailed` adds what only administrators may see. */
+  /**
+   * Which instance answers, database reachable, STEP listener up, data directory writable with
+   * enough free space; `detailed` adds what only administrators may see.
+   */
   check(detailed: boolean) {
     return this.health.check([
+      () => this.instance.identify('instance'),
       () => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS }),
       () => this.listener.isListening('step'),
       () => this.disk.isFree('disk', detailed),

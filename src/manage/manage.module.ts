@@ -1,12 +1,14 @@
 import { DynamicModule, Injectable, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectCommander } from 'nest-commander';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClusterEventsModule } from '../cluster/cluster.module.js';
 import { CommonModule } from '../common/common.module.js';
 import { ExitCode } from '../common/exit-code.js';
 import { packageVersion } from '../common/package-version.js';
 import { StepConfigModule } from '../config/config.module.js';
 import { STEP_CONFIG, type StepConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
+import { initializeWithMigrations } from '../database/migration-lock.js';
 import { UsersAdminModule } from '../admin/users-admin.module.js';
 import { NewPasswordQuestions } from './new-password.questions.js';
 import { UsersAddCommand, UsersCommand, UsersLsCommand, UsersPasswdCommand, UsersRmCommand } from './users.command.js';
@@ -63,7 +65,10 @@ export class ManageModule {
           inject: [STEP_CONFIG],
           // The server's options (migrations run), but a one-shot command fails at once instead of retrying.
           useFactory: (c: StepConfig) => ({ ...buildDataSourceOptions(c), autoLoadEntities: true, retryAttempts: 0 }),
+          dataSourceFactory: (options) => initializeWithMigrations(options!),
         }),
+        // Revocations reach running servers (LISTEN/NOTIFY on PostgreSQL); `stepd users` is no instance itself.
+        ClusterEventsModule,
         UsersAdminModule,
       ],
       providers: [ProgramSetup, UsersCommand, UsersAddCommand, UsersPasswdCommand, UsersRmCommand, UsersLsCommand, NewPasswordQuestions],

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REPLY_3BODY, REPLY_ERROR, STEP_OPERATIONS, STEP_TYPES } from '../protocol/index.js';
 import type { StepReplyEvent } from '../transport/step-server.options.js';
@@ -52,7 +53,12 @@ export class StepMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(@InjectStepConfig() config: StepConfig) {
+    // Every series (stepd's and Node's) names the instance it came from: several instances behind
+    // one balancer are scraped separately. Added when rendering, never per request. Prometheus
+    // keeps a target's own `instance` label and renames this one `exported_instance` unless the
+    // scrape job sets honor_labels: true.
+    this.registry.setDefaultLabels({ instance: config.instance.id });
     collectDefaultMetrics({ register: this.registry });
   }
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { InjectStepConfig, type StepConfig } from '../config/step.config.js';
+import { isUniqueViolation } from '../database/unique-violation.js';
 import { PasswordHasher } from './password-hasher.js';
 import { UserEntity } from './user.entity.js';
 import { UserExistsError, UserNotFoundError } from './users.errors.js';
@@ -17,10 +18,6 @@ export interface UserView {
 
 function view(user: UserEntity): UserView {
   return { name: user.name, created_at: new Date(user.createdAt).toISOString(), updated_at: new Date(user.updatedAt).toISOString() };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return /UNIQUE constraint failed/.test((err as Error)?.message ?? '');
 }
 
 /** Accounts of `accounts` auth mode: management and the password check of LOGIN. */
