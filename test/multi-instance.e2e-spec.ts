@@ -168,7 +168,7 @@ describe('two instances behind a round-robin balancer (docs/scale-out.md)', { ti
     const token = await login(status, 'alice');
     const statusOfKey = async () => (await status.request(fileRequest(token, 'STATUS', { key: 'resumed.bin' }))).json;
     const deadline = Date.now() + 60_000;
-    while (((await statusOfKey()).received_count ?? 0) < 8) {
+    while (Number((await statusOfKey()).received_count ?? 0) < 8) {
       if (Date.now() > deadline) throw new Error('no 8 blocks of resumed.bin acknowledged within 60 s');
       await sleep(20);
     }
