@@ -58,11 +58,6 @@ export class SqliteSqlRunner extends SqlRunner {
     );
   }
 
-  /** Reads one row synchronously (for callers that cannot wait, e.g. a metrics scrape). */
-  getSync<T>(sql: string, params: readonly unknown[] = []): T | undefined {
-    return this.sqlite.statement(sql).get(...params) as T | undefined;
-  }
-
   durable(): Promise<void> {
     return this.sqlite.durable();
   }
