@@ -1,6 +1,7 @@
 import type { SqlStatement } from './sql-runner.js';
 import { SqlRunner } from './sql-runner.js';
 import type { SqliteWriter } from './sqlite-writer.js';
+import { isUniqueViolation } from './unique-violation.js';
 
 /**
  * SqlRunner on the embedded SQLite: every call runs synchronously on a cached prepared statement
@@ -63,7 +64,6 @@ export class SqliteSqlRunner extends SqlRunner {
   }
 
   isUniqueViolation(err: unknown): boolean {
-    const code = (err as { code?: string })?.code;
-    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+    return isUniqueViolation(err);
   }
 }
