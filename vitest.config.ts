@@ -4,9 +4,9 @@ import { defineConfig } from 'vitest/config';
  * The e2e suites that also run on PostgreSQL (STEP_TEST_DB=postgres: every app and server child
  * gets STEP_DATABASE_URL of a fresh database). Chosen: every suite that writes or reads what the
  * database holds (sessions, accounts, uploads and receipts, DATA records, files) or restarts on
- * it. Left on SQLite only: the wire format, transport limits, TLS, backpressure, fuzzing and
+ * it, and health/metrics (they read the database). Left on SQLite only: the wire format, transport limits, TLS, backpressure, fuzzing and
  * adversarial framing (they never reach the database differently), the CLI's output and
- * credential prompts, health/metrics/operator/package checks, slow links and the bench smoke run
+ * credential prompts, operator/package checks, slow links and the bench smoke run
  * (timing-heavy: they would add minutes and test nothing the database changes), and power-loss
  * (it simulates a lost SQLite WAL tail, which has no PostgreSQL counterpart).
  */
@@ -19,7 +19,9 @@ const POSTGRES_E2E = [
   'crash-loop',
   'file-limits',
   'files',
+  'health',
   'manage',
+  'metrics',
   'multi-instance',
   'restart',
   'service',

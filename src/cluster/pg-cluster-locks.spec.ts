@@ -56,6 +56,41 @@ describe('PgClusterLocks on a real PostgreSQL', () => {
     for (let i = 0; i < t.order.length; i += 2) expect(t.order[i].slice(0, 2)).toBe(t.order[i + 1].slice(0, 2));
   });
 
+  it('takes several names on one connection: a full pool of key-and-user holders does not wait for itself', async () => {
+    // A pool of 2 and 6 SAVE-like holders of their own key plus one shared user lock. Nested
+    // run() calls would hold 2 connections for outer locks and wait for a third until the timeout.
+    const small = new PgClusterLocks(db.url, { poolSize: 2, waitTimeoutMs: 2_000 });
+    try {
+      let inside = 0;
+      let most = 0;
+      const done = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          small.run([`upload/alice/k${i}`, 'uploads-of/alice'], async () => {
+            most = Math.max(most, ++inside);
+            await sleep(20);
+            inside--;
+            return i;
+          }),
+        ),
+      );
+      expect(done).toEqual([0, 1, 2, 3, 4, 5]);
+      // The user lock is common to all of them: one at a time, also against the other instance.
+      expect(most).toBe(1);
+      const order: string[] = [];
+      await Promise.all([
+        small.run(['upload/alice/x', 'uploads-of/alice'], async () => {
+          order.push('both+');
+          await sleep(80);
+          order.push('both-');
+        }),
+        sleep(20).then(() => b.run('uploads-of/alice', async () => void order.push('user'))),
+      ]);
+      expect(order).toEqual(['both+', 'both-', 'user']);
+    } finally {
+      await small.onApplicationShutdown();
+    }
+  });
+
   it('lets different names run at the same time', async () => {
     const t = tracker();
     await Promise.all([t.hold(a, 'name-1', 'x', 150), t.hold(b, 'name-2', 'y', 150)]);

@@ -2,7 +2,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import { ClusterLockLostError, ClusterLockTimeoutError } from './cluster.errors.js';
-import { ClusterLocks, type LockedWork } from './cluster-locks.js';
+import { ClusterLocks, lockOrder, underEach, type LockedWork } from './cluster-locks.js';
 
 /**
  * Connections of the lock pool: one per name held or awaited at once by this instance. Small on
@@ -32,7 +32,9 @@ export interface PgClusterLocksOptions {
  * Each lock is held on a connection of a small dedicated pool: the holder's work runs on the main
  * pool, and sharing one pool would deadlock once every connection held a lock whose holder waited
  * for a connection. Advisory locks are re-entrant per session, so a KeyedMutex in front keeps one
- * holder (and one connection) per name in this instance. Holders must not nest locks.
+ * holder per name in this instance. Holders must not nest locks (each would take a connection, and
+ * a full pool of outer holders would wait forever for inner ones): several names are taken together,
+ * in order, on one connection.
  *
  * If the holding connection breaks while `fn` runs, PostgreSQL has already released the lock:
  * the error is logged at once, `fn`'s signal is aborted, and `run` rejects with
@@ -60,8 +62,9 @@ export class PgClusterLocks extends ClusterLocks implements OnApplicationShutdow
     this.pool.on('error', (err) => this.logger.warn(`idle lock connection failed: ${err.message}`));
   }
 
-  run<T>(name: string, fn: LockedWork<T>): Promise<T> {
-    return this.mutex.run(name, () => this.hold(name, fn));
+  run<T>(names: string | readonly string[], fn: LockedWork<T>): Promise<T> {
+    const ordered = lockOrder(names);
+    return underEach(this.mutex, ordered, () => this.hold(ordered, fn));
   }
 
   /** Ends the lock pool once the holders released their connections. */
@@ -69,7 +72,9 @@ export class PgClusterLocks extends ClusterLocks implements OnApplicationShutdow
     await this.pool.end();
   }
 
-  private async hold<T>(name: string, fn: LockedWork<T>): Promise<T> {
+  /** Takes every name's advisory lock on one connection, in order, runs `fn`, releases them. */
+  private async hold<T>(names: readonly string[], fn: LockedWork<T>): Promise<T> {
+    const name = names.join(', ');
     const client = await this.connect(name);
     const lost = new AbortController();
     const broken = (err?: Error): void => {
@@ -81,12 +86,14 @@ export class PgClusterLocks extends ClusterLocks implements OnApplicationShutdow
     const ended = (): void => broken();
     client.on('error', broken);
     client.on('end', ended);
-    let locked = false;
+    const locked: string[] = [];
     let reusable = true;
     try {
       try {
-        await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [name]);
-        locked = true;
+        for (const one of names) {
+          await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [one]);
+          locked.push(one);
+        }
       } catch (err) {
         if ((err as { code?: string }).code === LOCK_NOT_AVAILABLE) throw new ClusterLockTimeoutError(name);
         reusable = false;
@@ -98,9 +105,9 @@ export class PgClusterLocks extends ClusterLocks implements OnApplicationShutdow
     } catch (err) {
       throw lost.signal.aborted ? lost.signal.reason : err;
     } finally {
-      if (locked && !lost.signal.aborted) {
+      if (locked.length > 0 && !lost.signal.aborted) {
         try {
-          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]);
+          for (const one of locked.reverse()) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [one]);
         } catch (err) {
           // Not unlocked: destroying the connection ends the session, which releases the lock.
           this.logger.warn(`unlock of "${name}" failed: ${(err as Error).message}`);

@@ -1,9 +1,7 @@
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import type { SqlStatement } from './sql-runner.js';
 import { SqlRunner } from './sql-runner.js';
-
-/** PostgreSQL's SQLSTATE for a unique-index violation. */
-const UNIQUE_VIOLATION = '23505';
+import { isUniqueViolation } from './unique-violation.js';
 
 /** `?` placeholders as PostgreSQL's `$1, $2, ...` (a `?` inside a quoted literal stays). */
 export function numberPlaceholders(sql: string): string {
@@ -111,7 +109,7 @@ export class PostgresSqlRunner extends SqlRunner {
   }
 
   isUniqueViolation(err: unknown): boolean {
-    return (err as { code?: string })?.code === UNIQUE_VIOLATION;
+    return isUniqueViolation(err);
   }
 
   private async query<T>(target: Pool | PoolClient, sql: string, params: readonly unknown[]): Promise<T[]> {

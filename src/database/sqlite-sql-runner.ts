@@ -1,6 +1,7 @@
 import type { SqlStatement } from './sql-runner.js';
 import { SqlRunner } from './sql-runner.js';
 import type { SqliteWriter } from './sqlite-writer.js';
+import { isUniqueViolation } from './unique-violation.js';
 
 /**
  * SqlRunner on the embedded SQLite: every call runs synchronously on a cached prepared statement
@@ -58,17 +59,11 @@ export class SqliteSqlRunner extends SqlRunner {
     );
   }
 
-  /** Reads one row synchronously (for callers that cannot wait, e.g. a metrics scrape). */
-  getSync<T>(sql: string, params: readonly unknown[] = []): T | undefined {
-    return this.sqlite.statement(sql).get(...params) as T | undefined;
-  }
-
   durable(): Promise<void> {
     return this.sqlite.durable();
   }
 
   isUniqueViolation(err: unknown): boolean {
-    const code = (err as { code?: string })?.code;
-    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+    return isUniqueViolation(err);
   }
 }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { SCRATCH_ADMIN_URL } from '../../test/helpers/pg-scratch.js';
+import { createScratchDatabase } from '../../test/helpers/scratch-database.js';
 import { isUniqueViolation } from './unique-violation.js';
 
 describe('isUniqueViolation', () => {
@@ -24,7 +24,8 @@ describe('isUniqueViolation', () => {
   });
 
   it("recognises PostgreSQL's duplicate key (SQLSTATE 23505) and nothing else", async () => {
-    const client = new pg.Client({ connectionString: SCRATCH_ADMIN_URL });
+    const scratch = await createScratchDatabase();
+    const client = new pg.Client({ connectionString: scratch.url });
     await client.connect();
     try {
       await client.query('CREATE TEMP TABLE t (k text PRIMARY KEY, n text NOT NULL)');
@@ -37,6 +38,7 @@ describe('isUniqueViolation', () => {
       expect(isUniqueViolation(null)).toBe(false);
     } finally {
       await client.end();
+      await scratch.drop();
     }
   });
 });

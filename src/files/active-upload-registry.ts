@@ -6,8 +6,13 @@ import type { ActiveUpload } from './active-upload.js';
  * The lock name of a (user, key) pair. JSON of the pair is injective: `user + "\n" + key` let
  * user `a\nb` with key `c` meet user `a` with key `b\nc`.
  */
-function pairKey(username: string, key: string): string {
-  return JSON.stringify([username, key]);
+function keyLock(username: string, key: string): string {
+  return `upload:${JSON.stringify([username, key])}`;
+}
+
+/** The lock name of a user's whole account (upload count and quota checks). */
+function userLock(username: string): string {
+  return `uploads-of:${JSON.stringify([username])}`;
 }
 
 /**
@@ -73,11 +78,16 @@ export class ActiveUploadRegistry {
 
   /** Runs `fn` under the lock of one user's key. */
   withKey<T>(username: string, key: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(`upload:${pairKey(username, key)}`, fn);
+    return this.locks.run(keyLock(username, key), fn);
   }
 
   /** Runs `fn` under the lock of a user's whole account (upload count and quota checks). */
   withUser<T>(username: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(`uploads-of:${JSON.stringify([username])}`, fn);
+    return this.locks.run(userLock(username), fn);
+  }
+
+  /** Runs `fn` under the locks of a user's key and of the user's whole account, taken together. */
+  withKeyAndUser<T>(username: string, key: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run([keyLock(username, key), userLock(username)], fn);
   }
 }

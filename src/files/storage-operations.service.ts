@@ -30,10 +30,6 @@ export class StorageOperationsService {
     private readonly listings: UploadListings,
   ) {}
 
-  /** The totals as last read, for engines that cannot answer synchronously (see storageBytesUsed()). */
-  private lastTotals: StorageTotals = { bytesUsed: 0, inProgress: 0 };
-  private refreshing: Promise<void> | null = null;
-
   /** Uploads not yet complete, most recently active first (counts of uploads in memory are exact). */
   async listUploadsInProgress(): Promise<UploadInProgress[]> {
     const rows = await this.ledger.listUnfinished();
@@ -70,31 +66,6 @@ export class StorageOperationsService {
   /** Bytes of complete files plus the reserved size of uploads in progress, and uploads not yet complete. */
   storageTotals(): Promise<StorageTotals> {
     return this.listings.totals();
-  }
-
-  /**
-   * Bytes of complete files plus the reserved size of uploads in progress, for a synchronous
-   * caller (the metrics scrape). Exact where the engine answers synchronously (SQLite); else the
-   * value read at the previous call (storageTotals() is the exact, asynchronous form).
-   */
-  storageBytesUsed(): number {
-    return this.totalsNow().bytesUsed;
-  }
-
-  /** Number of uploads not yet complete, like storageBytesUsed(). */
-  countUploadsInProgress(): number {
-    return this.totalsNow().inProgress;
-  }
-
-  private totalsNow(): StorageTotals {
-    const now = this.listings.totalsNow();
-    if (now) return now;
-    this.refreshing ??= this.listings
-      .totals()
-      .then((totals) => void (this.lastTotals = totals))
-      .catch(() => undefined)
-      .finally(() => (this.refreshing = null));
-    return this.lastTotals;
   }
 
   /** Upload counters since start, and how many uploads are open in memory. */

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { SqlRunner } from '../database/sql-runner.js';
-import { SqliteSqlRunner } from '../database/sqlite-sql-runner.js';
 
 /** An unfinished upload as `LIST` with `incomplete` shows it. */
 export interface UploadListing {
@@ -73,16 +72,6 @@ export class UploadListings {
   /** Bytes of every stored and reserved file, and the uploads not yet complete. */
   async totals(): Promise<StorageTotals> {
     const row = await this.db.get<StorageTotals>(TOTALS_SQL);
-    return { bytesUsed: Number(row?.bytesUsed ?? 0), inProgress: Number(row?.inProgress ?? 0) };
-  }
-
-  /**
-   * The totals right now when the engine can answer without waiting (SQLite), else null. For
-   * callers that cannot wait for a promise (a synchronous metrics collector).
-   */
-  totalsNow(): StorageTotals | null {
-    if (!(this.db instanceof SqliteSqlRunner)) return null;
-    const row = this.db.getSync<StorageTotals>(TOTALS_SQL);
     return { bytesUsed: Number(row?.bytesUsed ?? 0), inProgress: Number(row?.inProgress ?? 0) };
   }
 }

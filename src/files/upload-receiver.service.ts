@@ -56,64 +56,62 @@ export class UploadReceiverService implements OnModuleDestroy {
     const key = dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, storage.maxKeyBytes);
     // The user's lock too: the upload-count and quota checks below must see every plan granted
     // before them, or parallel SAVEs of different keys all pass the limits at once.
-    const granted = await this.registry.withKey(username, key, () =>
-      this.registry.withUser(username, async () => {
-        const existing = await this.ledger.find(username, key);
-        if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
-        if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
-        const size = dto.size;
-        if (size < 0) throw FilesErrors.sizeNegative();
-        if (size > storage.maxFileBytes) throw FilesErrors.sizeTooLarge(size, storage.maxFileBytes);
-        if (!existing && (await this.ledger.countUploading(username)) >= storage.maxUploadsPerUser) {
-          throw FilesErrors.tooManyUploads(storage.maxUploadsPerUser);
-        }
-        if (storage.userQuotaBytes > 0) {
-          const used = await this.ledger.bytesOfUser(username, existing?.id);
-          if (used + size > storage.userQuotaBytes) throw FilesErrors.quotaExceeded(storage.userQuotaBytes);
-        }
-        if ((await this.storage.freeBytes()) - size < storage.minFreeBytes) throw FilesErrors.noSpace(size);
-        // docs/protocol.md §6: a SAVE for a key whose upload is incomplete restarts that upload from zero.
-        if (existing) await this.loader.discard(existing);
+    const granted = await this.registry.withKeyAndUser(username, key, async () => {
+      const existing = await this.ledger.find(username, key);
+      if (existing && existing.state !== 'uploading') throw FilesErrors.fileKeyExists(key);
+      if (dto.size === undefined || dto.size === null) throw FilesErrors.sizeMissing();
+      const size = dto.size;
+      if (size < 0) throw FilesErrors.sizeNegative();
+      if (size > storage.maxFileBytes) throw FilesErrors.sizeTooLarge(size, storage.maxFileBytes);
+      if (!existing && (await this.ledger.countUploading(username)) >= storage.maxUploadsPerUser) {
+        throw FilesErrors.tooManyUploads(storage.maxUploadsPerUser);
+      }
+      if (storage.userQuotaBytes > 0) {
+        const used = await this.ledger.bytesOfUser(username, existing?.id);
+        if (used + size > storage.userQuotaBytes) throw FilesErrors.quotaExceeded(storage.userQuotaBytes);
+      }
+      if ((await this.storage.freeBytes()) - size < storage.minFreeBytes) throw FilesErrors.noSpace(size);
+      // docs/protocol.md §6: a SAVE for a key whose upload is incomplete restarts that upload from zero.
+      if (existing) await this.loader.discard(existing);
 
-        const blockSize = grantBlockSize(dto.block_size, storage);
-        const totalBlock = Math.ceil(size / blockSize);
-        const now = this.clock.now();
-        const row: UploadEntity = {
-          id: randomUUID(),
-          username,
-          key,
-          size,
-          blockSize,
-          totalBlock,
-          state: 'uploading',
-          receivedCount: 0,
-          storageName: randomUUID(),
-          md5: null,
-          createdAt: now,
-          updatedAt: now,
-          completedAt: null,
-          servedBy: this.loader.self,
-        };
-        // File first, row second: a crash in between leaves an orphan file the sweep removes,
-        // never a row whose file is missing.
-        const handle = await this.storage.createPartial(row.storageName, size);
-        try {
-          await this.ledger.insert(row);
-        } catch (err) {
-          await handle.close();
-          await this.storage.removePartial(row.storageName);
-          // Another instance planned the same key between the read above and this insert.
-          if (this.ledger.isUniqueViolation(err)) throw FilesErrors.fileKeyExists(key);
-          throw err;
-        } finally {
-          this.storage.settlePartial(row.storageName);
-        }
-        const upload = this.loader.open(row, handle, new BlockBitmap(totalBlock));
-        this.counters.started++;
-        this.logger.log(`upload started: user=${JSON.stringify(username)} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
-        return { upload, plan: { key, size, block_size: blockSize, total_block: totalBlock } };
-      }),
-    );
+      const blockSize = grantBlockSize(dto.block_size, storage);
+      const totalBlock = Math.ceil(size / blockSize);
+      const now = this.clock.now();
+      const row: UploadEntity = {
+        id: randomUUID(),
+        username,
+        key,
+        size,
+        blockSize,
+        totalBlock,
+        state: 'uploading',
+        receivedCount: 0,
+        storageName: randomUUID(),
+        md5: null,
+        createdAt: now,
+        updatedAt: now,
+        completedAt: null,
+        servedBy: this.loader.self,
+      };
+      // File first, row second: a crash in between leaves an orphan file the sweep removes,
+      // never a row whose file is missing.
+      const handle = await this.storage.createPartial(row.storageName, size);
+      try {
+        await this.ledger.insert(row);
+      } catch (err) {
+        await handle.close();
+        await this.storage.removePartial(row.storageName);
+        // Another instance planned the same key between the read above and this insert.
+        if (this.ledger.isUniqueViolation(err)) throw FilesErrors.fileKeyExists(key);
+        throw err;
+      } finally {
+        this.storage.settlePartial(row.storageName);
+      }
+      const upload = this.loader.open(row, handle, new BlockBitmap(totalBlock));
+      this.counters.started++;
+      this.logger.log(`upload started: user=${JSON.stringify(username)} key=${JSON.stringify(key)} size=${size} block_size=${blockSize}`);
+      return { upload, plan: { key, size, block_size: blockSize, total_block: totalBlock } };
+    });
     // docs/protocol.md §6: an empty file has no block whose reply could carry the MD5, so it
     // completes right here, once the key's lock is released (completion takes it).
     if (granted.plan.total_block === 0)

@@ -4,8 +4,8 @@ import { StorageOperationsService } from '../files/storage-operations.service.js
 import { StepMetrics } from './step-metrics.service.js';
 
 /**
- * Upload and storage metrics. They are read from the FilesModule when Prometheus scrapes, so
- * nothing is added to the upload path itself.
+ * Upload and storage metrics. They are read from the FilesModule when Prometheus scrapes (the
+ * storage totals from the database, whichever engine), so nothing is added to the upload path itself.
  */
 @Injectable()
 export class FilesMetricsCollector {
@@ -15,8 +15,8 @@ export class FilesMetricsCollector {
       name: 'stepd_uploads_in_progress',
       help: 'Uploads planned and not yet complete.',
       registers,
-      collect() {
-        this.set(files.countUploadsInProgress());
+      async collect() {
+        this.set((await files.storageTotals()).inProgress);
       },
     });
     new Counter({
@@ -42,8 +42,8 @@ export class FilesMetricsCollector {
       name: 'stepd_storage_bytes_used',
       help: 'Bytes of complete files plus the reserved size of uploads in progress.',
       registers,
-      collect() {
-        this.set(files.storageBytesUsed());
+      async collect() {
+        this.set((await files.storageTotals()).bytesUsed);
       },
     });
   }

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -7,9 +5,7 @@ import { CommonModule } from '../../src/common/common.module.js';
 import { StepConfigModule } from '../../src/config/config.module.js';
 import type { StepConfig } from '../../src/config/step.config.js';
 import { buildDataSourceOptions, type DatabaseSettings } from '../../src/database/database.options.js';
-
-/** The server the PostgreSQL specs use: STEP_TEST_DATABASE_URL, else the machine's (CI's) server. */
-export const SCRATCH_ADMIN_URL = process.env.STEP_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+import { createScratchDatabase } from './scratch-database.js';
 
 /** A fresh database with stepd's schema, for one spec file. */
 export interface PgScratch {
@@ -20,40 +16,24 @@ export interface PgScratch {
   drop(): Promise<void>;
 }
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: SCRATCH_ADMIN_URL, connectionTimeoutMillis: 3_000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    // Fails the suite loudly: these specs exist to run against a real PostgreSQL.
-    throw new Error(
-      `No PostgreSQL at ${SCRATCH_ADMIN_URL} (${(err as Error).message}); set STEP_TEST_DATABASE_URL to a server where this user may CREATE DATABASE.`,
-      { cause: err },
-    );
-  }
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Creates `stepd_scratch_<random>` and runs stepd's PostgreSQL migrations on it. */
+/** Creates a scratch database (test/helpers/scratch-database.ts) and runs stepd's PostgreSQL migrations on it. */
 export async function createPgScratch(): Promise<PgScratch> {
-  const name = `stepd_scratch_${randomBytes(6).toString('hex')}`;
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(SCRATCH_ADMIN_URL);
-  url.pathname = `/${name}`;
+  const scratch = await createScratchDatabase();
   const dataSource = new DataSource(
-    buildDataSourceOptions({ database: { url: url.toString() }, storage: { dataDir: '/nonexistent' } } as DatabaseSettings),
+    buildDataSourceOptions({ database: { url: scratch.url }, storage: { dataDir: '/nonexistent' } } as DatabaseSettings),
   );
-  await dataSource.initialize();
+  try {
+    await dataSource.initialize();
+  } catch (err) {
+    await scratch.drop();
+    throw err;
+  }
   return {
-    url: url.toString(),
+    url: scratch.url,
     dataSource,
     async drop() {
       if (dataSource.isInitialized) await dataSource.destroy();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await scratch.drop();
     },
   };
 }
