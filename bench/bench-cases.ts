@@ -7,6 +7,7 @@ import { startBaseline, startStepd, startTus, type BenchServer } from './bench-s
 import { writeRandomFile } from './random-file.js';
 import { STEPD_ENGINE, stepdDownload, stepdUpload, type StepdTarget } from './stepd-engine.js';
 import { LEGACY_BLOCK_SIZE, LEGACY_READ_BYTES, legacyUpload, stepdDelete } from './stepd-legacy.js';
+import { preparePostgresCases } from './postgres-cases.js';
 import { tusUpload } from './tus-client.js';
 
 /** The stepd client's defaults the baseline mirrors. */
@@ -29,6 +30,8 @@ export interface BenchCase {
   server: BenchServer;
   /** Bytes one run moves. */
   bytes: number;
+  /** Further server processes serving the case (instances behind a balancer): their CPU time counts too. */
+  others?: BenchServer[];
   /** Runs once (the bench times the call). */
   run(run: number): Promise<void>;
 }
@@ -40,6 +43,8 @@ export interface BenchContext {
   /** The random test file. */
   source: string;
   servers: BenchServer[];
+  /** Run at the end, after the servers are stopped (balancers, databases), in order. */
+  cleanups: (() => Promise<void>)[];
   result: BenchResult;
 }
 
@@ -68,7 +73,8 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
       },
     });
   }
-  if (!['upload', 'download', 'legacy', 'legacy-8', 'concurrent'].some((n) => wants(n as CaseName))) return cases;
+  for (const [name, pgCase] of await preparePostgresCases(ctx)) cases.set(name, pgCase);
+  if (!['upload', 'download', 'legacy', 'legacy-8', 'concurrent'].some((n) => wants(n as CaseName))) return inRunOrder(cases);
   const server = await startServer(ctx, startStepd);
   const target: StepdTarget = { host: '127.0.0.1', port: server.port, user: 'bench' };
   await addEngineCases(ctx, cases, target, server);
@@ -83,6 +89,10 @@ export async function prepareCases(ctx: BenchContext): Promise<Map<CaseName, Ben
     });
   }
   if (wants('legacy-8')) cases.set('legacy-8', await legacyParallelCase(ctx, target, server));
+  return inRunOrder(cases);
+}
+
+function inRunOrder(cases: Map<CaseName, BenchCase>): Map<CaseName, BenchCase> {
   return new Map(CASE_NAMES.filter((name) => cases.has(name)).map((name) => [name, cases.get(name)!]));
 }
 

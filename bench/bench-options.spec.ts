@@ -16,12 +16,13 @@ describe('bench options', () => {
     for (const bad of ['', 'MiB', '-1MiB', '1 parsec', '0']) expect(() => parseSize(bad)).toThrow(BenchUsageError);
   });
 
-  it('defaults to 256 MiB, 3 runs, every case but the shaped links, table output', () => {
+  it('defaults to 256 MiB, 3 runs, every case but the shaped links and the PostgreSQL ones, table output', () => {
     expect(parseBenchOptions([])).toMatchObject({
       size: 256 * 1024 ** 2,
       runs: 3,
       json: false,
-      cases: CASE_NAMES.filter((c) => c !== 'shaped'),
+      cases: CASE_NAMES.filter((c) => c !== 'shaped' && !c.startsWith('pg-')),
+      databaseUrl: null,
       smallCases: [...SMALL_CASE_NAMES],
       smoke: false,
       cpuProfileDir: null,
@@ -43,6 +44,14 @@ describe('bench options', () => {
   it('takes --flag value and --flag=value, and keeps cases in run order', () => {
     const options = parseBenchOptions(['--size=1GiB', '--runs', '5', '--cases', 'legacy,baseline', '--json']);
     expect(options).toMatchObject({ size: 1024 ** 3, runs: 5, json: true, cases: ['baseline', 'legacy'] });
+  });
+
+  it('takes pg for every PostgreSQL case, and the server they use', () => {
+    expect(parseBenchOptions(['--cases', 'upload,pg', '--database-url', 'postgres://me@db:5432/x'])).toMatchObject({
+      cases: ['upload', 'pg-upload', 'pg-balanced', 'pg-legacy'],
+      databaseUrl: 'postgres://me@db:5432/x',
+    });
+    expect(parseBenchOptions(['--cases', 'pg-legacy']).cases).toEqual(['pg-legacy']);
   });
 
   it('takes small for every small-request case, or small cases one by one', () => {

@@ -11,11 +11,19 @@ export const CASE_NAMES = [
   'legacy',
   'legacy-8',
   'concurrent',
+  'pg-upload',
+  'pg-balanced',
+  'pg-legacy',
   'shaped',
 ] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
-/** Cases run when --cases is not given: the shaped links take minutes at their rates, so they are asked for. */
-const DEFAULT_CASES = CASE_NAMES.filter((name) => name !== 'shaped');
+/** The cases on PostgreSQL (README "Scaling out"): they need a server, so they are asked for (`--cases pg` for all three). */
+const PG_CASE_NAMES: readonly CaseName[] = ['pg-upload', 'pg-balanced', 'pg-legacy'];
+/**
+ * Cases run when --cases is not given: the shaped links take minutes at their rates, and the
+ * PostgreSQL cases need a server, so both are asked for.
+ */
+const DEFAULT_CASES = CASE_NAMES.filter((name) => name !== 'shaped' && !PG_CASE_NAMES.includes(name));
 
 /** A shaped link: bandwidth per direction and added round-trip time (through bench/pacing-proxy). */
 export interface LinkSpec {
@@ -47,6 +55,8 @@ export interface BenchOptions {
   /** Links of the `shaped` case, and the file it moves over each. */
   links: LinkSpec[];
   linkSize: number;
+  /** Server the PostgreSQL cases create their databases on (null: STEP_TEST_DATABASE_URL, else the machine's). */
+  databaseUrl: string | null;
 }
 
 const UNITS: Record<string, number> = {
@@ -81,17 +91,22 @@ export class BenchUsageError extends Error {
   }
 }
 
-/** `--cases small` stands for every small-request case. */
+/** `--cases small` stands for every small-request case, `--cases pg` for every PostgreSQL case. */
 const SMALL_GROUP = 'small';
+const PG_GROUP = 'pg';
 
 export const USAGE = `usage: npm run bench -- [--size 256MiB] [--runs 3] [--cases ${DEFAULT_CASES.join(',')},small] [--json] [--smoke] [--cpu-prof DIR]
                        [--links 2mbit,20mbit,20mbit+50ms] [--link-size 16MiB]
+                       [--database-url postgres://user@host:5432/db]
   --size   test file size (default 256MiB; 1GiB for the headline figure)
   --runs   runs per case, alternated round-robin (default 3)
   --cases  comma-separated subset of: ${CASE_NAMES.join(', ')},
-           ${SMALL_CASE_NAMES.join(', ')}, or small for all of the latter (default: all but shaped)
+           ${SMALL_CASE_NAMES.join(', ')}, or small for all of the latter, pg for all pg-* cases
+           (default: all but shaped and pg-*; e.g. upload,legacy,pg for the scale-out ratios)
   --links  the shaped case's links: bandwidth per direction, optionally +RTT added (default 2mbit,20mbit,20mbit+50ms)
   --link-size  file moved over each shaped link (default 16MiB)
+  --database-url  PostgreSQL server of the pg-* cases, which create a fresh database on it and drop it
+           (default: STEP_TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres)
   --json   print one JSON object instead of the table
   --smoke  a tiny file and one run (what the test suite runs)
   --cpu-prof DIR  run every server child with node --cpu-prof, profiles written to DIR`;
@@ -113,6 +128,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     cpuProfileDir: null,
     links: DEFAULT_LINKS.map(parseLink),
     linkSize: 16 * 1024 ** 2,
+    databaseUrl: null,
   };
   let sizeGiven = false;
   let runsGiven = false;
@@ -136,11 +152,11 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const known: readonly string[] = [...CASE_NAMES, ...SMALL_CASE_NAMES, SMALL_GROUP];
+      const known: readonly string[] = [...CASE_NAMES, ...SMALL_CASE_NAMES, SMALL_GROUP, PG_GROUP];
       const unknown = names.filter((n) => !known.includes(n));
       if (unknown.length || names.length === 0)
         throw new BenchUsageError(`--cases: unknown ${unknown.join(', ') || '(empty)'}; known: ${known.join(', ')}`);
-      options.cases = CASE_NAMES.filter((n) => names.includes(n));
+      options.cases = CASE_NAMES.filter((n) => names.includes(n) || (names.includes(PG_GROUP) && PG_CASE_NAMES.includes(n)));
       options.smallCases = SMALL_CASE_NAMES.filter((n) => names.includes(n) || names.includes(SMALL_GROUP));
     } else if (flag === '--json') options.json = true;
     else if (flag === '--smoke') options.smoke = true;
@@ -151,6 +167,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
         .filter((s) => s.trim())
         .map(parseLink);
     else if (flag === '--link-size') options.linkSize = parseSize(value());
+    else if (flag === '--database-url') options.databaseUrl = value();
     else if (flag === '--help' || flag === '-h') throw new BenchUsageError('');
     else throw new BenchUsageError(`unknown option ${argv[i]}`);
   }

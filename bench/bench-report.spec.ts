@@ -16,6 +16,7 @@ describe('bench report', () => {
       block_size: 4 * 1024 ** 2,
       connections: 4,
       engine: 'test',
+      balancer: null,
       cases: { baseline: caseStats(400e6, [1]), peer: caseStats(200e6, [1]), upload: caseStats(300e6, [1]) },
       small: {
         'data-1': smallCaseStats({
@@ -35,6 +36,9 @@ describe('bench report', () => {
         legacy_vs_baseline: null,
         concurrent_vs_upload: null,
         legacy_parallel_vs_legacy: null,
+        pg_upload_vs_upload: null,
+        pg_balanced_vs_upload: null,
+        pg_legacy_vs_legacy: null,
       },
       server_peak_rss_bytes: 150 * 1024 ** 2,
       shaped: [

@@ -30,6 +30,8 @@ export interface BenchResult {
   connections: number;
   /** How stepd's client was driven; null when no stepd case ran. */
   engine: string | null;
+  /** What balanced the pg-balanced case (haproxy or the round-robin proxy); null when it did not run. */
+  balancer: string | null;
   cases: Partial<Record<CaseName, CaseStats>>;
   /** The small-request cases, in operations per second and server CPU per request. */
   small: Partial<Record<SmallCaseName, SmallCaseStats>>;
@@ -45,6 +47,12 @@ export interface BenchResult {
     concurrent_vs_upload: number | null;
     /** Aggregate of 8 parallel legacy clients over one legacy client. */
     legacy_parallel_vs_legacy: number | null;
+    /** One instance on PostgreSQL over the SQLite upload of the same run (issue 16: >= 0.9). */
+    pg_upload_vs_upload: number | null;
+    /** Two PostgreSQL instances behind the balancer over one SQLite instance (>= 0.8 on 2 cores). */
+    pg_balanced_vs_upload: number | null;
+    /** The lock-step legacy client on PostgreSQL over the same on SQLite (>= 0.8). */
+    pg_legacy_vs_legacy: number | null;
   };
   /** Peak resident set size of the stepd server during the upload runs. */
   server_peak_rss_bytes: number | null;
@@ -90,6 +98,9 @@ const LABELS: Record<CaseName, string> = {
   legacy: 'stepd legacy (20480 B, 1 in flight)',
   'legacy-8': 'stepd 8 legacy clients at once (aggregate)',
   concurrent: 'stepd 64 clients x 8 MiB (aggregate)',
+  'pg-upload': 'stepd upload, PostgreSQL',
+  'pg-balanced': 'stepd upload, 2 PostgreSQL instances, balancer',
+  'pg-legacy': 'stepd legacy, PostgreSQL',
   shaped: 'shaped links (table below)',
 };
 
@@ -106,7 +117,7 @@ export function formatTable(result: BenchResult): string {
     const vsBase =
       name === 'legacy'
         ? ratio(result, name, 'legacy-baseline')
-        : ['baseline', 'concurrent', 'legacy-8'].includes(name)
+        : ['baseline', 'concurrent', 'legacy-8', 'pg-legacy'].includes(name)
           ? null
           : ratio(result, name, 'baseline');
     const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
@@ -130,6 +141,11 @@ export function formatTable(result: BenchResult): string {
     `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
     `64 clients aggregate / single-client upload: ${fmt(result.ratios.concurrent_vs_upload)}`,
     `8 legacy clients aggregate / one legacy client: ${fmt(result.ratios.legacy_parallel_vs_legacy)}`,
+    ...(result.ratios.pg_upload_vs_upload === null ? [] : [`PostgreSQL upload / SQLite upload: ${fmt(result.ratios.pg_upload_vs_upload)}`]),
+    ...(result.ratios.pg_balanced_vs_upload === null
+      ? []
+      : [`2 PostgreSQL instances (${result.balancer ?? '-'}) / SQLite upload: ${fmt(result.ratios.pg_balanced_vs_upload)}`]),
+    ...(result.ratios.pg_legacy_vs_legacy === null ? [] : [`PostgreSQL legacy / SQLite legacy: ${fmt(result.ratios.pg_legacy_vs_legacy)}`]),
     ...(Object.keys(result.small).length ? ['', formatSmallTable(result.small)] : []),
     ...(result.shaped.length ? ['', formatShapedTable(result.shaped)] : []),
   ];

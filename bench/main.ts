@@ -23,6 +23,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     root,
     source: join(root, 'source.bin'),
     servers: [],
+    cleanups: [],
     result: {
       size_bytes: options.size,
       runs: options.runs,
@@ -30,6 +31,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       block_size: BLOCK_SIZE,
       connections: CONNECTIONS,
       engine: null,
+      balancer: null,
       cases: {},
       small: {},
       skipped: {},
@@ -40,6 +42,9 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
         legacy_vs_baseline: null,
         concurrent_vs_upload: null,
         legacy_parallel_vs_legacy: null,
+        pg_upload_vs_upload: null,
+        pg_balanced_vs_upload: null,
+        pg_legacy_vs_legacy: null,
       },
       server_peak_rss_bytes: null,
       shaped: [],
@@ -64,8 +69,8 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     const smallSamples = new Map<SmallCaseName, SmallCaseSamples>();
     // Round-robin: every round runs each case once, so drift on the shared VM hits all alike.
     for (let run = 1; run <= options.runs; run++) {
-      for (const [name, { server, bytes, run: runCase }] of cases) {
-        const measured = await measure(server, () => runCase(run), true);
+      for (const [name, { server, others, bytes, run: runCase }] of cases) {
+        const measured = await measure(server, () => runCase(run), true, others);
         seconds.set(name, [...(seconds.get(name) ?? []), measured.seconds]);
         const sample = sampled(name);
         sample.clientCpu.push(measured.clientCpu);
@@ -106,10 +111,14 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       legacy_vs_baseline: ratio(result, 'legacy', 'legacy-baseline'),
       concurrent_vs_upload: ratio(result, 'concurrent', 'upload'),
       legacy_parallel_vs_legacy: ratio(result, 'legacy-8', 'legacy'),
+      pg_upload_vs_upload: ratio(result, 'pg-upload', 'upload'),
+      pg_balanced_vs_upload: ratio(result, 'pg-balanced', 'upload'),
+      pg_legacy_vs_legacy: ratio(result, 'pg-legacy', 'legacy'),
     };
     return result;
   } finally {
     await Promise.all(ctx.servers.map((s) => stopChild(s)));
+    for (const cleanup of ctx.cleanups) await cleanup().catch((err: Error) => console.error(`bench clean-up: ${err.message}`));
     await rm(root, { recursive: true, force: true });
   }
 }
@@ -123,18 +132,22 @@ async function smallCasesOf(ctx: BenchContext): Promise<Map<SmallCaseName, Small
   return prepareSmallCases(server, ctx.root, ctx.options.smallCases, ctx.options.smoke);
 }
 
-/** What one timed call cost: wall time, server and client CPU seconds, the server's peak RSS (when sampled). */
-async function measure(server: BenchServer, work: () => Promise<void>, sampleRss: boolean) {
+/**
+ * What one timed call cost: wall time, server and client CPU seconds, the server's peak RSS (when
+ * sampled). The CPU time of `others` (further instances serving the case) counts as the server's.
+ */
+async function measure(server: BenchServer, work: () => Promise<void>, sampleRss: boolean, others: BenchServer[] = []) {
   const rss = sampleRss ? new PeakRssSampler(server.child.pid!) : null;
   await rss?.start();
-  const cpuBefore = await cpuSecondsOf(server.child.pid!);
+  const serverCpu = async () => (await Promise.all([server, ...others].map((s) => cpuSecondsOf(s.child.pid!)))).reduce((a, b) => a + b, 0);
+  const cpuBefore = await serverCpu();
   const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   await work();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const clientUsed = process.cpuUsage(clientBefore);
-  const serverCpu = (await cpuSecondsOf(server.child.pid!)) - cpuBefore;
-  return { seconds, serverCpu, clientCpu: (clientUsed.user + clientUsed.system) / 1e6, peakRss: (await rss?.stop()) ?? 0 };
+  const serverUsed = (await serverCpu()) - cpuBefore;
+  return { seconds, serverCpu: serverUsed, clientCpu: (clientUsed.user + clientUsed.system) / 1e6, peakRss: (await rss?.stop()) ?? 0 };
 }
 
 /** The shaped-link case on servers of its own (see bench/shaped-links.ts). */

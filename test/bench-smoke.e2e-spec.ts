@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CASE_NAMES } from '../bench/bench-options.js';
 import type { BenchResult } from '../bench/bench-report.js';
 import { SMALL_CASE_NAMES } from '../bench/small-requests.js';
+import { queryOn, resolvePostgresServer } from './helpers/postgres-server.js';
 
 const BENCH_ENTRY = fileURLToPath(new URL('../dist/bench/main.js', import.meta.url));
 const BOUND_MS = 180_000;
@@ -29,7 +30,7 @@ describe('npm run bench --smoke', () => {
     expect(code, stderr).toBe(0);
     const result = JSON.parse(stdout) as BenchResult;
     // The shaped links are asked for by name (they take minutes); see the next test.
-    const expected = CASE_NAMES.filter((n) => n !== 'shaped');
+    const expected = CASE_NAMES.filter((n) => n !== 'shaped' && !n.startsWith('pg-'));
     expect(result.engine).toEqual(expect.any(String));
     expect(result.skipped).toEqual({});
     for (const name of expected) {
@@ -57,6 +58,39 @@ describe('npm run bench --smoke', () => {
     expect(result.ratios.upload_vs_baseline).toBeGreaterThan(0);
     expect(result.server_peak_rss_bytes).toBeGreaterThan(0);
   });
+
+  it(
+    'runs the PostgreSQL cases (one instance, two behind the balancer, legacy) next to their SQLite counterparts, and drops its databases',
+    { timeout: BOUND_MS + 30_000 },
+    async () => {
+      // The machine's server, STEP_TEST_DATABASE_URL or an embedded one: never skipped.
+      const server = await resolvePostgresServer();
+      try {
+        const before = await benchDatabases(server.adminUrl);
+        const { code, stdout, stderr } = await runBench([
+          '--smoke',
+          '--json',
+          '--cases',
+          'upload,legacy,pg',
+          '--database-url',
+          server.adminUrl,
+        ]);
+        expect(code, stderr).toBe(0);
+        const result = JSON.parse(stdout) as BenchResult;
+        for (const name of ['pg-upload', 'pg-balanced', 'pg-legacy'] as const) {
+          expect(result.cases[name]?.median, `case ${name}`).toBeGreaterThan(0);
+          expect(result.cases[name]!.server_cpu_seconds_per_gb, `server CPU of ${name}`).toBeGreaterThan(0);
+        }
+        expect(result.balancer).toMatch(/^(haproxy|round-robin proxy)/);
+        expect(result.ratios.pg_upload_vs_upload).toBeGreaterThan(0);
+        expect(result.ratios.pg_balanced_vs_upload).toBeGreaterThan(0);
+        expect(result.ratios.pg_legacy_vs_legacy).toBeGreaterThan(0);
+        expect(await benchDatabases(server.adminUrl)).toEqual(before);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 
   it('exits 2 with the usage on a bad option', async () => {
     const { code, stderr } = await runBench(['--size', 'lots']);
@@ -90,3 +124,12 @@ describe('npm run bench --smoke', () => {
     },
   );
 });
+
+/** The bench's databases on a server (it creates them with this prefix and drops them at its end). */
+async function benchDatabases(adminUrl: string): Promise<string[]> {
+  const rows = await queryOn<{ datname: string }>(
+    adminUrl,
+    "SELECT datname FROM pg_database WHERE starts_with(datname, 'stepd_bench_') ORDER BY 1",
+  );
+  return rows.map((row) => row.datname);
+}

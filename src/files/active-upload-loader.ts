@@ -80,6 +80,25 @@ export class ActiveUploadLoader {
     return loading;
   }
 
+  /**
+   * The key's unfinished upload as the database has it now, for an upload in memory whose
+   * request did not fit: another instance may have restarted the key with a new plan (a SAVE
+   * there, docs/protocol.md §6), which leaves this copy stale. Evicts it then and loads the new
+   * plan; returns `held` itself when it is still the current one.
+   */
+  reloadIfReplaced(held: ActiveUpload): Promise<ActiveUpload | null> {
+    const { username, key } = held.row;
+    return this.registry.withKey(username, key, async () => {
+      const row = await this.ledger.find(username, key, 'uploading');
+      if (row?.id === held.id) return held;
+      if (this.registry.get(username, key) === held) {
+        held.state = 'cancelled';
+        await this.registry.evict(held);
+      }
+      return row ? this.resumeLocked(row) : null;
+    });
+  }
+
   /** Loads an upload row's state into memory (after a restart), under the key's lock. */
   resume(row: UploadEntity): Promise<ActiveUpload | null> {
     return this.registry.withKey(row.username, row.key, () => this.resumeLocked(row));

@@ -108,6 +108,25 @@ describe('two instances on one PostgreSQL database and one data dir (docs/scale-
     });
   });
 
+  it('takes a block of a plan the other instance granted with another block size when it restarted the key', async () => {
+    const content = randomBytes(8 * BLOCK);
+    await a.plan('alice', 'g', content, BLOCK);
+    await b.send('alice', 'g', content, BLOCK, 0);
+    // The step CLI re-plans with larger blocks once it has measured the link (a SAVE on `a`).
+    await a.plan('alice', 'g', content, 2 * BLOCK);
+    expect((await b.receiver.status('alice', { key: 'g' })).fields).toMatchObject({ block_size: 2 * BLOCK, received_count: 0 });
+    await b.send('alice', 'g', content, 2 * BLOCK, 1);
+    expect((await a.receiver.status('alice', { key: 'g' })).fields).toMatchObject({
+      block_size: 2 * BLOCK,
+      received_count: 1,
+      missing_ranges: [
+        [0, 0],
+        [2, 3],
+      ],
+    });
+    expect(b.registry.get('alice', 'g')!.row.blockSize).toBe(2 * BLOCK);
+  });
+
   it('expires an idle upload only when the instance serving it is no longer live, and takes it over on its next block', async () => {
     const content = randomBytes(4 * BLOCK);
     await a.plan('alice', 'idle', content, BLOCK);

@@ -122,13 +122,18 @@ export class UploadReceiverService implements OnModuleDestroy {
   /** FILE UPLOAD: stores one block; the reply to the block that completes the file carries `md5`. */
   async receiveBlock(username: string, dto: FileRequestDto, binary: Buffer | null): Promise<StepReply> {
     const key = requireKey(dto.key, 'UPLOAD', this.config.storage.maxKeyBytes);
-    const upload = await this.loader.find(username, key);
+    let upload = await this.loader.find(username, key);
+    const index = dto.block_index;
+    // A block that does not fit the plan in memory may fit the plan another instance granted
+    // since (the key restarted there with another block size): only then is the database read.
+    if (upload && upload.state === 'uploading' && typeof index === 'number' && !fitsPlan(upload, index, binary)) {
+      upload = await this.loader.reloadIfReplaced(upload);
+    }
     if (!upload) {
       const row = await this.ledger.find(username, key);
       throw row && row.state !== 'uploading' ? FilesErrors.completelyUploaded(key) : FilesErrors.notAccepted(key);
     }
     if (upload.state !== 'uploading') throw FilesErrors.completelyUploaded(key);
-    const index = dto.block_index;
     if (index === undefined || index === null) throw FilesErrors.blockIndexMissing('UPLOAD');
     if (index >= upload.row.totalBlock) throw FilesErrors.blockIndexTooHigh(index, upload.row.totalBlock);
     if (index < 0) throw FilesErrors.blockIndexNegative(index);
@@ -176,7 +181,9 @@ export class UploadReceiverService implements OnModuleDestroy {
     if (row.state === 'complete') {
       return StepReply.ok('OK', { ...base, received_count: row.totalBlock, missing_ranges: [], complete: true, md5: row.md5 });
     }
-    const upload = await this.loader.find(username, key);
+    let upload = await this.loader.find(username, key);
+    // The copy in memory is stale when another instance restarted the key since.
+    if (upload && upload.id !== row.id) upload = await this.loader.reloadIfReplaced(upload);
     // With several instances, what the others recorded counts too (and this one learns of it).
     const bitmap = upload ? await this.ledger.currentBitmap(upload.row, upload.bitmap) : await this.ledger.loadBitmap(row);
     const ranges = bitmap.missingRanges(STEP_STATUS_MAX_RANGES);
@@ -256,4 +263,9 @@ export class UploadReceiverService implements OnModuleDestroy {
     this.logger.error(`writing block ${index} of upload ${upload.id} failed: ${code ?? (err as Error)?.message}`);
     return code === 'ENOSPC' || code === 'EDQUOT' ? FilesErrors.blockNoSpace(index) : FilesErrors.blockWriteFailed(index);
   }
+}
+
+/** Whether block `index` with these bytes fits the upload's plan (index in range, right length). */
+function fitsPlan(upload: ActiveUpload, index: number, binary: Buffer | null): boolean {
+  return index >= 0 && index < upload.row.totalBlock && binary !== null && binary.length === upload.blockLength(index);
 }

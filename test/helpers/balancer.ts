@@ -1,6 +1,6 @@
-import { startHaproxy, type InstancePorts } from './haproxy.js';
+import { startHaproxy, type InstancePorts } from '../../bench/haproxy.js';
 import { freePort } from './postgres-server.js';
-import { startRoundRobinProxy } from './round-robin-proxy.js';
+import { startRoundRobinProxy } from '../../bench/round-robin-proxy.js';
 
 /** A TCP round-robin balancer in front of stepd instances. */
 export interface Balancer {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -5,8 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The example configuration shipped in deploy/. */
-export const DEPLOY_HAPROXY_CFG = fileURLToPath(new URL('../../deploy/haproxy.cfg', import.meta.url));
+/** The example configuration shipped in deploy/ (the multi-instance tests and the bench run it). */
+export const DEPLOY_HAPROXY_CFG = [new URL('../deploy/haproxy.cfg', import.meta.url), new URL('../../deploy/haproxy.cfg', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  // bench/haproxy.ts under vitest, dist/bench/haproxy.js when built.
+  .find((path) => existsSync(path))!;
 
 /** One stepd instance behind the balancer: its STEP port and the HTTP port of its /health. */
 export interface InstancePorts {
