@@ -1,7 +1,7 @@
 /**
  * Blocks per bitmap chunk row (1 KiB of bits): a receipt rewrites one chunk row, and SQLite
  * rewrites a 1 KiB cell in about half the time of a 2 KiB one (the WAL frame is one 4 KiB page
- * either way). Stored rows follow this size (migration RechunkUploadBlocks1764500000000).
+ * either way). Stored rows follow this size (migrations Rechunk*UploadBlocks1764500000000).
  */
 export const BITMAP_CHUNK_BITS = 8192;
 const CHUNK_BYTES = BITMAP_CHUNK_BITS / 8;

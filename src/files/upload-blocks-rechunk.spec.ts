@@ -33,7 +33,7 @@ describe.each(SPEC_ENGINES)('%s: migration RechunkUploadBlocks (bitmap chunks of
   it('keeps every received block of an upload recorded in the old 16384-bit chunks, down and up again too', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'stepd-rechunk-'));
     scratch = engine === 'postgres' ? await createScratchDatabase() : null;
-    const env = scratch ? { STEP_DATABASE_URL: scratch.url } : {};
+    const env: Record<string, string> = scratch ? { STEP_DATABASE_URL: scratch.url } : {};
     let s = await createUploadServices(env, { dataDir });
     await s.receiver.plan('alice', { key: 'big', size: TOTAL * 4096, block_size: 4096 });
     const row = (await s.ledger.find('alice', 'big'))!;

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * smaller cell makes every receipt cheaper: one chunk size for both engines. Chunk `c` becomes
  * chunks `2c` and `2c + 1`, staged under negative numbers so no key collides while both exist.
  */
-export class RechunkUploadBlocks1764500000000 implements MigrationInterface {
-  name = 'RechunkUploadBlocks1764500000000';
+export class RechunkPostgresUploadBlocks1764500000000 implements MigrationInterface {
+  name = 'RechunkPostgresUploadBlocks1764500000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`

@@ -1,6 +1,6 @@
 import { CreateSchema1764100000000 } from './1764100000000-create-schema.js';
 import { RecordReceipts1764450000000 } from './1764450000000-record-receipts.js';
-import { RechunkUploadBlocks1764500000000 } from './1764500000000-rechunk-upload-blocks.js';
+import { RechunkPostgresUploadBlocks1764500000000 } from './1764500000000-rechunk-upload-blocks.js';
 
 /** Every PostgreSQL migration, oldest first. */
-export const POSTGRES_MIGRATIONS = [CreateSchema1764100000000, RecordReceipts1764450000000, RechunkUploadBlocks1764500000000];
+export const POSTGRES_MIGRATIONS = [CreateSchema1764100000000, RecordReceipts1764450000000, RechunkPostgresUploadBlocks1764500000000];

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * rewrites a 2 KiB cell on every receipt at about twice the cost of a 1 KiB one. Chunk `c` becomes
  * chunks `2c` and `2c + 1`, staged under negative numbers so no key collides while both exist.
  */
-export class RechunkUploadBlocks1764500000000 implements MigrationInterface {
-  name = 'RechunkUploadBlocks1764500000000';
+export class RechunkSqliteUploadBlocks1764500000000 implements MigrationInterface {
+  name = 'RechunkSqliteUploadBlocks1764500000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
