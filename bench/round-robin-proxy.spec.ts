@@ -1,36 +1,10 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { askTagged, startTaggedEcho } from '../test/helpers/tagged-echo.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './round-robin-proxy.js';
 
-/** A TCP server that answers every chunk with `<name>:<chunk>`. */
-async function echoServer(name: string): Promise<Server & { port: number; open: Set<Socket> }> {
-  const open = new Set<Socket>();
-  const server = createServer((socket) => {
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-    socket.on('data', (chunk) => socket.write(`${name}:${chunk.toString()}`));
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return Object.assign(server, { port: (server.address() as { port: number }).port, open });
-}
-
-/** Sends `text` through the proxy and returns the first answer, or `closed` when the proxy ends the connection. */
-function ask(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5_000);
-    const finish = (answer: string) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.once('connect', () => socket.write(text));
-    socket.once('data', (chunk) => finish(chunk.toString()));
-    socket.once('close', () => finish('closed'));
-    socket.once('error', () => undefined);
-  });
-}
+const echoServer = startTaggedEcho;
+const ask = (port: number, text: string) => askTagged(port, text);
 
 /** A loopback port with no listener (bound, read, released). */
 async function deadPort(): Promise<number> {

@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBalancer, type Balancer } from '../helpers/balancer.js';
+import { askTagged, startTaggedEcho } from '../helpers/tagged-echo.js';
 
 // Runs only with STEP_BALANCER=haproxy (test/haproxy/run-haproxy-scenario.sh, from .ci/run):
 // the shipped deploy/haproxy.cfg, rendered for two fake instances, in a real haproxy.
@@ -15,17 +16,14 @@ interface FakeInstance {
 
 /** A TCP server answering `<name>:<chunk>` plus an HTTP /health answering 200 or 503. */
 async function fakeInstance(name: string): Promise<FakeInstance> {
-  const step: Server = createServer((socket) => {
-    socket.on('data', (chunk) => socket.write(`${name}:${chunk.toString()}`));
-    socket.on('error', () => undefined);
-  });
+  const step = await startTaggedEcho(name);
   const instance = { healthy: true } as FakeInstance;
   const http = createHttpServer((req, res) => {
     res.writeHead(req.url === '/health' && instance.healthy ? 200 : 503).end();
   });
   const listen = (server: Server) =>
     new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-  instance.stepPort = await listen(step);
+  instance.stepPort = step.port;
   instance.httpPort = await listen(http);
   instance.close = async () => {
     step.close();
@@ -36,21 +34,7 @@ async function fakeInstance(name: string): Promise<FakeInstance> {
   return instance;
 }
 
-function ask(port: number, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => reject(new Error('no answer within 10 s')), 10_000);
-    const finish = (answer: string) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.once('connect', () => socket.write(text));
-    socket.once('data', (chunk) => finish(chunk.toString()));
-    socket.once('close', () => finish('closed'));
-    socket.once('error', () => undefined);
-  });
-}
+const ask = (port: number, text: string) => askTagged(port, text, 10_000);
 
 describe('deploy/haproxy.cfg in a real haproxy', () => {
   let balancer: Balancer | undefined;
