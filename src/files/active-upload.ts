@@ -34,6 +34,8 @@ export class ActiveUpload {
    * upload: it is `cancelled` here and must be evicted, so the next request reloads the key.
    */
   detached = false;
+  /** Set once this instance was asked for its prefix MD5 by the instance completing the upload (SharedPrefixHash). */
+  handingOver = false;
   private readonly inflight = new Map<number, number>();
   private readonly writes = new Set<Promise<unknown>>();
 

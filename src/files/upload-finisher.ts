@@ -5,7 +5,7 @@ import type { ActiveUpload } from './active-upload.js';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockStorage } from './block-storage.repository.js';
 import { FilesErrors } from './files.errors.js';
-import { PrefixCatchUp } from './prefix-catch-up.js';
+import { SharedPrefixHash } from './shared-prefix-hash.js';
 import { UploadCounters } from './upload-counters.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
@@ -26,7 +26,7 @@ export class UploadFinisher {
     private readonly progress: UploadProgressWriter,
     private readonly db: SqlRunner,
     private readonly clock: Clock,
-    private readonly catchUp: PrefixCatchUp,
+    private readonly prefixHash: SharedPrefixHash,
     private readonly counters: UploadCounters,
   ) {}
 
@@ -69,16 +69,11 @@ export class UploadFinisher {
     await upload.writesDrained();
     while (upload.advancing) await upload.advancing;
     // Blocks recorded by other instances: their bytes are in the shared partial file, and the
-    // prefix MD5 reads them back from it below (PrefixCatchUp), as it does for blocks past its window.
+    // prefix MD5 reads them back from it below (PrefixCatchUp), as it does for blocks past its
+    // window, unless another instance's prefix MD5 is the one that counts (SharedPrefixHash).
     if (!upload.bitmap.complete) await this.ledger.currentBitmap(upload.row, upload.bitmap);
     if (!upload.bitmap.complete) throw new Error(`upload ${upload.id} is missing blocks at completion`);
-    let md5: string;
-    if (upload.hasher.isTainted) {
-      md5 = await this.storage.hashFile(upload.row.storageName, upload.row.size, false);
-    } else {
-      await this.catchUp.advance(upload);
-      md5 = upload.hasher.digest();
-    }
+    const md5 = await this.prefixHash.digest(upload);
     await this.storage.sync(upload.handle!);
     await upload.close();
     await this.progress.flushNow();
@@ -89,6 +84,7 @@ export class UploadFinisher {
     // survive a power cut, not only a crash (SQLite: synchronous=NORMAL syncs the WAL only at
     // checkpoints; PostgreSQL: these commits are synchronous, unlike receipts).
     await this.db.durable();
+    await this.prefixHash.finished(upload).catch((err: Error) => this.logger.warn(`upload ${upload.id}: ${err.message}`));
     upload.state = 'complete';
     this.registry.remove(upload);
     this.counters.completed++;

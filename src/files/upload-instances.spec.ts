@@ -60,6 +60,76 @@ describe('two instances on one PostgreSQL database and one data dir (docs/scale-
     expect(b.registry.get('alice', 'f')).toBeUndefined();
   });
 
+  /** Makes every merge of the other instance's receipts due (they are at most once a second). */
+  function mergeOnEveryBlock(): void {
+    let now = Date.now();
+    for (const instance of [a, b]) vi.spyOn(instance.clock, 'now').mockImplementation(() => (now += 1100));
+  }
+
+  /** Waits until one instance owns the prefix MD5 of `key` and the other stopped hashing; resolves to [owner, other]. */
+  async function settledOwner(key: string): Promise<[UploadServices, UploadServices]> {
+    const id = a.registry.get('alice', key)!.id;
+    return vi.waitFor(async () => {
+      const owner = (await a.hashing.find(id))?.owner;
+      const [mine, other] = owner === a.instances.self ? [a, b] : [b, a];
+      expect(owner).toBe(mine.instances.self);
+      expect(other.registry.get('alice', key)!.hasher.isTainted).toBe(true);
+      expect(mine.registry.get('alice', key)!.hasher.isTainted).toBe(false);
+      return [mine, other];
+    });
+  }
+
+  it('hashes an upload whose blocks alternate between them on one instance, which hands its MD5 to the one completing it', async () => {
+    mergeOnEveryBlock();
+    const content = randomBytes(40 * BLOCK + 123);
+    await a.plan('alice', 'h', content, BLOCK);
+    for (let index = 0; index < 40; index++) await (index % 2 === 0 ? a : b).send('alice', 'h', content, BLOCK, index);
+    const id = a.registry.get('alice', 'h')!.id;
+    const [owner, other] = await settledOwner('h');
+    const fileHashes = vi.spyOn(other.storage, 'hashFile');
+    const reply = await other.send('alice', 'h', content, BLOCK, 40);
+    expect(reply.fields.md5).toBe(md5Hex(content));
+    expect(fileHashes).not.toHaveBeenCalled();
+    expect(other.counters.completed).toBe(1);
+    expect(owner.counters.completed).toBe(0);
+    expect(await a.ledger.find('alice', 'h')).toMatchObject({ state: 'complete', md5: md5Hex(content) });
+    expect(await a.hashing.find(id)).toBeUndefined();
+  });
+
+  it('hashes the file when the instance owning the prefix MD5 is gone', async () => {
+    mergeOnEveryBlock();
+    const content = randomBytes(12 * BLOCK);
+    await a.plan('alice', 'gone', content, BLOCK);
+    for (let index = 0; index < 11; index++) await (index % 2 === 0 ? a : b).send('alice', 'gone', content, BLOCK, index);
+    const [owner, other] = await settledOwner('gone');
+    await owner.close();
+    const fileHashes = vi.spyOn(other.storage, 'hashFile');
+    expect((await other.send('alice', 'gone', content, BLOCK, 11)).fields.md5).toBe(md5Hex(content));
+    expect(fileHashes).toHaveBeenCalledOnce();
+    // afterEach closes both.
+    const fresh = await createUploadServices({ STEP_DATABASE_URL: database.url }, { dataDir, locks: new LocalClusterLocks() });
+    if (owner === a) a = fresh;
+    else b = fresh;
+  });
+
+  it('trusts no prefix MD5 once a block was written twice, on whichever instance', async () => {
+    mergeOnEveryBlock();
+    const content = randomBytes(8 * BLOCK);
+    await a.plan('alice', 'twice', content, BLOCK);
+    for (let index = 0; index < 4; index++) await a.send('alice', 'twice', content, BLOCK, index);
+    // b learns of a's blocks with its first one, then receives block 1 again, with other bytes.
+    await b.send('alice', 'twice', content, BLOCK, 4);
+    await vi.waitFor(() => expect(b.registry.get('alice', 'twice')!.bitmap.has(1)).toBe(true));
+    const other = randomBytes(BLOCK);
+    await b.receiver.receiveBlock('alice', { key: 'twice', block_index: 1 }, other);
+    other.copy(content, BLOCK);
+    // a hashed the first bytes of block 1 in its prefix: that digest would not be the file's.
+    for (let index = 5; index < 8; index++) await a.send('alice', 'twice', content, BLOCK, index);
+    expect((await a.ledger.find('alice', 'twice'))!.md5).toBe(md5Hex(content));
+    const row = (await a.ledger.find('alice', 'twice'))!;
+    expect(await a.storage.hashFile(row.storageName, content.length, true)).toBe(md5Hex(content));
+  });
+
   it('records the union when both send blocks of one upload at once, and completes it exactly once', async () => {
     const content = randomBytes(64 * BLOCK);
     await a.plan('alice', 'both', content, BLOCK);

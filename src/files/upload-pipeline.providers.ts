@@ -4,8 +4,10 @@ import { ActiveUploadLoader } from './active-upload-loader.js';
 import { ActiveUploadRegistry } from './active-upload-registry.js';
 import { BlockStorage } from './block-storage.repository.js';
 import { PrefixCatchUp } from './prefix-catch-up.js';
+import { SharedPrefixHash } from './shared-prefix-hash.js';
 import { UploadCounters } from './upload-counters.js';
 import { UploadFinisher } from './upload-finisher.js';
+import { UploadHashing } from './upload-hashing.repository.js';
 import { UploadLedger } from './upload-ledger.repository.js';
 import { UploadProgressWriter } from './upload-progress.writer.js';
 import { UploadReceipts } from './upload-receipts.repository.js';
@@ -25,6 +27,8 @@ export const UPLOAD_PIPELINE_PROVIDERS: Provider[] = [
   ActiveUploadRegistry,
   ActiveUploadLoader,
   PrefixCatchUp,
+  UploadHashing,
+  SharedPrefixHash,
   UploadFinisher,
   UploadReceiverService,
 ];

@@ -15,6 +15,7 @@ import type { UploadEntity } from './entities/upload.entity.js';
 import { checkKeyLength, FilesErrors, requireKey } from './files.errors.js';
 import type { FileRequestDto } from './dto/file-request.dto.js';
 import { PrefixCatchUp } from './prefix-catch-up.js';
+import { SharedPrefixHash } from './shared-prefix-hash.js';
 import { UploadCounters } from './upload-counters.js';
 import { UploadFinisher } from './upload-finisher.js';
 import { UploadLedger } from './upload-ledger.repository.js';
@@ -43,6 +44,7 @@ export class UploadReceiverService implements OnModuleDestroy {
     private readonly finisher: UploadFinisher,
     private readonly catchUp: PrefixCatchUp,
     private readonly counters: UploadCounters,
+    private readonly prefixHash: SharedPrefixHash,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -147,7 +149,7 @@ export class UploadReceiverService implements OnModuleDestroy {
 
     // A block written twice may differ from what was hashed: the final MD5 then comes from disk.
     const duplicate = upload.isDuplicate(index);
-    if (duplicate) upload.hasher.taint();
+    if (duplicate) await this.prefixHash.distrust(upload);
     try {
       await upload.trackWrite(index, this.storage.writeBlock(upload.handle!, binary, index * upload.row.blockSize));
     } catch (err) {
@@ -223,7 +225,8 @@ export class UploadReceiverService implements OnModuleDestroy {
   /**
    * Another instance records blocks of this upload too: their bytes are in the shared partial
    * file. Merging their receipts now and then lets the prefix MD5 read them back as it goes
-   * (PrefixCatchUp), instead of all at completion (the whole file when blocks alternate).
+   * (PrefixCatchUp), instead of all at completion (the whole file when blocks alternate), on
+   * the one instance whose prefix MD5 counts (SharedPrefixHash): the others stop hashing.
    */
   private learnOthersBlocks(upload: ActiveUpload): void {
     const now = this.clock.now();
@@ -231,6 +234,7 @@ export class UploadReceiverService implements OnModuleDestroy {
     upload.othersMergedAt = now;
     void this.ledger
       .currentBitmap(upload.row, upload.bitmap)
+      .then(() => this.prefixHash.arbitrate(upload))
       .then(() => {
         if (!upload.cancelled && upload.bitmap.has(upload.hasher.next)) void this.catchUp.advance(upload);
       })

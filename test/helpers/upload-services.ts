@@ -23,6 +23,7 @@ import { FILES_ENTITIES } from '../../src/files/entities/index.js';
 import { UPLOAD_PIPELINE_PROVIDERS } from '../../src/files/upload-pipeline.providers.js';
 import { UploadCounters } from '../../src/files/upload-counters.js';
 import { UploadFinisher } from '../../src/files/upload-finisher.js';
+import { UploadHashing } from '../../src/files/upload-hashing.repository.js';
 import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
 import { UploadProgressWriter } from '../../src/files/upload-progress.writer.js';
 import { UploadReceiverService } from '../../src/files/upload-receiver.service.js';
@@ -37,6 +38,7 @@ export interface UploadServices {
   loader: ActiveUploadLoader;
   finisher: UploadFinisher;
   ledger: UploadLedger;
+  hashing: UploadHashing;
   storage: BlockStorage;
   counters: UploadCounters;
   progress: UploadProgressWriter;
@@ -91,6 +93,7 @@ export async function createUploadServices(env: Record<string, string> = {}, opt
     loader: module.get(ActiveUploadLoader),
     finisher: module.get(UploadFinisher),
     ledger: module.get(UploadLedger),
+    hashing: module.get(UploadHashing),
     storage: module.get(BlockStorage),
     counters: module.get(UploadCounters),
     progress: module.get(UploadProgressWriter),
