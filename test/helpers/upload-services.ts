@@ -26,6 +26,8 @@ import { UploadFinisher } from '../../src/files/upload-finisher.js';
 import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
 import { UploadProgressWriter } from '../../src/files/upload-progress.writer.js';
 import { UploadReceiverService } from '../../src/files/upload-receiver.service.js';
+import { UploadReceipts } from '../../src/files/upload-receipts.repository.js';
+import { SqlRunner } from '../../src/database/sql-runner.js';
 import type { StepReply } from '../../src/transport/index.js';
 import { createScratchDatabase } from './scratch-database.js';
 
@@ -40,6 +42,8 @@ export interface UploadServices {
   storage: BlockStorage;
   counters: UploadCounters;
   progress: UploadProgressWriter;
+  receipts: UploadReceipts;
+  db: SqlRunner;
   sqlite: SqliteWriter;
   instances: InstanceRegistry;
   clock: Clock;
@@ -94,6 +98,8 @@ export async function createUploadServices(env: Record<string, string> = {}, opt
     storage: module.get(BlockStorage),
     counters: module.get(UploadCounters),
     progress: module.get(UploadProgressWriter),
+    receipts: module.get(UploadReceipts),
+    db: module.get(SqlRunner),
     sqlite: module.get(SqliteWriter),
     instances: module.get(InstanceRegistry),
     clock: module.get(Clock),
