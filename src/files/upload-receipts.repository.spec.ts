@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DataSource } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/scratch-database.js';
 import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
 import { LocalClusterLocks } from '../cluster/cluster-locks.js';
+import { loadConfig } from '../config/step.config.js';
+import { buildDataSourceOptions } from '../database/database.options.js';
 import { BITMAP_CHUNK_BITS, BlockBitmap } from './block-bitmap.js';
 import type { ReceiptEntry } from './upload-receipts.repository.js';
 
@@ -135,5 +138,28 @@ describe('UploadReceipts on PostgreSQL, two instances', () => {
     // The receipt sent on the dead connection may fail (nothing acknowledged); the next one reconnects.
     result ??= await a.receipts.commit([blocks(id, [0])], 0);
     expect(result).toEqual([1]);
+  });
+
+  it('counts what was recorded before the migration (filled chunks and open ones), down and up again', async () => {
+    const total = BITMAP_CHUNK_BITS + 10;
+    const id = await planned('migrated', total);
+    const firstChunk = Array.from({ length: BITMAP_CHUNK_BITS }, (_, i) => i);
+    expect(await a.receipts.commit([blocks(id, [...firstChunk, BITMAP_CHUNK_BITS + 3])], 0)).toEqual([BITMAP_CHUNK_BITS + 1]);
+    const dataSource = new DataSource(buildDataSourceOptions(loadConfig({ STEP_DATA_DIR: dataDir, STEP_DATABASE_URL: database.url })));
+    await dataSource.initialize();
+    try {
+      await dataSource.undoLastMigration();
+      // The previous function keeps working where the migration left it.
+      const [{ received }] = (await dataSource.query(`SELECT step_record_receipts($1, '{}', '{}', '{}', '{}', 0, 'x') AS received`, [
+        id,
+      ])) as Array<{ received: number }>;
+      expect(received).toBe(BITMAP_CHUNK_BITS + 1);
+      await dataSource.runMigrations();
+    } finally {
+      await dataSource.destroy();
+    }
+    expect(await b.receipts.commit([blocks(id, [BITMAP_CHUNK_BITS + 4])], 0)).toEqual([BITMAP_CHUNK_BITS + 2]);
+    const rest = Array.from({ length: 10 }, (_, i) => BITMAP_CHUNK_BITS + i);
+    expect(await a.receipts.commit([blocks(id, rest)], 0)).toEqual([total]);
   });
 });
