@@ -1,4 +1,5 @@
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import type { Client, Pool, PoolClient, QueryConfig } from 'pg';
 import type { SqlStatement } from './sql-runner.js';
 import { SqlRunner } from './sql-runner.js';
 import { isUniqueViolation } from './unique-violation.js';
@@ -57,10 +58,15 @@ function unescapeRows(rows: Array<Record<string, unknown>>): void {
  * is translated once and sent as a named prepared statement (parsed once per pooled connection).
  * A batch takes one connection for BEGIN ... COMMIT; a single-statement batch is sent alone, as
  * its own transaction, which saves two round trips. Text goes through escapeText.
+ *
+ * Receipts (`receiptBatch`) go through one more connection, opened like the pool's and kept for
+ * them: `SET synchronous_commit = off` is sent once when it opens instead of in every receipt,
+ * and no pool checkout sits between a block and its receipt.
  */
-export class PostgresSqlRunner extends SqlRunner {
+export class PostgresSqlRunner extends SqlRunner implements OnApplicationShutdown {
   readonly kind = 'postgres';
   private readonly queries = new Map<string, { name: string; text: string }>();
+  private receiptClient: Promise<Client> | null = null;
 
   constructor(private readonly pool: () => Pool) {
     super();
@@ -101,6 +107,31 @@ export class PostgresSqlRunner extends SqlRunner {
   }
 
   /**
+   * Commits with synchronous_commit off (docs/scale-out.md, "Receipts"): a crash of stepd loses
+   * nothing once this resolves; a crash of PostgreSQL may lose the last receipts.
+   */
+  override async receiptBatch(statements: readonly SqlStatement[]): Promise<unknown[][]> {
+    const client = await this.receiptConnection();
+    try {
+      if (statements.length === 1) return [await this.query(client, statements[0].sql, statements[0].params)];
+      await client.query('BEGIN');
+      const results: unknown[][] = [];
+      for (const { sql, params } of statements) results.push(await this.query(client, sql, params));
+      await client.query('COMMIT');
+      return results;
+    } catch (err) {
+      // After a failed statement or a broken connection, a fresh connection is the one known state.
+      void this.closeReceiptConnection();
+      throw err;
+    }
+  }
+
+  /** Closes the receipts connection (the pool is TypeORM's to end). */
+  onApplicationShutdown(): Promise<void> {
+    return this.closeReceiptConnection();
+  }
+
+  /**
    * Commits are synchronous (the server default) except where a transaction turns that off for
    * itself (receipts); a synchronous commit flushes the WAL up to itself, earlier commits included.
    */
@@ -112,7 +143,42 @@ export class PostgresSqlRunner extends SqlRunner {
     return isUniqueViolation(err);
   }
 
-  private async query<T>(target: Pool | PoolClient, sql: string, params: readonly unknown[]): Promise<T[]> {
+  private receiptConnection(): Promise<Client> {
+    if (this.receiptClient) return this.receiptClient;
+    const opening = this.openReceiptConnection(() => {
+      // Failed while idle: replaced on the next receipt, not thrown at the process.
+      if (this.receiptClient === opening) void this.closeReceiptConnection();
+    });
+    this.receiptClient = opening;
+    opening.catch(() => {
+      if (this.receiptClient === opening) this.receiptClient = null;
+    });
+    return opening;
+  }
+
+  private async openReceiptConnection(onError: () => void): Promise<Client> {
+    // The pool's own client class and options (credentials, TLS), as the pool opens its connections.
+    const pool = this.pool() as Pool & { Client: typeof Client };
+    const client = new pool.Client(pool.options);
+    client.on('error', onError);
+    try {
+      await client.connect();
+      await client.query('SET synchronous_commit = off');
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    return client;
+  }
+
+  private async closeReceiptConnection(): Promise<void> {
+    const opening = this.receiptClient;
+    this.receiptClient = null;
+    const client = await opening?.catch(() => undefined);
+    await client?.end().catch(() => undefined);
+  }
+
+  private async query<T>(target: Pool | PoolClient | Client, sql: string, params: readonly unknown[]): Promise<T[]> {
     const result = await target.query(this.config(sql, params));
     unescapeRows(result.rows as Array<Record<string, unknown>>);
     return result.rows as T[];

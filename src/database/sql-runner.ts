@@ -24,6 +24,14 @@ export abstract class SqlRunner {
   abstract run(sql: string, params?: readonly unknown[]): Promise<number>;
   /** Runs the statements in one transaction, in order; resolves to each statement's rows. */
   abstract batch(statements: readonly SqlStatement[]): Promise<unknown[][]>;
+  /**
+   * `batch` for receipts (docs/scale-out.md): on PostgreSQL on a connection of its own whose
+   * commits do not wait for their WAL flush (synchronous_commit off); elsewhere just `batch`.
+   * One call at a time (the progress writer's group commit has one in flight).
+   */
+  receiptBatch(statements: readonly SqlStatement[]): Promise<unknown[][]> {
+    return this.batch(statements);
+  }
   /** Resolves once every commit made before the call would survive a power cut. */
   abstract durable(): Promise<void>;
   /** True when `err` is a unique-index violation (the same key inserted twice). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BITMAP_CHUNK_BITS, BlockBitmap } from './block-bitmap.js';
+import { BITMAP_CHUNK_BITS, BlockBitmap, NEW_BLOCKS_LIMIT } from './block-bitmap.js';
 
 describe('BlockBitmap', () => {
   it('counts blocks once and lists missing ranges', () => {
@@ -67,5 +67,29 @@ describe('BlockBitmap', () => {
     expect(restored.has(1) && restored.has(total - 1)).toBe(true);
     expect(restored.has(2)).toBe(false);
     expect(restored.complete).toBe(false);
+  });
+
+  it('names the blocks set since the last take, until too many pile up or a persist fails', () => {
+    const bitmap = new BlockBitmap(NEW_BLOCKS_LIMIT * 3);
+    expect(bitmap.takeNewBlocks()).toEqual([]);
+    bitmap.set(5);
+    bitmap.set(5);
+    bitmap.set(2);
+    expect(bitmap.takeNewBlocks()).toEqual([5, 2]);
+    expect(bitmap.takeNewBlocks()).toEqual([]);
+    // Blocks learnt from other instances are stored already: not new.
+    const other = new BlockBitmap(NEW_BLOCKS_LIMIT * 3);
+    other.set(7);
+    bitmap.merge(other);
+    expect(bitmap.takeNewBlocks()).toEqual([]);
+
+    for (let i = 10; i < 10 + NEW_BLOCKS_LIMIT; i++) bitmap.set(i);
+    expect(bitmap.takeNewBlocks()).toHaveLength(NEW_BLOCKS_LIMIT);
+    for (let i = 10 + NEW_BLOCKS_LIMIT; i < 11 + 2 * NEW_BLOCKS_LIMIT; i++) bitmap.set(i);
+    expect(bitmap.takeNewBlocks()).toBeNull();
+    bitmap.set(8);
+    bitmap.markAllDirty();
+    expect(bitmap.takeNewBlocks()).toBeNull();
+    expect(bitmap.takeNewBlocks()).toEqual([]);
   });
 });

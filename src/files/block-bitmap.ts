@@ -6,6 +6,11 @@
 export const BITMAP_CHUNK_BITS = 8192;
 const CHUNK_BYTES = BITMAP_CHUNK_BITS / 8;
 /**
+ * Most new block indexes kept between two receipts (a receipt normally names a few). Past this,
+ * or after a failed persist, only the dirty chunks say what changed, and a receipt sends them whole.
+ */
+export const NEW_BLOCKS_LIMIT = 1024;
+/**
  * Bytes compared at once when skipping runs: a 64 GiB upload in 512-byte blocks has a 16 MiB
  * bitmap, and walking it bit by bit cost a STATUS seconds of event loop; whole pages of set or
  * clear bits are recognised with one native compare.
@@ -34,6 +39,7 @@ export class BlockBitmap {
   private readonly bits: Buffer;
   private received = 0;
   private readonly dirty = new Set<number>();
+  private newBlocks: number[] | null = [];
 
   constructor(readonly total: number) {
     this.bits = Buffer.alloc(Math.ceil(total / 8));
@@ -72,6 +78,8 @@ export class BlockBitmap {
     this.bits[index >> 3] |= 1 << (index & 7);
     this.received++;
     this.dirty.add(Math.floor(index / BITMAP_CHUNK_BITS));
+    if (this.newBlocks && this.newBlocks.length < NEW_BLOCKS_LIMIT) this.newBlocks.push(index);
+    else this.newBlocks = null;
     return true;
   }
 
@@ -83,6 +91,16 @@ export class BlockBitmap {
     }));
     this.dirty.clear();
     return chunks;
+  }
+
+  /**
+   * The blocks set since the last call (in the order they arrived), or null when only the dirty
+   * chunks can tell (too many, or a persist failed since): take both together.
+   */
+  takeNewBlocks(): number[] | null {
+    const blocks = this.newBlocks;
+    this.newBlocks = [];
+    return blocks;
   }
 
   /**
@@ -104,6 +122,7 @@ export class BlockBitmap {
   /** Marks every chunk dirty again (after a failed persist). */
   markAllDirty(): void {
     for (let chunk = 0; chunk * BITMAP_CHUNK_BITS < this.total; chunk++) this.dirty.add(chunk);
+    this.newBlocks = null;
   }
 
   /**

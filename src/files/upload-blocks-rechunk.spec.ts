@@ -22,6 +22,15 @@ function oldChunks(): Array<{ chunk: number; bits: Buffer }> {
   return chunks.map((bits, chunk) => ({ chunk, bits }));
 }
 
+/** Undoes the migrations applied after the rechunk migration, then it. */
+async function undoRechunk(dataSource: DataSource): Promise<void> {
+  for (;;) {
+    const [last] = (await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp DESC LIMIT 1`)) as Array<{ name: string }>;
+    await dataSource.undoLastMigration();
+    if (last.name.startsWith('Rechunk')) return;
+  }
+}
+
 describe.each(SPEC_ENGINES)('%s: migration RechunkUploadBlocks (bitmap chunks of 8192 bits)', (engine) => {
   let dataDir: string;
   let scratch: ScratchDatabase | null = null;
@@ -42,7 +51,7 @@ describe.each(SPEC_ENGINES)('%s: migration RechunkUploadBlocks (bitmap chunks of
     const dataSource = new DataSource(buildDataSourceOptions(loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...env })));
     await dataSource.initialize();
     try {
-      await dataSource.undoLastMigration();
+      await undoRechunk(dataSource);
       for (const { chunk, bits } of oldChunks()) {
         await dataSource.query(
           scratch
@@ -52,7 +61,7 @@ describe.each(SPEC_ENGINES)('%s: migration RechunkUploadBlocks (bitmap chunks of
         );
       }
       await dataSource.runMigrations();
-      await dataSource.undoLastMigration();
+      await undoRechunk(dataSource);
       await dataSource.runMigrations();
     } finally {
       await dataSource.destroy();

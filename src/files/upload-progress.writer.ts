@@ -77,6 +77,7 @@ export class UploadProgressWriter {
       return {
         uploadId: upload.id,
         chunks: upload.bitmap.takeDirtyChunks(),
+        blocks: upload.bitmap.takeNewBlocks(),
         md5s: upload.takePendingBlockMd5s(),
         counters: countersDue ? upload.bitmap.count : null,
       };

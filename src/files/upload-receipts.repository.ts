@@ -8,9 +8,17 @@ export interface ReceiptEntry {
   uploadId: string;
   /** Bitmap chunks changed since the last receipt. */
   chunks: BitmapChunk[];
+  /**
+   * The blocks set since the last receipt, or null when only `chunks` can tell (PostgreSQL then
+   * ORs them in whole; SQLite always writes `chunks`).
+   */
+  blocks: number[] | null;
   /** Block MD5s to keep (or, when null, to forget). */
   md5s: Array<[number, string | null]>;
-  /** The received count of this instance, when the row's counters are due (SQLite only). */
+  /**
+   * This instance's received count when the row's counters are due, else null. PostgreSQL writes
+   * the count of every instance's receipts instead.
+   */
   counters: number | null;
 }
 
@@ -32,8 +40,8 @@ const UPSERT_BLOCK_MD5 = `
   ON CONFLICT (upload_id, block_index) DO UPDATE SET md5 = excluded.md5`;
 const DELETE_BLOCK_MD5 = `DELETE FROM upload_block_md5s WHERE upload_id = ? AND block_index = ?`;
 const UPDATE_PROGRESS = `UPDATE uploads SET received_count = ?, updated_at = ? WHERE id = ? AND state = 'uploading'`;
-/** See migration RecordReceipts1764450000000: OR-merge, block MD5s and the exact count in one call. */
-const RECORD_RECEIPTS = `SELECT step_record_receipts(?, ?, ?, ?, ?, ?, ?) AS received`;
+/** See migration RecordBlocks1764600000000: new blocks' bits, block MD5s and the exact count in one call. */
+const RECORD_BLOCKS = `SELECT step_record_blocks(?, ?, ?, ?, ?, ?, ?, ?) AS received`;
 
 /**
  * Writes receipts: one transaction for every upload of a batch.
@@ -42,12 +50,14 @@ const RECORD_RECEIPTS = `SELECT step_record_receipts(?, ?, ?, ?, ?, ?, ?) AS rec
  * truth; a WAL commit with synchronous=NORMAL survives a crash of stepd (not a power cut, which
  * may lose the last receipts: STATUS then reports those blocks missing and the client re-sends).
  *
- * PostgreSQL (several instances): chunks are OR-ed into the stored ones, so two instances
- * receiving blocks of one upload record the union, and the result is the union's count; the
- * transaction commits with synchronous_commit off (set by the function for its own transaction
- * only): a crash of stepd loses nothing, since the commit reached PostgreSQL before the
- * acknowledgement; a crash of PostgreSQL may lose the last receipts (at most wal_writer_delay,
- * 200 ms by default), with the same outcome as above. Completion commits stay synchronous.
+ * PostgreSQL (several instances): the bits of the new blocks are set in the stored chunks (or
+ * whole chunks OR-ed in), so two instances receiving blocks of one upload record the union, and
+ * the result is the union's count. Receipts commit with synchronous_commit off, on the runner's
+ * receipts connection: a crash of stepd loses nothing, since the commit reached PostgreSQL before
+ * the acknowledgement; a crash of PostgreSQL may lose the last receipts (at most 3 x
+ * wal_writer_delay, 600 ms by default), with the same outcome as above. Completion commits stay
+ * synchronous. The uploads of a batch go in id order: every receipt locks its upload's row, and
+ * two instances locking the same rows in the same order never deadlock.
  */
 @Injectable()
 export class UploadReceipts {
@@ -59,8 +69,11 @@ export class UploadReceipts {
   /** Commits every entry in one transaction; one result per entry, in order. */
   async commit(entries: readonly ReceiptEntry[], now: number): Promise<ReceiptResult[]> {
     if (this.db.kind === 'postgres') {
-      const rows = await this.db.batch(entries.map((entry) => this.recordCall(entry, now)));
-      return rows.map((result) => (result[0] as { received: number | null }).received);
+      const order = entries.map((_, i) => i).sort((x, y) => compareIds(entries[x].uploadId, entries[y].uploadId));
+      const rows = await this.db.receiptBatch(order.map((i) => this.recordCall(entries[i], now)));
+      const results: ReceiptResult[] = new Array(entries.length);
+      order.forEach((entry, i) => (results[entry] = (rows[i][0] as { received: number | null }).received));
+      return results;
     }
     const statements: SqlStatement[] = [];
     for (const { uploadId, chunks, md5s, counters } of entries) {
@@ -78,19 +91,26 @@ export class UploadReceipts {
     return entries.map(() => undefined);
   }
 
-  private recordCall({ uploadId, chunks, md5s }: ReceiptEntry, now: number): SqlStatement {
+  private recordCall({ uploadId, chunks, blocks, md5s, counters }: ReceiptEntry, now: number): SqlStatement {
     return {
-      sql: RECORD_RECEIPTS,
+      sql: RECORD_BLOCKS,
       params: [
         uploadId,
-        chunks.map((c) => c.chunk),
-        // Copies: the bitmap may change before the pool sends the query.
-        chunks.map((c) => Buffer.from(c.bits)),
+        // Sorted: the function updates each chunk once per run of its blocks.
+        blocks ? blocks.slice().sort((x, y) => x - y) : [],
+        blocks ? [] : chunks.map((c) => c.chunk),
+        // Copies: the bitmap may change before the query is sent.
+        blocks ? [] : chunks.map((c) => Buffer.from(c.bits)),
         md5s.map(([index]) => index),
         md5s.map(([, md5]) => md5),
-        now,
+        counters === null ? null : now,
         this.instances.self,
       ],
     };
   }
+}
+
+/** The order of two upload ids (uuids), the lock order of a receipt batch on every instance. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

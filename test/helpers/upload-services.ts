@@ -27,6 +27,8 @@ import { UploadHashing } from '../../src/files/upload-hashing.repository.js';
 import { UploadLedger } from '../../src/files/upload-ledger.repository.js';
 import { UploadProgressWriter } from '../../src/files/upload-progress.writer.js';
 import { UploadReceiverService } from '../../src/files/upload-receiver.service.js';
+import { UploadReceipts } from '../../src/files/upload-receipts.repository.js';
+import { SqlRunner } from '../../src/database/sql-runner.js';
 import type { StepReply } from '../../src/transport/index.js';
 import { createScratchDatabase } from './scratch-database.js';
 
@@ -42,6 +44,8 @@ export interface UploadServices {
   storage: BlockStorage;
   counters: UploadCounters;
   progress: UploadProgressWriter;
+  receipts: UploadReceipts;
+  db: SqlRunner;
   sqlite: SqliteWriter;
   instances: InstanceRegistry;
   clock: Clock;
@@ -97,6 +101,8 @@ export async function createUploadServices(env: Record<string, string> = {}, opt
     storage: module.get(BlockStorage),
     counters: module.get(UploadCounters),
     progress: module.get(UploadProgressWriter),
+    receipts: module.get(UploadReceipts),
+    db: module.get(SqlRunner),
     sqlite: module.get(SqliteWriter),
     instances: module.get(InstanceRegistry),
     clock: module.get(Clock),
