@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { undoMigrationsThrough } from '../../test/helpers/migrations.js';
 import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/scratch-database.js';
 import { createUploadServices, SPEC_ENGINES } from '../../test/helpers/upload-services.js';
 import { loadConfig } from '../config/step.config.js';
@@ -20,15 +21,6 @@ function oldChunks(): Array<{ chunk: number; bits: Buffer }> {
     chunks[Math.floor(index / OLD_CHUNK_BITS)][bit >> 3] |= 1 << (bit & 7);
   }
   return chunks.map((bits, chunk) => ({ chunk, bits }));
-}
-
-/** Undoes the migrations applied after the rechunk migration, then it. */
-async function undoRechunk(dataSource: DataSource): Promise<void> {
-  for (;;) {
-    const [last] = (await dataSource.query(`SELECT name FROM migrations ORDER BY timestamp DESC LIMIT 1`)) as Array<{ name: string }>;
-    await dataSource.undoLastMigration();
-    if (last.name.startsWith('Rechunk')) return;
-  }
 }
 
 describe.each(SPEC_ENGINES)('%s: migration RechunkUploadBlocks (bitmap chunks of 8192 bits)', (engine) => {
@@ -51,7 +43,7 @@ describe.each(SPEC_ENGINES)('%s: migration RechunkUploadBlocks (bitmap chunks of
     const dataSource = new DataSource(buildDataSourceOptions(loadConfig({ STEP_DATA_DIR: dataDir, LOG_LEVEL: 'fatal', ...env })));
     await dataSource.initialize();
     try {
-      await undoRechunk(dataSource);
+      await undoMigrationsThrough(dataSource, 'Rechunk');
       for (const { chunk, bits } of oldChunks()) {
         await dataSource.query(
           scratch
@@ -61,7 +53,7 @@ describe.each(SPEC_ENGINES)('%s: migration RechunkUploadBlocks (bitmap chunks of
         );
       }
       await dataSource.runMigrations();
-      await undoRechunk(dataSource);
+      await undoMigrationsThrough(dataSource, 'Rechunk');
       await dataSource.runMigrations();
     } finally {
       await dataSource.destroy();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { undoMigrationsThrough } from '../../test/helpers/migrations.js';
 import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/scratch-database.js';
 import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
 import { LocalClusterLocks } from '../cluster/cluster-locks.js';
@@ -148,7 +149,7 @@ describe('UploadReceipts on PostgreSQL, two instances', () => {
     const dataSource = new DataSource(buildDataSourceOptions(loadConfig({ STEP_DATA_DIR: dataDir, STEP_DATABASE_URL: database.url })));
     await dataSource.initialize();
     try {
-      await dataSource.undoLastMigration();
+      await undoMigrationsThrough(dataSource, 'RecordBlocks');
       // The previous function keeps working where the migration left it.
       const [{ received }] = (await dataSource.query(`SELECT step_record_receipts($1, '{}', '{}', '{}', '{}', 0, 'x') AS received`, [
         id,
