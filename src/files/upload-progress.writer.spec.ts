@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
 import type { ActiveUpload } from './active-upload.js';
+import { SqliteSqlRunner } from '../database/sqlite-sql-runner.js';
 import { UploadReceipts } from './upload-receipts.repository.js';
 
 const BLOCK = 4096;
@@ -90,6 +91,29 @@ describe('UploadProgressWriter', () => {
     const receipt = s.progress.record(a);
     expect(await s.receiver.cancel('alice', 'a')).toBe(true);
     await receipt;
+    const rows = s.sqlite.statement(`SELECT COUNT(*) AS n FROM upload_blocks WHERE upload_id = ?`).get(a.id) as { n: number };
+    expect(rows.n).toBe(0);
+  });
+
+  it('rewrites a stored chunk row with one UPDATE, and inserts a new chunk or skips a cancelled upload through the guarded upsert', async () => {
+    const a = await planned('a', 4);
+    const run = vi.spyOn(SqliteSqlRunner.prototype, 'run');
+    const batch = vi.spyOn(SqliteSqlRunner.prototype, 'batch');
+    const updates = () => run.mock.calls.filter(([sql]) => sql.startsWith('UPDATE upload_blocks'));
+
+    a.bitmap.set(0);
+    await s.progress.record(a);
+    // The chunk's first block (and the counters, due at once): no row to update yet.
+    expect([updates().length, batch.mock.calls.length]).toEqual([0, 1]);
+    a.bitmap.set(1);
+    await s.progress.record(a);
+    expect([updates().length, batch.mock.calls.length]).toEqual([1, 1]);
+    expect(await run.mock.results.at(-1)!.value).toBe(1);
+    expect(await stored('a')).toBe(2);
+
+    expect(await s.receiver.cancel('alice', 'a')).toBe(true);
+    a.bitmap.set(2);
+    await s.progress.record(a).catch(() => undefined);
     const rows = s.sqlite.statement(`SELECT COUNT(*) AS n FROM upload_blocks WHERE upload_id = ?`).get(a.id) as { n: number };
     expect(rows.n).toBe(0);
   });
