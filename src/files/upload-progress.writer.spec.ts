@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
 import type { ActiveUpload } from './active-upload.js';
+import { SqliteSqlRunner } from '../database/sqlite-sql-runner.js';
 import { UploadReceipts } from './upload-receipts.repository.js';
 
 const BLOCK = 4096;
@@ -11,7 +12,10 @@ describe('UploadProgressWriter', () => {
   beforeEach(async () => {
     s = await createUploadServices();
   });
-  afterEach(() => s.close());
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await s.close();
+  });
 
   /** Plans an upload of `blocks` blocks and returns it as held in memory. */
   async function planned(key: string, blocks: number): Promise<ActiveUpload> {
@@ -28,6 +32,7 @@ describe('UploadProgressWriter', () => {
     const a = await planned('a', 4);
     const b = await planned('b', 4);
     const transaction = vi.spyOn(s.sqlite, 'transaction');
+    const commit = vi.spyOn(UploadReceipts.prototype, 'commit');
     const receipts = [0, 1, 2].map((index) => {
       const upload = index === 1 ? b : a;
       upload.bitmap.set(index);
@@ -36,8 +41,9 @@ describe('UploadProgressWriter', () => {
     expect(receipts[1]).toBe(receipts[0]);
     expect(receipts[2]).toBe(receipts[0]);
     // Nothing is committed before the turn ends: the receipts of the turn go together.
-    expect(transaction).not.toHaveBeenCalled();
+    expect(commit).not.toHaveBeenCalled();
     await Promise.all(receipts);
+    expect(commit).toHaveBeenCalledTimes(1);
     expect(transaction).toHaveBeenCalledTimes(1);
     expect([await stored('a'), await stored('b')]).toEqual([2, 1]);
 
@@ -45,7 +51,9 @@ describe('UploadProgressWriter', () => {
     const next = s.progress.record(b);
     expect(next).not.toBe(receipts[0]);
     await next;
-    expect(transaction).toHaveBeenCalledTimes(2);
+    expect(commit).toHaveBeenCalledTimes(2);
+    // One chunk row, counters not due yet: one statement, committed without BEGIN/COMMIT around it.
+    expect(transaction).toHaveBeenCalledTimes(1);
     expect(await stored('b')).toBe(2);
   });
 
@@ -83,6 +91,29 @@ describe('UploadProgressWriter', () => {
     const receipt = s.progress.record(a);
     expect(await s.receiver.cancel('alice', 'a')).toBe(true);
     await receipt;
+    const rows = s.sqlite.statement(`SELECT COUNT(*) AS n FROM upload_blocks WHERE upload_id = ?`).get(a.id) as { n: number };
+    expect(rows.n).toBe(0);
+  });
+
+  it('rewrites a stored chunk row with one UPDATE, and inserts a new chunk or skips a cancelled upload through the guarded upsert', async () => {
+    const a = await planned('a', 4);
+    const run = vi.spyOn(SqliteSqlRunner.prototype, 'run');
+    const batch = vi.spyOn(SqliteSqlRunner.prototype, 'batch');
+    const updates = () => run.mock.calls.filter(([sql]) => sql.startsWith('UPDATE upload_blocks'));
+
+    a.bitmap.set(0);
+    await s.progress.record(a);
+    // The chunk's first block (and the counters, due at once): no row to update yet.
+    expect([updates().length, batch.mock.calls.length]).toEqual([0, 1]);
+    a.bitmap.set(1);
+    await s.progress.record(a);
+    expect([updates().length, batch.mock.calls.length]).toEqual([1, 1]);
+    expect(await run.mock.results.at(-1)!.value).toBe(1);
+    expect(await stored('a')).toBe(2);
+
+    expect(await s.receiver.cancel('alice', 'a')).toBe(true);
+    a.bitmap.set(2);
+    await s.progress.record(a).catch(() => undefined);
     const rows = s.sqlite.statement(`SELECT COUNT(*) AS n FROM upload_blocks WHERE upload_id = ?`).get(a.id) as { n: number };
     expect(rows.n).toBe(0);
   });

@@ -34,6 +34,8 @@ const UPSERT_CHUNK = `
   INSERT INTO upload_blocks (upload_id, chunk, bits)
   SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?)
   ON CONFLICT (upload_id, chunk) DO UPDATE SET bits = excluded.bits`;
+/** A chunk row stored before: rewritten in place (only rows of existing uploads exist, see ON DELETE CASCADE). */
+const UPDATE_CHUNK = `UPDATE upload_blocks SET bits = ? WHERE upload_id = ? AND chunk = ?`;
 const UPSERT_BLOCK_MD5 = `
   INSERT INTO upload_block_md5s (upload_id, block_index, md5)
   SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM uploads WHERE id = ?)
@@ -75,6 +77,7 @@ export class UploadReceipts {
       order.forEach((entry, i) => (results[entry] = (rows[i][0] as { received: number | null }).received));
       return results;
     }
+    if (await this.updatedInPlace(entries)) return [undefined];
     const statements: SqlStatement[] = [];
     for (const { uploadId, chunks, md5s, counters } of entries) {
       for (const { chunk, bits } of chunks) statements.push({ sql: UPSERT_CHUNK, params: [uploadId, chunk, bits, uploadId] });
@@ -89,6 +92,18 @@ export class UploadReceipts {
     }
     await this.db.batch(statements);
     return entries.map(() => undefined);
+  }
+
+  /**
+   * The receipt of a lock-step client is most often one block of one upload, in a chunk whose row
+   * exists since the chunk's first block: a plain UPDATE by primary key does it. It changes no
+   * row when the chunk is new or the upload is gone; the guarded upsert then decides.
+   */
+  private async updatedInPlace(entries: readonly ReceiptEntry[]): Promise<boolean> {
+    if (entries.length !== 1) return false;
+    const { uploadId, chunks, md5s, counters } = entries[0];
+    if (chunks.length !== 1 || md5s.length !== 0 || counters !== null) return false;
+    return (await this.db.run(UPDATE_CHUNK, [chunks[0].bits, uploadId, chunks[0].chunk])) === 1;
   }
 
   private recordCall({ uploadId, chunks, blocks, md5s, counters }: ReceiptEntry, now: number): SqlStatement {
