@@ -41,7 +41,7 @@ class TokenGuard implements CanActivate {
     guarded.push(context.getHandler().name);
     const step = context.switchToRpc().getContext<StepContext>();
     const token = step.getRequest().token;
-    if (token !== 'good') return Promise.reject(new StepError(StepStatus.FORBIDDEN, 'Token is wrong.'));
+    if (token !== 'good') return Promise.reject(new StepError(StepStatus.TOKEN_INVALID, 'Token is wrong.'));
     step.session = { username: `user of ${context.getClass().name}.${context.getHandler().name}`, sessionId: 's' };
     return Promise.resolve(true);
   }
@@ -177,7 +177,7 @@ describe('StepHandlerCompiler', () => {
 
   it('answers a guard refusal, and a validation failure, with the same STEP status and message', async () => {
     expect(await answer({ type: 'DATA', operation: 'GET', token: 'bad', key: 'k' })).toMatchObject({
-      status: StepStatus.FORBIDDEN,
+      status: StepStatus.TOKEN_INVALID,
       status_msg: 'Token is wrong.',
     });
     expect(await answer({ type: 'DATA', operation: 'GET', token: 'good', key: 5 })).toMatchObject({
