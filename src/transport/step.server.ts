@@ -29,6 +29,8 @@ export class StepServer extends Server implements CustomTransportStrategy {
   private nextConnectionId = 1;
   private closing = false;
   private readonly shared: StepConnectionShared;
+  /** Nest's default processing start hook (it only calls `done`), until setOnProcessingStartHook replaces it. */
+  private readonly noStartHook = this.onProcessingStartHook;
   /** What requests are dispatched to: Nest's handlers, with compiled chains in place where possible (see listen). */
   private handlerTable: ReadonlyMap<string, MessageHandler> = this.messageHandlers;
 
@@ -50,6 +52,7 @@ export class StepServer extends Server implements CustomTransportStrategy {
           return tables.current();
         },
         runWithProcessingHooks: (context, fn) => this.runWithProcessingHooks(context, fn),
+        hasProcessingHooks: () => this.onProcessingStartHook !== this.noStartHook || this.onProcessingEndHook !== undefined,
       },
       options,
     );
