@@ -1,5 +1,5 @@
 import { ConsoleLogger, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, type NestContainer } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { logLevels } from './config/log-levels.js';
 import type { StepConfig } from './config/step.config.js';
 import { StepTransportObserver } from './metrics/step-transport.observer.js';
 import { StepListenerStatus } from './transport/step-listener-status.service.js';
+import { StepHandlerCompiler } from './transport/step-handler-compiler.js';
 import { StepServer } from './transport/step.server.js';
 import type { StepServerObserver, StepServerOptions } from './transport/step-server.options.js';
 
@@ -61,9 +62,13 @@ export async function createStepApp(config: StepConfig): Promise<StepApp> {
   // Initialise first: recovery of interrupted uploads runs before the STEP port opens.
   await app.init();
   // Metrics and the per-request log line come from the app's container; the transport only calls them.
+  // The container is not public API on the app object; NestContainer.applicationConfig is the
+  // config the microservice inherits below (inheritAppConfig), where the global enhancers are.
+  const container = (app as unknown as { container: NestContainer }).container;
   const stepServer = new StepServer(
     stepServerOptions(config, app.get(StepTransportObserver), app.get(TokenService)),
     app.get(BlockBufferPool),
+    new StepHandlerCompiler(container, container.applicationConfig!),
   );
   // inheritAppConfig: without it, global pipes, guards and filters never reach STEP handlers.
   app.connectMicroservice({ strategy: stepServer }, { inheritAppConfig: true });

@@ -20,7 +20,13 @@ export class StepError extends Error {
     message: string,
     readonly options: StepErrorOptions = {},
   ) {
+    // A refusal (4xx: no token, no such key, a bad field) is an answer, not a fault: nothing
+    // reads its stack, and capturing one (async frames included) cost more than the rest of a
+    // small request's dispatch. Server faults (5xx) keep theirs for the log.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'StepError';
   }
 

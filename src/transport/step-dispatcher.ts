@@ -30,11 +30,53 @@ export interface StepHandlerHost {
    * (`fn` calls `runEndHook` once its request is answered).
    */
   runWithProcessingHooks(context: StepContext, fn: (runEndHook: () => void) => Promise<void>): void;
+  /** False while Nest's processing hooks are its no-op defaults (nothing to run around a request). */
+  hasProcessingHooks(): boolean;
 }
 
 /** A handler's declared options (`@StepPattern(..., options)`), or none. */
 function optionsOf(handler: MessageHandler | undefined): StepPatternOptions {
   return (handler?.extras as StepPatternOptions | undefined) ?? {};
+}
+
+function noop(): void {}
+
+/**
+ * The answer of a handler Nest built or a compiled chain: the reply itself, or an Observable
+ * when a filter or an interceptor produced one; only the latter is subscribed to (its first
+ * value, its error, or nothing when it completes empty), which is what Nest's `handleRequest`
+ * answers, without wrapping every reply in an Observable first. `runEndHook` runs once the
+ * answer is known.
+ */
+async function settle(run: () => Promise<unknown>, runEndHook: () => void): Promise<unknown> {
+  let result: unknown;
+  try {
+    result = await run();
+  } catch (err) {
+    // A handler that throws outside Nest's exception zone still settles.
+    runEndHook();
+    throw err;
+  }
+  if (!isObservable(result)) {
+    runEndHook();
+    return result;
+  }
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    result.pipe(take(1), finalize(runEndHook)).subscribe({
+      next: (value) => {
+        settled = true;
+        resolve(value);
+      },
+      error: (err: unknown) => {
+        settled = true;
+        reject(err);
+      },
+      complete: () => {
+        if (!settled) resolve(undefined);
+      },
+    });
+  });
 }
 
 /**
@@ -161,42 +203,15 @@ export class StepDispatcher implements ConnectionDispatcher {
   }
 
   /**
-   * Runs a handler through Nest's request pipeline (guards, pipes, filters) between the processing
-   * hooks, and settles with its reply or its error. The handler Nest built resolves to the reply
-   * itself, or to an Observable when a filter or an interceptor produced one; only the latter is
-   * subscribed to (its first value, its error, or nothing when it completes empty), which is what
-   * Nest's `handleRequest` answers, without wrapping every reply in an Observable first.
+   * Runs a handler through its request pipeline (guards, pipes, filters) between Nest's processing
+   * hooks, and settles with its reply or its error. Without hooks (Nest's defaults do nothing)
+   * the handler runs directly, without the hooks' promise and closures around every request.
    */
   private invoke(handler: MessageHandler, request: StepJson, context: StepContext): Promise<unknown> {
+    const run = () => handler(request, context) as Promise<unknown>;
+    if (!this.host.hasProcessingHooks()) return settle(run, noop);
     return new Promise((resolve, reject) => {
-      this.host.runWithProcessingHooks(context, async (runEndHook) => {
-        let result: unknown;
-        try {
-          result = await handler(request, context);
-        } catch (err) {
-          // A handler that throws outside Nest's exception zone still settles.
-          runEndHook();
-          return reject(err);
-        }
-        if (!isObservable(result)) {
-          runEndHook();
-          return resolve(result);
-        }
-        let settled = false;
-        result.pipe(take(1), finalize(runEndHook)).subscribe({
-          next: (value) => {
-            settled = true;
-            resolve(value);
-          },
-          error: (err: unknown) => {
-            settled = true;
-            reject(err);
-          },
-          complete: () => {
-            if (!settled) resolve(undefined);
-          },
-        });
-      });
+      this.host.runWithProcessingHooks(context, (runEndHook) => settle(run, runEndHook).then(resolve, reject));
     });
   }
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { CustomTransportStrategy, Server, type MessageHandler } from '@nestjs/microservices';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { BlockBufferPool } from '../common/block-buffer-pool.js';
@@ -8,6 +8,7 @@ import { ConnectionGate } from './connection-gate.js';
 import { StepConnection } from './step-connection.js';
 import type { StepConnectionShared } from './step-connection.contracts.js';
 import { StepDispatcher } from './step-dispatcher.js';
+import type { StepHandlerCompiler } from './step-handler-compiler.js';
 import type { StepServerOptions } from './step-server.options.js';
 
 /** Size of the one buffer every plain-TCP connection reads into (libuv reads up to 64 KiB). */
@@ -28,17 +29,30 @@ export class StepServer extends Server implements CustomTransportStrategy {
   private nextConnectionId = 1;
   private closing = false;
   private readonly shared: StepConnectionShared;
+  /** Nest's default processing start hook (it only calls `done`), until setOnProcessingStartHook replaces it. */
+  private readonly noStartHook = this.onProcessingStartHook;
+  /** What requests are dispatched to: Nest's handlers, with compiled chains in place where possible (see listen). */
+  private handlerTable: ReadonlyMap<string, MessageHandler> = this.messageHandlers;
 
-  /** @param pool the app's BlockBufferPool (request blocks are read into it) */
+  /**
+   * @param pool the app's BlockBufferPool (request blocks are read into it)
+   * @param compiler builds each handler's request pipeline once (StepHandlerCompiler); without
+   *   one every request takes Nest's own per-call pipeline
+   */
   constructor(
     private readonly options: StepServerOptions,
     pool: BlockBufferPool = new BlockBufferPool(),
+    private readonly compiler: StepHandlerCompiler | null = null,
   ) {
     super();
+    const tables = { current: () => this.handlerTable };
     this.dispatcher = new StepDispatcher(
       {
-        handlers: this.messageHandlers,
+        get handlers() {
+          return tables.current();
+        },
         runWithProcessingHooks: (context, fn) => this.runWithProcessingHooks(context, fn),
+        hasProcessingHooks: () => this.onProcessingStartHook !== this.noStartHook || this.onProcessingEndHook !== undefined,
       },
       options,
     );
@@ -54,6 +68,9 @@ export class StepServer extends Server implements CustomTransportStrategy {
 
   /** Starts listening; `callback` runs once the port is bound (or with the bind error). */
   listen(callback: (err?: unknown) => void): void {
+    // Nest has registered every handler by now (NestMicroservice registers them before listen).
+    if (this.compiler)
+      this.handlerTable = this.compiler.compile(this.messageHandlers, (pattern: unknown) => this.normalizePattern(pattern as never));
     const tls = this.options.tls;
     // allowHalfOpen (plain TCP): a peer that shuts down its sending side still gets its replies
     // (StepConnection). Not for TLS, whose close_notify ends both directions: a half-open TLS
