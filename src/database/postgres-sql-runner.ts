@@ -92,11 +92,7 @@ export class PostgresSqlRunner extends SqlRunner implements OnApplicationShutdow
     const client = await this.pool().connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const results: unknown[][] = [];
-      for (const { sql, params } of statements) results.push(await this.query(client, sql, params));
-      await client.query('COMMIT');
-      return results;
+      return await this.transaction(client, statements);
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw err;
@@ -113,12 +109,7 @@ export class PostgresSqlRunner extends SqlRunner implements OnApplicationShutdow
   override async receiptBatch(statements: readonly SqlStatement[]): Promise<unknown[][]> {
     const client = await this.receiptConnection();
     try {
-      if (statements.length === 1) return [await this.query(client, statements[0].sql, statements[0].params)];
-      await client.query('BEGIN');
-      const results: unknown[][] = [];
-      for (const { sql, params } of statements) results.push(await this.query(client, sql, params));
-      await client.query('COMMIT');
-      return results;
+      return await this.transaction(client, statements);
     } catch (err) {
       // After a failed statement or a broken connection, a fresh connection is the one known state.
       void this.closeReceiptConnection();
@@ -176,6 +167,16 @@ export class PostgresSqlRunner extends SqlRunner implements OnApplicationShutdow
     this.receiptClient = null;
     const client = await opening?.catch(() => undefined);
     await client?.end().catch(() => undefined);
+  }
+
+  /** Runs the statements on one connection in one transaction (a single one in autocommit); each statement's rows. */
+  private async transaction(client: PoolClient | Client, statements: readonly SqlStatement[]): Promise<unknown[][]> {
+    if (statements.length === 1) return [await this.query(client, statements[0].sql, statements[0].params)];
+    await client.query('BEGIN');
+    const results: unknown[][] = [];
+    for (const { sql, params } of statements) results.push(await this.query(client, sql, params));
+    await client.query('COMMIT');
+    return results;
   }
 
   private async query<T>(target: Pool | PoolClient | Client, sql: string, params: readonly unknown[]): Promise<T[]> {

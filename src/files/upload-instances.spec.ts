@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/scratch-database.js';
-import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
+import type { ScratchDatabase } from '../../test/helpers/scratch-database.js';
+import {
+  closeSharedInstances,
+  createSharedInstances,
+  createUploadServices,
+  type UploadServices,
+} from '../../test/helpers/upload-services.js';
 import { LocalClusterLocks } from '../cluster/cluster-locks.js';
 import { md5Hex } from '../common/md5.js';
 import { completelyUploadedMessage, StepStatus } from '../protocol/index.js';
@@ -29,18 +31,9 @@ describe('two instances on one PostgreSQL database and one data dir (docs/scale-
   let a: UploadServices;
   let b: UploadServices;
   beforeEach(async () => {
-    database = await createScratchDatabase();
-    dataDir = await mkdtemp(join(tmpdir(), 'stepd-shared-'));
-    const locks = new LocalClusterLocks();
-    a = await createUploadServices({ STEP_DATABASE_URL: database.url }, { dataDir, locks });
-    b = await createUploadServices({ STEP_DATABASE_URL: database.url }, { dataDir, locks });
+    ({ database, dataDir, a, b } = await createSharedInstances('stepd-shared-'));
   });
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterEach(() => closeSharedInstances({ database, dataDir, a, b }));
 
   it('completes a file whose blocks alternate between them once, with the right MD5, from whichever gets the last block', async () => {
     const content = randomBytes(40 * BLOCK + 123);

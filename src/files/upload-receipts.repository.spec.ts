@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { undoMigrationsThrough } from '../../test/helpers/migrations.js';
-import { createScratchDatabase, type ScratchDatabase } from '../../test/helpers/scratch-database.js';
-import { createUploadServices, type UploadServices } from '../../test/helpers/upload-services.js';
-import { LocalClusterLocks } from '../cluster/cluster-locks.js';
+import type { ScratchDatabase } from '../../test/helpers/scratch-database.js';
+import { closeSharedInstances, createSharedInstances, type UploadServices } from '../../test/helpers/upload-services.js';
 import { loadConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
 import { BITMAP_CHUNK_BITS, BlockBitmap } from './block-bitmap.js';
@@ -30,18 +26,9 @@ describe('UploadReceipts on PostgreSQL, two instances', () => {
   let a: UploadServices;
   let b: UploadServices;
   beforeEach(async () => {
-    database = await createScratchDatabase();
-    dataDir = await mkdtemp(join(tmpdir(), 'stepd-receipts-'));
-    const locks = new LocalClusterLocks();
-    a = await createUploadServices({ STEP_DATABASE_URL: database.url }, { dataDir, locks });
-    b = await createUploadServices({ STEP_DATABASE_URL: database.url }, { dataDir, locks });
+    ({ database, dataDir, a, b } = await createSharedInstances('stepd-receipts-'));
   });
-  afterEach(async () => {
-    await a.close();
-    await b.close();
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  afterEach(() => closeSharedInstances({ database, dataDir, a, b }));
 
   /** Plans `total` blocks under `key` on `a`; the upload's id. */
   async function planned(key: string, total: number): Promise<string> {

@@ -4,7 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterLocks } from '../../src/cluster/cluster-locks.js';
+import { ClusterLocks, LocalClusterLocks } from '../../src/cluster/cluster-locks.js';
 import { ClusterModule } from '../../src/cluster/cluster.module.js';
 import { InstanceRegistry } from '../../src/cluster/instance-registry.js';
 import { Clock } from '../../src/common/clock.js';
@@ -30,7 +30,7 @@ import { UploadReceiverService } from '../../src/files/upload-receiver.service.j
 import { UploadReceipts } from '../../src/files/upload-receipts.repository.js';
 import { SqlRunner } from '../../src/database/sql-runner.js';
 import type { StepReply } from '../../src/transport/index.js';
-import { createScratchDatabase } from './scratch-database.js';
+import { createScratchDatabase, type ScratchDatabase } from './scratch-database.js';
 
 /** The upload services of the FilesModule (recovery and expiry included) on a real database and data dir, no transport. */
 export interface UploadServices {
@@ -145,4 +145,33 @@ export async function createUploadServicesOn(
     await database.drop();
     throw err;
   }
+}
+
+/**
+ * Two instances in one process: two sets of upload services on one fresh PostgreSQL database and
+ * one data dir, sharing one lock table (as ClusterLocks does across processes), each with its own memory.
+ */
+export interface SharedInstances {
+  database: ScratchDatabase;
+  dataDir: string;
+  a: UploadServices;
+  b: UploadServices;
+}
+
+/** Boots SharedInstances in a fresh temp dir named with `prefix`. */
+export async function createSharedInstances(prefix: string): Promise<SharedInstances> {
+  const database = await createScratchDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  const locks = new LocalClusterLocks();
+  const a = await createUploadServices({ STEP_DATABASE_URL: database.url }, { dataDir, locks });
+  const b = await createUploadServices({ STEP_DATABASE_URL: database.url }, { dataDir, locks });
+  return { database, dataDir, a, b };
+}
+
+/** Closes both instances, drops the database and removes the data dir. */
+export async function closeSharedInstances({ database, dataDir, a, b }: SharedInstances): Promise<void> {
+  await a.close();
+  await b.close();
+  await database.drop();
+  await rm(dataDir, { recursive: true, force: true });
 }
