@@ -48,13 +48,13 @@ describe('deploy/haproxy.cfg in a real haproxy', () => {
     instances.push(await fakeInstance('a'), await fakeInstance('b'));
     balancer = await startBalancer(instances);
     expect(balancer.kind).toBe('haproxy');
-    const first = [
-      await ask(balancer.port, '1'),
-      await ask(balancer.port, '2'),
-      await ask(balancer.port, '3'),
-      await ask(balancer.port, '4'),
-    ];
-    expect(first.map((answer) => answer[0]).sort()).toEqual(['a', 'a', 'b', 'b']);
+    // Sequential connections alternate; right after haproxy starts, the first server may take
+    // two in a row (seen with haproxy 2.6: "aababa..."), so six connections, at least two each.
+    const first: string[] = [];
+    for (let i = 1; i <= 6; i += 1) first.push((await ask(balancer.port, String(i)))[0]);
+    expect(first.filter((name) => name === 'a').length, first.join('')).toBeGreaterThanOrEqual(2);
+    expect(first.filter((name) => name === 'b').length, first.join('')).toBeGreaterThanOrEqual(2);
+    expect(first.slice(2).join(''), 'strict alternation once started').toMatch(/^(abab|baba)$/);
 
     instances[0].healthy = false;
     // `inter 2s fall 2`: down after two failed checks.
