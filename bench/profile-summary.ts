@@ -1,9 +1,13 @@
 /**
  * Summarises a V8 .cpuprofile (from `npm run bench -- --cpu-prof DIR`): where the server's CPU
- * time went, by function and by source file, self time only.
- * Usage: node dist/bench/profile-summary.js FILE.cpuprofile [TOP]
+ * time went, by function and by source file, self time only; with `--inclusive`, each function's
+ * time including what it called; with `--folded`, the folded stacks of a flame graph.
+ * Usage: node dist/bench/profile-summary.js [--inclusive | --folded] FILE.cpuprofile [TOP]
  */
 import { readFile } from 'node:fs/promises';
+import { foldedStacks, inclusiveTimes } from './profile-stacks.js';
+
+const USAGE = 'usage: node dist/bench/profile-summary.js [--inclusive | --folded] FILE.cpuprofile [TOP]';
 
 interface ProfileNode {
   id: number;
@@ -29,12 +33,27 @@ function top(totals: Map<string, number>, all: number, count: number): string[] 
 }
 
 async function main(): Promise<void> {
-  const [file, count = '25'] = process.argv.slice(2);
-  if (!file) {
-    console.error('usage: node dist/bench/profile-summary.js FILE.cpuprofile [TOP]');
+  const args = process.argv.slice(2);
+  const view = args[0] === '--inclusive' || args[0] === '--folded' ? args.shift() : undefined;
+  const [file, count = '25'] = args;
+  if (!file || file.startsWith('--')) {
+    console.error(USAGE);
     process.exit(2);
   }
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
+  if (view === '--folded') {
+    // Every stack (no TOP): the input of a flame graph tool.
+    console.log(foldedStacks(profile).join('\n'));
+    return;
+  }
+  if (view === '--inclusive') {
+    const { busyUs, functions } = inclusiveTimes(profile);
+    console.log(`busy (not idle, not GC) ${(busyUs / 1000).toFixed(0)} ms\n\ninclusive time by function, share of busy time:`);
+    for (const [name, us] of functions.slice(0, Number(count))) {
+      console.log(`${(us / 1000).toFixed(0).padStart(8)} ms ${((100 * us) / busyUs).toFixed(1).padStart(5)}%  ${name}`);
+    }
+    return;
+  }
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
