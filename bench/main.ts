@@ -4,6 +4,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { ExitCode } from '../src/common/exit-code.js';
 import { BLOCK_SIZE, CONNECTIONS, prepareCases, type BenchContext } from './bench-cases.js';
@@ -15,6 +16,9 @@ import { smallCaseStats, type SmallCaseSamples } from './small-report.js';
 import { prepareSmallCases, type SmallCase, type SmallCaseName } from './small-requests.js';
 import { writeRandomFile } from './random-file.js';
 import { runShapedLinks, type ShapedLinkResult } from './shaped-links.js';
+
+/** How long an interrupted bench waits for its clean-ups (dropping databases) before it exits. */
+const INTERRUPT_CLEANUP_MS = 10_000;
 
 async function bench(options: BenchOptions): Promise<BenchResult> {
   const root = await mkdtemp(join(tmpdir(), 'stepd-bench-'));
@@ -51,10 +55,14 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
     },
   };
   const { result } = ctx;
-  // Ctrl-C or a test timeout: the server children and the temp dir must not outlive the bench.
+  // Ctrl-C or a test timeout: the server children, the temp dir and the PostgreSQL cases'
+  // databases (the clean-ups) must not outlive the bench; a clean-up that hangs is given up on.
   const interrupted = (signal: NodeJS.Signals) => {
     for (const server of ctx.servers) server.child.kill('SIGKILL');
-    void rm(root, { recursive: true, force: true }).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    const cleanups = Promise.allSettled(ctx.cleanups.splice(0).map((cleanup) => cleanup()));
+    void Promise.race([cleanups, delay(INTERRUPT_CLEANUP_MS)])
+      .then(() => rm(root, { recursive: true, force: true }))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);

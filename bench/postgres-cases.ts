@@ -41,7 +41,8 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 
 /** Creates a fresh database on the server of `adminUrl`, dropped by the context's clean-ups; returns its URL. */
 async function freshDatabase(ctx: BenchContext, adminUrl: string): Promise<string> {
-  const name = `${DATABASE_PREFIX}${randomBytes(5).toString('hex')}`;
+  // The bench's pid in the name says which run a database belongs to (a killed one's can be dropped).
+  const name = `${DATABASE_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(adminUrl, `CREATE DATABASE ${pg.escapeIdentifier(name)}`);
   ctx.cleanups.push(() => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`));
   const url = new URL(adminUrl);

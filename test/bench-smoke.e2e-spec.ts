@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CASE_NAMES } from '../bench/bench-options.js';
@@ -91,6 +91,30 @@ describe('npm run bench --smoke', () => {
       }
     },
   );
+
+  it('drops its PostgreSQL database and exits 130 when interrupted with Ctrl-C mid-case', { timeout: BOUND_MS }, async () => {
+    const server = await resolvePostgresServer();
+    try {
+      const child = spawn(
+        process.execPath,
+        [BENCH_ENTRY, '--size', '256MiB', '--runs', '1', '--cases', 'pg-legacy', '--database-url', server.adminUrl],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      // Its database is named after its pid; other benches on the machine have other pids.
+      const ours = async () => (await benchDatabases(server.adminUrl)).filter((name) => name.startsWith(`stepd_bench_${child.pid}_`));
+      await expect.poll(ours, { timeout: 60_000, interval: 100 }).toHaveLength(1);
+      child.kill('SIGINT');
+      expect(await exited, stderr).toBe(130);
+      expect(await ours()).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
 
   it('exits 2 with the usage on a bad option', async () => {
     const { code, stderr } = await runBench(['--size', 'lots']);
