@@ -97,7 +97,7 @@ function inRunOrder(cases: Map<CaseName, BenchCase>): Map<CaseName, BenchCase> {
 }
 
 /** Several old clients at once (one user each, as several hosts would be), aggregate throughput. */
-async function legacyParallelCase(ctx: BenchContext, target: StepdTarget, server: BenchServer): Promise<BenchCase> {
+export async function legacyParallelCase(ctx: BenchContext, target: StepdTarget, server: BenchServer): Promise<BenchCase> {
   const fileBytes = Math.max(1, Math.round((LEGACY_PARALLEL_FILE_BYTES * ctx.options.size) / DEFAULT_SIZE));
   const file = join(ctx.root, 'legacy-parallel.bin');
   await writeRandomFile(file, fileBytes);

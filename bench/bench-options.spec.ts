@@ -48,7 +48,7 @@ describe('bench options', () => {
 
   it('takes pg for every PostgreSQL case, and the server they use', () => {
     expect(parseBenchOptions(['--cases', 'upload,pg', '--database-url', 'postgres://me@db:5432/x'])).toMatchObject({
-      cases: ['upload', 'pg-upload', 'pg-balanced', 'pg-legacy'],
+      cases: ['upload', 'pg-upload', 'pg-balanced', 'pg-legacy', 'pg-legacy-8'],
       databaseUrl: 'postgres://me@db:5432/x',
     });
     expect(parseBenchOptions(['--cases', 'pg-legacy']).cases).toEqual(['pg-legacy']);

@@ -14,11 +14,12 @@ export const CASE_NAMES = [
   'pg-upload',
   'pg-balanced',
   'pg-legacy',
+  'pg-legacy-8',
   'shaped',
 ] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
-/** The cases on PostgreSQL (README "Scaling out"): they need a server, so they are asked for (`--cases pg` for all three). */
-const PG_CASE_NAMES: readonly CaseName[] = ['pg-upload', 'pg-balanced', 'pg-legacy'];
+/** The cases on PostgreSQL (README "Scaling out"): they need a server, so they are asked for (`--cases pg` for all of them). */
+const PG_CASE_NAMES: readonly CaseName[] = ['pg-upload', 'pg-balanced', 'pg-legacy', 'pg-legacy-8'];
 /**
  * Cases run when --cases is not given: the shaped links take minutes at their rates, and the
  * PostgreSQL cases need a server, so both are asked for.

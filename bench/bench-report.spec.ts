@@ -39,6 +39,7 @@ describe('bench report', () => {
         pg_upload_vs_upload: null,
         pg_balanced_vs_upload: null,
         pg_legacy_vs_legacy: null,
+        pg_legacy_parallel_vs_legacy_parallel: null,
       },
       server_peak_rss_bytes: 150 * 1024 ** 2,
       shaped: [

@@ -53,6 +53,8 @@ export interface BenchResult {
     pg_balanced_vs_upload: number | null;
     /** The lock-step legacy client on PostgreSQL over the same on SQLite (>= 0.8). */
     pg_legacy_vs_legacy: number | null;
+    /** 8 lock-step legacy clients at once on PostgreSQL over the same on SQLite (a class of old clients). */
+    pg_legacy_parallel_vs_legacy_parallel: number | null;
   };
   /** Peak resident set size of the stepd server during the upload runs. */
   server_peak_rss_bytes: number | null;
@@ -101,6 +103,7 @@ const LABELS: Record<CaseName, string> = {
   'pg-upload': 'stepd upload, PostgreSQL',
   'pg-balanced': 'stepd upload, 2 PostgreSQL instances, balancer',
   'pg-legacy': 'stepd legacy, PostgreSQL',
+  'pg-legacy-8': 'stepd 8 legacy clients at once, PostgreSQL',
   shaped: 'shaped links (table below)',
 };
 
@@ -117,7 +120,7 @@ export function formatTable(result: BenchResult): string {
     const vsBase =
       name === 'legacy'
         ? ratio(result, name, 'legacy-baseline')
-        : ['baseline', 'concurrent', 'legacy-8', 'pg-legacy'].includes(name)
+        : ['baseline', 'concurrent', 'legacy-8', 'pg-legacy', 'pg-legacy-8'].includes(name)
           ? null
           : ratio(result, name, 'baseline');
     const vsPeer = name === 'upload' || name === 'legacy' ? ratio(result, name, 'peer') : null;
@@ -146,6 +149,9 @@ export function formatTable(result: BenchResult): string {
       ? []
       : [`2 PostgreSQL instances (${result.balancer ?? '-'}) / SQLite upload: ${fmt(result.ratios.pg_balanced_vs_upload)}`]),
     ...(result.ratios.pg_legacy_vs_legacy === null ? [] : [`PostgreSQL legacy / SQLite legacy: ${fmt(result.ratios.pg_legacy_vs_legacy)}`]),
+    ...(result.ratios.pg_legacy_parallel_vs_legacy_parallel === null
+      ? []
+      : [`8 legacy clients, PostgreSQL / SQLite: ${fmt(result.ratios.pg_legacy_parallel_vs_legacy_parallel)}`]),
     ...(Object.keys(result.small).length ? ['', formatSmallTable(result.small)] : []),
     ...(result.shaped.length ? ['', formatShapedTable(result.shaped)] : []),
   ];

@@ -49,6 +49,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
         pg_upload_vs_upload: null,
         pg_balanced_vs_upload: null,
         pg_legacy_vs_legacy: null,
+        pg_legacy_parallel_vs_legacy_parallel: null,
       },
       server_peak_rss_bytes: null,
       shaped: [],
@@ -122,6 +123,7 @@ async function bench(options: BenchOptions): Promise<BenchResult> {
       pg_upload_vs_upload: ratio(result, 'pg-upload', 'upload'),
       pg_balanced_vs_upload: ratio(result, 'pg-balanced', 'upload'),
       pg_legacy_vs_legacy: ratio(result, 'pg-legacy', 'legacy'),
+      pg_legacy_parallel_vs_legacy_parallel: ratio(result, 'pg-legacy-8', 'legacy-8'),
     };
     return result;
   } finally {

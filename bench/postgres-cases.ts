@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { BenchCase, BenchContext } from './bench-cases.js';
+import { legacyParallelCase, type BenchCase, type BenchContext } from './bench-cases.js';
 import type { CaseName } from './bench-options.js';
 import { STEPD_ENTRY, STEPD_READY, stepdChildEnv, type BenchServer } from './bench-servers.js';
 import { spawnListening } from './child-process.js';
@@ -20,7 +20,7 @@ const DATABASE_PREFIX = 'stepd_bench_';
 const HTTP_READY = /HTTP listening on http:\/\/[^\s]+:(\d+)/;
 
 /** The cases on PostgreSQL, each the counterpart of a SQLite case of the same run (README "Scaling out"). */
-export const POSTGRES_CASES = ['pg-upload', 'pg-balanced', 'pg-legacy'] as const satisfies readonly CaseName[];
+export const POSTGRES_CASES = ['pg-upload', 'pg-balanced', 'pg-legacy', 'pg-legacy-8'] as const satisfies readonly CaseName[];
 
 /** Where the bench creates its databases: --database-url, else STEP_TEST_DATABASE_URL, else the machine's server. */
 export function benchDatabaseServer(given: string | null): string {
@@ -105,7 +105,7 @@ export async function preparePostgresCases(ctx: BenchContext): Promise<Map<CaseN
   if (!POSTGRES_CASES.some(wants)) return cases;
   const adminUrl = benchDatabaseServer(ctx.options.databaseUrl);
   const { size } = ctx.options;
-  if (wants('pg-upload') || wants('pg-legacy')) {
+  if (wants('pg-upload') || wants('pg-legacy') || wants('pg-legacy-8')) {
     const server = await startPostgresStepd(ctx, join(ctx.root, 'stepd-pg-data'), await freshDatabase(ctx, adminUrl), 'bench-pg');
     const target: StepdTarget = { host: '127.0.0.1', port: server.port, user: 'bench' };
     if (wants('pg-upload')) cases.set('pg-upload', uploadCase(ctx, server, target, 'bench-pg-upload'));
@@ -119,6 +119,8 @@ export async function preparePostgresCases(ctx: BenchContext): Promise<Map<CaseN
         },
       });
     }
+    // The counterpart of legacy-8: a class of old clients at once, whose receipts share commits.
+    if (wants('pg-legacy-8')) cases.set('pg-legacy-8', await legacyParallelCase(ctx, target, server));
   }
   if (wants('pg-balanced')) {
     const databaseUrl = await freshDatabase(ctx, adminUrl);

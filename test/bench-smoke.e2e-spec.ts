@@ -71,13 +71,13 @@ describe('npm run bench --smoke', () => {
           '--smoke',
           '--json',
           '--cases',
-          'upload,legacy,pg',
+          'upload,legacy,legacy-8,pg',
           '--database-url',
           server.adminUrl,
         ]);
         expect(code, stderr).toBe(0);
         const result = JSON.parse(stdout) as BenchResult;
-        for (const name of ['pg-upload', 'pg-balanced', 'pg-legacy'] as const) {
+        for (const name of ['pg-upload', 'pg-balanced', 'pg-legacy', 'pg-legacy-8'] as const) {
           expect(result.cases[name]?.median, `case ${name}`).toBeGreaterThan(0);
           expect(result.cases[name]!.server_cpu_seconds_per_gb, `server CPU of ${name}`).toBeGreaterThan(0);
         }
@@ -85,6 +85,7 @@ describe('npm run bench --smoke', () => {
         expect(result.ratios.pg_upload_vs_upload).toBeGreaterThan(0);
         expect(result.ratios.pg_balanced_vs_upload).toBeGreaterThan(0);
         expect(result.ratios.pg_legacy_vs_legacy).toBeGreaterThan(0);
+        expect(result.ratios.pg_legacy_parallel_vs_legacy_parallel).toBeGreaterThan(0);
         expect(await benchDatabases(server.adminUrl)).toEqual(before);
       } finally {
         await server.stop();
