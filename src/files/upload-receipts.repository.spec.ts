@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { undoMigrationsThrough } from '../../test/helpers/migrations.js';
 import type { ScratchDatabase } from '../../test/helpers/scratch-database.js';
 import { closeSharedInstances, createSharedInstances, type UploadServices } from '../../test/helpers/upload-services.js';
@@ -104,6 +104,56 @@ describe('UploadReceipts on PostgreSQL, two instances', () => {
       [cancelled, completing],
     );
     expect(rows).toEqual([{ upload_id: completing, n: 1 }]);
+  });
+
+  it('commits the receipts of several uploads in one statement: one round trip for a class of lock-step clients', async () => {
+    const first = await planned('many-1', BITMAP_CHUNK_BITS + 8);
+    const second = await planned('many-2', 64);
+    const third = await planned('many-3', 8);
+    const cancelled = await planned('many-cancelled', 8);
+    expect(await b.receiver.cancel('alice', 'many-cancelled')).toBe(true);
+    await b.receipts.commit([blocks(second, [5])], 0);
+    const known = new BlockBitmap(64);
+    known.set(5);
+    known.set(6);
+    known.markAllDirty();
+    known.takeNewBlocks();
+    const sent: string[][] = [];
+    const batch = a.db.receiptBatch.bind(a.db);
+    vi.spyOn(a.db, 'receiptBatch').mockImplementation((statements) => {
+      sent.push(statements.map((statement) => statement.sql));
+      return batch(statements);
+    });
+    const entries: ReceiptEntry[] = [
+      // Blocks in two chunks, with a block MD5 kept and one forgotten.
+      {
+        uploadId: first,
+        chunks: [],
+        blocks: [BITMAP_CHUNK_BITS + 1, 0, 1],
+        md5s: [
+          [0, 'd41d8cd98f00b204e9800998ecf8427e'],
+          [1, null],
+        ],
+        counters: 1,
+      },
+      // Whole chunks OR-ed in (after a failed commit), keeping what the other instance recorded.
+      { uploadId: second, chunks: known.takeDirtyChunks(), blocks: null, md5s: [], counters: null },
+      blocks(cancelled, [2]),
+      blocks(third, []),
+    ];
+    expect(await a.receipts.commit(entries, 7000)).toEqual([3, 2, null, 0]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toHaveLength(1);
+    expect((await storedBitmap('many-1')).missingRanges(10)).toEqual([
+      [2, BITMAP_CHUNK_BITS],
+      [BITMAP_CHUNK_BITS + 2, BITMAP_CHUNK_BITS + 7],
+    ]);
+    expect((await storedBitmap('many-2')).count).toBe(2);
+    expect(await a.db.all(`SELECT block_index, md5 FROM upload_block_md5s WHERE upload_id = ?`, [first])).toEqual([
+      { block_index: 0, md5: 'd41d8cd98f00b204e9800998ecf8427e' },
+    ]);
+    expect(await a.ledger.findById(first)).toMatchObject({ receivedCount: 3, updatedAt: 7000 });
+    expect(await a.db.all(`SELECT upload_id FROM upload_blocks WHERE upload_id = ?`, [cancelled])).toEqual([]);
   });
 
   it("writes the row's counters (the union's count) only when they are due", async () => {

@@ -44,6 +44,15 @@ const DELETE_BLOCK_MD5 = `DELETE FROM upload_block_md5s WHERE upload_id = ? AND 
 const UPDATE_PROGRESS = `UPDATE uploads SET received_count = ?, updated_at = ? WHERE id = ? AND state = 'uploading'`;
 /** See migration RecordBlocks1764600000000: new blocks' bits, block MD5s and the exact count in one call. */
 const RECORD_BLOCKS = `SELECT step_record_blocks(?, ?, ?, ?, ?, ?, ?, ?) AS received`;
+/**
+ * The receipts of several uploads in one statement (one transaction, one round trip): one call
+ * per upload, in the order given (the lock order), each upload's arrays as array literals (they
+ * differ in length, which a two-dimensional array cannot hold).
+ */
+const RECORD_MANY = `
+  SELECT step_record_blocks(u, b::integer[], c::integer[], x::bytea[], mb::integer[], m::varchar[], t, ?) AS received
+    FROM unnest(?::varchar[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[]) WITH ORDINALITY AS r(u, b, c, x, mb, m, t, n)
+   ORDER BY n`;
 
 /**
  * Writes receipts: one transaction for every upload of a batch.
@@ -72,9 +81,10 @@ export class UploadReceipts {
   async commit(entries: readonly ReceiptEntry[], now: number): Promise<ReceiptResult[]> {
     if (this.db.kind === 'postgres') {
       const order = entries.map((_, i) => i).sort((x, y) => compareIds(entries[x].uploadId, entries[y].uploadId));
-      const rows = await this.db.receiptBatch(order.map((i) => this.recordCall(entries[i], now)));
+      const calls = order.map((i) => this.recordCall(entries[i], now));
+      const [rows] = await this.db.receiptBatch([calls.length === 1 ? calls[0] : recordMany(calls, this.instances.self)]);
       const results: ReceiptResult[] = new Array(entries.length);
-      order.forEach((entry, i) => (results[entry] = (rows[i][0] as { received: number | null }).received));
+      order.forEach((entry, i) => (results[entry] = (rows[i] as { received: number | null }).received));
       return results;
     }
     if (await this.updatedInPlace(entries)) return [undefined];
@@ -123,6 +133,26 @@ export class UploadReceipts {
       ],
     };
   }
+}
+
+/** Several RECORD_BLOCKS calls as one RECORD_MANY statement. */
+function recordMany(calls: readonly SqlStatement[], instance: string): SqlStatement {
+  const column = (at: number, literal: (value: never) => string) => calls.map((call) => literal(call.params[at] as never));
+  return {
+    sql: RECORD_MANY,
+    params: [
+      instance,
+      calls.map((call) => call.params[0]),
+      column(1, (blocks: number[]) => `{${blocks.join(',')}}`),
+      column(2, (chunks: number[]) => `{${chunks.join(',')}}`),
+      // bytea hex input, quoted: inside an array literal a backslash is written twice.
+      column(3, (bits: Buffer[]) => `{${bits.map((chunk) => `"\\\\x${chunk.toString('hex')}"`).join(',')}}`),
+      column(4, (indexes: number[]) => `{${indexes.join(',')}}`),
+      // Block MD5s are hex digests, written as they are; NULL forgets one.
+      column(5, (md5s: Array<string | null>) => `{${md5s.map((md5) => md5 ?? 'NULL').join(',')}}`),
+      calls.map((call) => call.params[6]),
+    ],
+  };
 }
 
 /** The order of two upload ids (uuids), the lock order of a receipt batch on every instance. */
