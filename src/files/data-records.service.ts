@@ -26,9 +26,9 @@ export class DataRecordsService {
       dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, this.config.storage.maxKeyBytes);
     const body: StepJson = {};
     for (const [field, value] of Object.entries(request)) if (!PROTOCOL_FIELDS.has(field)) body[field] = value;
-    // No look-up of the key before the insert: the insert's unique index answers 409 itself, so a
+    // No look-up of the key before the insert: the insert's unique index answers 402 (key exists) itself, so a
     // SAVE costs one statement (a round trip on PostgreSQL). Only a SAVE refused by the limit asks
-    // whether the key exists, so that a stored key is still told 409 rather than 429.
+    // whether the key exists, so that a stored key is still told 402 rather than 429 (too many).
     const limit = this.config.storage.maxDataRecordsPerUser;
     if (!(await this.records.reserve(username, limit))) {
       if (await this.records.exists(username, key)) throw FilesErrors.dataKeyExists(key);
