@@ -37,12 +37,22 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
   private readonly readHandles = new Map<string, CachedHandle>();
   /** Partial files created whose row may not be written yet: the orphan sweep leaves them. */
   private readonly unsettled = new Set<string>();
+  /**
+   * The files directory, kept open for its fsyncs: opening and closing it around each one were two
+   * more thread-pool round trips on every completion, and 64 uploads completing at once queue them
+   * behind each other's fsyncs.
+   */
+  private filesDirHandle: Promise<FileHandle> | null = null;
   private readonly filesDirSync = new GroupCommit(async () => {
-    const dir = await open(this.filesDir, 'r');
+    this.filesDirHandle ??= open(this.filesDir, 'r');
+    const handle = this.filesDirHandle;
     try {
-      await dir.sync();
-    } finally {
-      await dir.close();
+      await (await handle).sync();
+    } catch (err) {
+      // Opened again next time: a failed open or fsync must not stick.
+      if (this.filesDirHandle === handle) this.filesDirHandle = null;
+      await handle.then((dir) => dir.close()).catch(() => undefined);
+      throw err;
     }
   });
 
@@ -60,6 +70,9 @@ export class BlockStorage implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    const dir = this.filesDirHandle;
+    this.filesDirHandle = null;
+    await dir?.then((handle) => handle.close()).catch(() => undefined);
     for (const cached of this.readHandles.values()) await cached.handle.close().catch(() => undefined);
     this.readHandles.clear();
   }

@@ -4,11 +4,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommonModule } from '../common/common.module.js';
 import { StepConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/step.config.js';
 import { buildDataSourceOptions } from '../database/database.options.js';
+import { SqlRunner } from '../database/sql-runner.js';
 import { SQL_RUNNER_PROVIDERS } from '../database/sql-runner.providers.js';
 import { StepStatus } from '../protocol/index.js';
 import { DataRecordStore } from './data-records.repository.js';
@@ -95,6 +96,30 @@ describe.each(SPEC_ENGINES)('%s: DataRecordsService (docs/protocol.md §8)', (en
     expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
     await records.delete('alice', { key: 'b' });
     expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.OK);
+  });
+
+  it('tells a SAVE of a stored key 402 (key exists) also when the user is at the limit', async () => {
+    await save('alice', 'a')();
+    await save('alice', 'b')();
+    expect(await statusOf(save('alice', 'a'))).toBe(StepStatus.KEY_EXISTS);
+    expect(await statusOf(save('alice', 'c'))).toBe(StepStatus.TOO_MANY);
+  });
+
+  it("stores a record with one statement once the user's count is known (no look-up of the key first)", async () => {
+    await save('alice', 'a')();
+    const db = module.get(SqlRunner);
+    const statements: string[] = [];
+    for (const method of ['get', 'all', 'run'] as const) {
+      const original = db[method].bind(db) as (sql: string, params?: readonly unknown[]) => Promise<unknown>;
+      vi.spyOn(db, method).mockImplementation(((sql: string, params?: readonly unknown[]) => {
+        statements.push(sql);
+        return original(sql, params);
+      }) as never);
+    }
+    expect(await statusOf(save('alice', 'b'))).toBe(StepStatus.OK);
+    // PostgreSQL re-reads a count older than a second; SQLite keeps it.
+    expect(statements.filter((sql) => !sql.includes('COUNT(*)'))).toEqual([expect.stringMatching(/^INSERT INTO data_records/)]);
+    expect(await statusOf(save('alice', 'b'))).toBe(StepStatus.KEY_EXISTS);
   });
 
   it('answers one of two concurrent SAVEs of one key with 409, never a crash or two records', async () => {

@@ -26,9 +26,14 @@ export class DataRecordsService {
       dto.key === undefined || dto.key === null || dto.key === '' ? randomUUID() : checkKeyLength(dto.key, this.config.storage.maxKeyBytes);
     const body: StepJson = {};
     for (const [field, value] of Object.entries(request)) if (!PROTOCOL_FIELDS.has(field)) body[field] = value;
-    if (await this.records.exists(username, key)) throw FilesErrors.dataKeyExists(key);
+    // No look-up of the key before the insert: the insert's unique index answers 402 (key exists) itself, so a
+    // SAVE costs one statement (a round trip on PostgreSQL). Only a SAVE refused by the limit asks
+    // whether the key exists, so that a stored key is still told 402 rather than 429 (too many).
     const limit = this.config.storage.maxDataRecordsPerUser;
-    if (!(await this.records.reserve(username, limit))) throw FilesErrors.tooManyRecords(limit);
+    if (!(await this.records.reserve(username, limit))) {
+      if (await this.records.exists(username, key)) throw FilesErrors.dataKeyExists(key);
+      throw FilesErrors.tooManyRecords(limit);
+    }
     let inserted = false;
     try {
       // The unique index decides between two SAVEs of one key (on any instance): one inserts, the other is told the key exists.

@@ -75,7 +75,10 @@ export class UploadFinisher {
     if (!upload.bitmap.complete) throw new Error(`upload ${upload.id} is missing blocks at completion`);
     const md5 = await this.prefixHash.digest(upload);
     await this.storage.sync(upload.handle!);
-    await upload.close();
+    // Closed while the commits below run, not before them: its data is on disk, a rename does not
+    // need it closed, and each thread-pool round trip waits behind the other uploads' fsyncs.
+    const closed = upload.close();
+    closed.catch(() => undefined);
     await this.progress.flushNow();
     await this.ledger.markCompleting(upload.id, md5, this.clock.now());
     await this.storage.promote(upload.row.storageName);
@@ -84,6 +87,7 @@ export class UploadFinisher {
     // survive a power cut, not only a crash (SQLite: synchronous=NORMAL syncs the WAL only at
     // checkpoints; PostgreSQL: these commits are synchronous, unlike receipts).
     await this.db.durable();
+    await closed;
     await this.prefixHash.finished(upload).catch((err: Error) => this.logger.warn(`upload ${upload.id}: ${err.message}`));
     upload.state = 'complete';
     this.registry.remove(upload);
