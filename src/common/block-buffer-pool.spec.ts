@@ -29,6 +29,19 @@ describe('BlockBufferPool', () => {
     expect(again.filter((b) => leases.some((lease) => lease.buffer === b))).toHaveLength(2);
   });
 
+  it('makes room for the size clients use now by dropping free buffers of sizes asked for longest ago', () => {
+    const pool = new BlockBufferPool(8192, 1024);
+    const large = [pool.acquire(4096), pool.acquire(4096)];
+    large.forEach((lease) => lease.release()); // the pool is full of 4 KiB buffers ...
+    const medium = [pool.acquire(3072), pool.acquire(3072)]; // ... when the client switches to 3 KiB blocks
+    medium.forEach((lease) => lease.release());
+    const again = [pool.acquire(3072), pool.acquire(3072)].map((lease) => lease.buffer);
+    expect(again).toEqual(medium.map((lease) => lease.buffer).reverse());
+    // Both 4 KiB buffers had to go to make room for the two of 3 KiB.
+    const last = pool.acquire(4096).buffer;
+    expect(large.some((lease) => lease.buffer === last)).toBe(false);
+  });
+
   it('reuses a shared buffer only after every lease on it is released, in any order', () => {
     const pool = new BlockBufferPool(1 << 20, 1024);
     const first = pool.acquire(4096);
