@@ -93,4 +93,15 @@ describe('PrefixHasher', () => {
     expect(hasher.hashed).toBe(8);
     expect(hasher.digest()).toBe(expected);
   });
+
+  it('takes no block once the digest is taken, so that nothing is left to hash after it', async () => {
+    const hasher = new PrefixHasher(10_000, pool);
+    hasher.offer(0, blocks[0]);
+    const digest = hasher.digest();
+    hasher.offer(1, blocks[1]);
+    hasher.hashAfterReplies();
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(hasher.hashed).toBe(1);
+    expect(digest).toBe(createHash('md5').update(blocks[0]).digest('hex'));
+  });
 });

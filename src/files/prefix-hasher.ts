@@ -19,6 +19,8 @@ export class PrefixHasher {
   private hashedBlocks = 0;
   /** The next block of the prefix, offered and not hashed yet (see the class comment). */
   private deferred: BlockLease | null = null;
+  /** The digest was taken: nothing more is offered to the hash (a deferred update would throw from its tick). */
+  private digested = false;
   /** Blocks kept for later, each held by its own lease on the pool. */
   private readonly window = new Map<number, BlockLease>();
   private windowBytes = 0;
@@ -48,7 +50,7 @@ export class PrefixHasher {
    */
   offer(index: number, block: Buffer): void {
     this.hashDeferred();
-    if (this.tainted || index < this.hashedBlocks) return;
+    if (this.tainted || this.digested || index < this.hashedBlocks) return;
     if (index === this.hashedBlocks && this.window.size === 0) {
       // Nothing waits behind it, so `next` stays exact while it is deferred.
       this.deferred = this.pool.share(block);
@@ -101,6 +103,7 @@ export class PrefixHasher {
   /** Hex digest; call once, after every block is hashed. */
   digest(): string {
     this.hashDeferred();
+    this.digested = true;
     return this.hash.digest('hex');
   }
 
