@@ -58,4 +58,50 @@ describe('PrefixHasher', () => {
     second.release();
     expect([pool.acquire(128 * 1024).buffer, pool.acquire(128 * 1024).buffer]).toContain(second.buffer);
   });
+
+  it('hashes the block that extends the prefix once the replies are out, holding its buffer until then', async () => {
+    // The reply to a lock-step client is written in the continuations of its block's receipt:
+    // hashing the block after them lets the client send its next block meanwhile.
+    const hasher = new PrefixHasher(1 << 20, pool);
+    const block = pool.acquire(128 * 1024);
+    block.buffer.fill(7);
+    hasher.offer(0, block.buffer);
+    expect(hasher.next).toBe(1);
+    block.release();
+    const during = pool.acquire(128 * 1024);
+    expect(during.buffer).not.toBe(block.buffer);
+    hasher.hashAfterReplies();
+    const replies: string[] = [];
+    void Promise.resolve().then(() => replies.push('written'));
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(replies).toEqual(['written']);
+    during.release();
+    expect([pool.acquire(128 * 1024).buffer, pool.acquire(128 * 1024).buffer]).toContain(block.buffer);
+    expect(hasher.digest()).toBe(
+      createHash('md5')
+        .update(Buffer.alloc(128 * 1024, 7))
+        .digest('hex'),
+    );
+  });
+
+  it('hashes a deferred block before the next one, a block from disk, or the digest', () => {
+    const hasher = new PrefixHasher(10_000, pool);
+    hasher.offer(0, blocks[0]);
+    hasher.offer(1, blocks[1]);
+    hasher.feedFromDisk(blocks[2]);
+    for (const i of [4, 3, 5, 6, 7]) hasher.offer(i, blocks[i]);
+    expect(hasher.hashed).toBe(8);
+    expect(hasher.digest()).toBe(expected);
+  });
+
+  it('takes no block once the digest is taken, so that nothing is left to hash after it', async () => {
+    const hasher = new PrefixHasher(10_000, pool);
+    hasher.offer(0, blocks[0]);
+    const digest = hasher.digest();
+    hasher.offer(1, blocks[1]);
+    hasher.hashAfterReplies();
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(hasher.hashed).toBe(1);
+    expect(digest).toBe(createHash('md5').update(blocks[0]).digest('hex'));
+  });
 });

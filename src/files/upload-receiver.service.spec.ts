@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createUploadServicesOn, SPEC_ENGINES, type UploadServices } from '../../test/helpers/upload-services.js';
 import { md5Hex } from '../common/md5.js';
 import { StepStatus } from '../protocol/index.js';
@@ -64,6 +64,19 @@ describe.each(SPEC_ENGINES)('%s: UploadReceiverService (docs/protocol.md §6)', 
     await s.send('alice', 'twice', randomBytes(2 * BLOCK), BLOCK, 0);
     await s.send('alice', 'twice', content, BLOCK, 0);
     expect((await s.send('alice', 'twice', content, BLOCK, 1)).fields.md5).toBe(md5Hex(content));
+  });
+
+  it('hashes a block for the prefix MD5 once its receipt is committed, after the replies of that commit', async () => {
+    const content = randomBytes(3 * BLOCK);
+    await s.plan('alice', 'later', content, BLOCK);
+    await s.send('alice', 'later', content, BLOCK, 0);
+    const hasher = s.registry.get('alice', 'later')!.hasher;
+    const record = vi.spyOn(s.progress, 'record');
+    const hashSoon = vi.spyOn(hasher, 'hashAfterReplies');
+    await s.send('alice', 'later', content, BLOCK, 1);
+    expect(hashSoon).toHaveBeenCalledTimes(1);
+    expect(hashSoon.mock.invocationCallOrder[0]).toBeGreaterThan(record.mock.invocationCallOrder[0]);
+    expect((await s.send('alice', 'later', content, BLOCK, 2)).fields.md5).toBe(md5Hex(content));
   });
 
   it('checks an UPLOAD in the order docs/protocol.md §6 lists', async () => {

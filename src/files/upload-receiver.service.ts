@@ -162,7 +162,12 @@ export class UploadReceiverService implements OnModuleDestroy {
     if (blockMd5) upload.pendingBlockMd5s.set(index, blockMd5);
     else if (duplicate) upload.pendingBlockMd5s.set(index, null);
     // Acknowledge only once the receipt is committed (coalesced with other blocks).
-    await this.progress.record(upload);
+    try {
+      await this.progress.record(upload);
+    } finally {
+      // The prefix MD5 of the block (deferred by the offer above) waits for the reply, not the reply for it.
+      upload.hasher.hashAfterReplies();
+    }
     if (upload.detached) throw await this.changedElsewhere(upload);
     if (upload.recordedCount > upload.bitmap.count) this.learnOthersBlocks(upload);
     if (upload.bitmap.has(upload.hasher.next)) void this.catchUp.advance(upload);

@@ -2,6 +2,7 @@ import type { BlockBufferPool } from '../common/block-buffer-pool.js';
 import type { BlockLease, FrameHead, StepFrame, StepJson, StepError } from '../protocol/index.js';
 import type { ByteBudget } from './byte-budget.js';
 import type { StepPeer } from './step.context.js';
+import type { StepReplyEvent } from './step-server.options.js';
 
 /** A reply ready to be written as one frame. */
 export interface OutgoingReply {
@@ -13,6 +14,8 @@ export interface OutgoingReply {
   close: boolean;
   /** The request was served for a logged-in user (or logged one in): the connection is past login. */
   authenticated?: boolean;
+  /** What observers are told of the reply once it is written (see ConnectionDispatcher.written). */
+  event?: StepReplyEvent;
 }
 
 /** What a connection asks of StepDispatcher (an interface, so that connection specs can fake it). */
@@ -26,6 +29,11 @@ export interface ConnectionDispatcher {
   admitBinary(head: FrameHead, peer: StepPeer): StepError | null | Promise<StepError | null>;
   /** True when the reply to `frame` may carry a block (it waits for reply budget first). */
   repliesWithBlock(frame: StepFrame): boolean;
+  /**
+   * The reply was handed to the socket: observers hear of it now, not before, so that a lock-step
+   * client's next request does not wait for the metrics of its last reply.
+   */
+  written?(reply: OutgoingReply): void;
 }
 
 /** What all connections of one server share. */

@@ -82,6 +82,7 @@ function fakeDispatcher(admit: ConnectionDispatcher['admitBinary'] = () => null)
   const dispatcher: ConnectionDispatcher = {
     admitBinary: vi.fn(admit),
     repliesWithBlock: () => false,
+    written: vi.fn(),
     dispatch: vi.fn(async (item: StepFrame | StepError): Promise<OutgoingReply> => {
       frames.push(item);
       const json = item instanceof StepError ? { status: item.status } : { status: 200, n: item.json?.n };
@@ -185,6 +186,18 @@ describe('StepConnection read loop', () => {
     expect(socket.replies().map((reply) => reply.n)).toEqual([1, 2, 3]);
     expect(socket.writes).toBe(3);
     expect(cork).not.toHaveBeenCalled();
+  });
+
+  it('tells the dispatcher of each reply once it is written, so that observers come after the reply', async () => {
+    const { dispatcher } = fakeDispatcher();
+    const { socket } = connect(dispatcher);
+    const writesSeen: number[] = [];
+    vi.mocked(dispatcher.written!).mockImplementation(() => writesSeen.push(socket.writes));
+    for (const n of [1, 2]) {
+      socket.push(list(n));
+      await settle();
+    }
+    expect(writesSeen).toEqual([1, 2]);
   });
 
   it('closes after refusing a binary section, without reading or holding the section', async () => {

@@ -72,13 +72,19 @@ describe('StepDispatcher', () => {
       expect(handler).not.toHaveBeenCalled();
     });
 
-    it('answers a framing error and an unusable JSON section with 400, and reports every reply to the observer', async () => {
+    it('answers a framing error and an unusable JSON section with 400, and reports every written reply to the observer', async () => {
       const replied = vi.fn();
       const dispatcher = dispatcherWith({}, {}, { observer: { replied } });
       const tooLarge = new StepError(StepStatus.TOO_LARGE, 'too large', { closeConnection: true });
-      expect(await dispatcher.dispatch(tooLarge, peer)).toMatchObject({ close: true, json: { status: 413, operation: 'ERROR' } });
+      const first = await dispatcher.dispatch(tooLarge, peer);
+      expect(first).toMatchObject({ close: true, json: { status: 413, operation: 'ERROR' } });
       const broken = { ...frame(null, Buffer.alloc(3)), error: { message: 'The JSON section is not valid JSON.' } } as StepFrame;
-      expect((await dispatcher.dispatch(broken, peer)).json).toMatchObject({ status: 400, status_msg: broken.error!.message });
+      const second = await dispatcher.dispatch(broken, peer);
+      expect(second.json).toMatchObject({ status: 400, status_msg: broken.error!.message });
+      // Observers hear of a reply once the connection has written it, not before.
+      expect(replied).not.toHaveBeenCalled();
+      dispatcher.written(first);
+      dispatcher.written(second);
       expect(replied).toHaveBeenCalledTimes(2);
       expect(replied.mock.calls[1][0]).toMatchObject({ operation: 'ERROR', type: 'ERROR', status: 400, bytesIn: 3, bytesOut: 0 });
     });

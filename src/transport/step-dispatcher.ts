@@ -139,15 +139,22 @@ export class StepDispatcher implements ConnectionDispatcher {
     } else {
       reply = await this.route(item.json, item.binary, peer);
     }
-    this.options.observer?.replied?.({
-      operation: String(reply.json.operation),
-      type: String(reply.json.type),
-      status: Number(reply.json.status),
-      durationMs: performance.now() - started,
-      bytesIn: item instanceof StepError ? 0 : (item.binary?.length ?? 0),
-      bytesOut: reply.binary?.length ?? 0,
-    });
+    if (this.options.observer?.replied) {
+      reply.event = {
+        operation: String(reply.json.operation),
+        type: String(reply.json.type),
+        status: Number(reply.json.status),
+        durationMs: performance.now() - started,
+        bytesIn: item instanceof StepError ? 0 : (item.binary?.length ?? 0),
+        bytesOut: reply.binary?.length ?? 0,
+      };
+    }
     return reply;
+  }
+
+  /** Tells the observer of a reply the connection has written (dispatch measured it). */
+  written(reply: OutgoingReply): void {
+    if (reply.event) this.options.observer?.replied?.(reply.event);
   }
 
   private async route(request: StepJson, binary: Buffer | null, peer: StepPeer): Promise<OutgoingReply> {

@@ -127,6 +127,7 @@ export class StepRequestQueue {
           break;
         }
         const flushed = this.write(reply, credit);
+        this.dispatcher.written?.(reply);
         if (reply.close) {
           this.events.closing();
           break;
