@@ -8,8 +8,13 @@ import type { BlockLease } from '../protocol/index.js';
  * resident, for no throughput measured.
  */
 export const BLOCK_POOL_MAX_BYTES = 64 * 1024 * 1024;
-/** Smaller buffers are plain allocations: Node's own slab serves them well. */
-export const BLOCK_POOL_MIN_SIZE = 64 * 1024;
+/**
+ * Smaller buffers are plain allocations: Node's own 8 KiB slab serves those under 4 KiB. Above
+ * that, Buffer.allocUnsafe is a fresh ArrayBuffer each time, so the 20480-byte blocks of
+ * lock-step clients are pooled too (they were fresh allocations: malloc, page faults and GC on
+ * every block).
+ */
+export const BLOCK_POOL_MIN_SIZE = 4 * 1024;
 
 /** The pool's bookkeeping, reachable only through leases (and the pool that hands them out). */
 class BufferShelf {
