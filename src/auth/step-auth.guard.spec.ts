@@ -40,7 +40,7 @@ describe('StepAuthGuard', () => {
     });
     const reflector = new Reflector();
     const lookups = vi.spyOn(reflector, 'getAllAndOverride');
-    const guard = new StepAuthGuard(reflector, { authenticate } as unknown as TokenService);
+    const guard = new StepAuthGuard(reflector, { authenticate, cachedSession: () => null } as unknown as TokenService);
     for (let i = 0; i < 3; i++) {
       const { context, step } = rpc(Handlers, 'upload', 'good');
       expect(await guard.canActivate(context)).toBe(true);
@@ -54,7 +54,8 @@ describe('StepAuthGuard', () => {
 
   it('lets @Public handlers and classes, and anything but RPC, through without a token', async () => {
     const authenticate = vi.fn();
-    const guard = new StepAuthGuard(new Reflector(), { authenticate } as unknown as TokenService);
+    const cachedSession = vi.fn(() => null);
+    const guard = new StepAuthGuard(new Reflector(), { authenticate, cachedSession } as unknown as TokenService);
     for (const [controller, handler] of [
       [Handlers, 'login'],
       [OpenHandlers, 'anything'],
@@ -66,5 +67,23 @@ describe('StepAuthGuard', () => {
     }
     expect(await guard.canActivate(rpc(Handlers, 'upload', undefined, 'http').context)).toBe(true);
     expect(authenticate).not.toHaveBeenCalled();
+    expect(cachedSession).not.toHaveBeenCalled();
+  });
+
+  it('answers at once, without a promise, for a token the session cache vouches for', async () => {
+    const authenticate = vi.fn(async () => session);
+    const cached = { username: 'c', sessionId: 'cs' };
+    const cachedSession = vi.fn((token: unknown) => (token === 'cached' ? cached : null));
+    const guard = new StepAuthGuard(new Reflector(), { authenticate, cachedSession } as unknown as TokenService);
+    const hit = rpc(Handlers, 'upload', 'cached');
+    expect(guard.canActivate(hit.context)).toBe(true);
+    expect(hit.step.session).toEqual(cached);
+    expect(authenticate).not.toHaveBeenCalled();
+    const miss = rpc(Handlers, 'upload', 'other');
+    const verdict = guard.canActivate(miss.context);
+    expect(verdict).toBeInstanceOf(Promise);
+    expect(await verdict).toBe(true);
+    expect(miss.step.session).toBe(session);
+    expect(authenticate).toHaveBeenCalledWith('other');
   });
 });
