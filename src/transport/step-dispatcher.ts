@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { RpcException, type MessageHandler } from '@nestjs/microservices';
-import { finalize, isObservable, take } from 'rxjs';
+import { finalize, isObservable, take, type Observable } from 'rxjs';
 import {
   checkEnvelope,
   echoEnvelope,
@@ -61,6 +61,11 @@ async function settle(run: () => Promise<unknown>, runEndHook: () => void): Prom
     runEndHook();
     return result;
   }
+  return firstValue(result, runEndHook);
+}
+
+/** An Observable answer's first value (undefined when it completes empty), or its error. */
+function firstValue(result: Observable<unknown>, runEndHook: () => void): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let settled = false;
     result.pipe(take(1), finalize(runEndHook)).subscribe({
@@ -170,7 +175,15 @@ export class StepDispatcher implements ConnectionDispatcher {
     if (!handler) return this.errorReply(request, StepError.notAllowedForType(request.operation, request.type));
     const context = new StepContext(peer, request, binary);
     try {
-      const result = await this.invoke(handler, request, context);
+      let result: unknown;
+      if (this.host.hasProcessingHooks()) {
+        result = await this.invoke(handler, request, context);
+      } else {
+        // Nest's processing hooks are its no-op defaults: settle()'s work inline, without the
+        // hooks' promise and an async function of its own around every request.
+        result = await (handler(request, context) as Promise<unknown>);
+        if (isObservable(result)) result = await firstValue(result, noop);
+      }
       if (!(result instanceof StepReply)) {
         this.logger.error(`handler for ${String(request.type)}:${String(request.operation)} returned no StepReply`);
         return this.errorReply(request, StepError.internal());
@@ -211,12 +224,11 @@ export class StepDispatcher implements ConnectionDispatcher {
 
   /**
    * Runs a handler through its request pipeline (guards, pipes, filters) between Nest's processing
-   * hooks, and settles with its reply or its error. Without hooks (Nest's defaults do nothing)
-   * the handler runs directly, without the hooks' promise and closures around every request.
+   * hooks, and settles with its reply or its error. Only when hooks are set (route() runs the
+   * handler directly otherwise).
    */
   private invoke(handler: MessageHandler, request: StepJson, context: StepContext): Promise<unknown> {
     const run = () => handler(request, context) as Promise<unknown>;
-    if (!this.host.hasProcessingHooks()) return settle(run, noop);
     return new Promise((resolve, reject) => {
       this.host.runWithProcessingHooks(context, (runEndHook) => settle(run, runEndHook).then(resolve, reject));
     });
