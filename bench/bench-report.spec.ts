@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { caseStats, formatTable, ratio, type BenchResult } from './bench-report.js';
+import { caseStats, formatTable, legacyBlockCpuMicros, ratio, type BenchResult } from './bench-report.js';
 import { smallCaseStats } from './small-report.js';
 
 describe('bench report', () => {
@@ -63,6 +63,7 @@ describe('bench report', () => {
     expect(table).toMatch(/stepd upload[^\n]*\| 300 \(300-300\)\s+\| 0\.75\s+\| 1\.50/);
     expect(table).not.toContain('stepd download');
     expect(table).toContain('peak RSS during upload: 150 MiB');
+    expect(table).not.toContain('server CPU per 20480-byte block');
     // 1000 pairs in 2 s (the median run) is 500 pairs/s, 1000 requests/s; 1 CPU-s over 2000 requests is 500 us each.
     expect(result.small['data-1']).toMatchObject({ median: 500, min: 250, max: 1000, requests_per_second: 1000 });
     expect(result.small['data-1']!.client_cpu_us_per_request).toBeNull();
@@ -70,5 +71,18 @@ describe('bench report', () => {
     expect(table).toMatch(
       /\| 2mbit\s+\| 16\s+\| 0\.240\s+\| 0\.230\s+\| 0\.96\s+\| 0\.220\s+\| 0\.92\s+\| 32 KiB x 2 x 4\s+\| 4096 KiB x 2 x 4\s+\|/,
     );
+  });
+
+  it('prints the server CPU per lock-step block of the legacy case, against the raw one', () => {
+    // 8.5 CPU-s per GB is 8.5 ns per byte: 174 us per 20480-byte block.
+    const legacy = caseStats(1e9, [10], { serverCpu: [8.5] });
+    const raw = caseStats(1e9, [8], { serverCpu: [5] });
+    expect(legacyBlockCpuMicros(legacy)).toBeCloseTo(174.08, 6);
+    expect(legacyBlockCpuMicros(caseStats(1e9, [10]))).toBeNull();
+    expect(legacyBlockCpuMicros(undefined)).toBeNull();
+    const result = { cases: { legacy, 'legacy-baseline': raw }, small: {}, shaped: [], ratios: {} } as unknown as BenchResult;
+    expect(formatTable(result)).toContain('server CPU per 20480-byte block: stepd legacy 174 us, raw lock-step baseline 102 us (1.70x)');
+    const alone = { cases: { legacy }, small: {}, shaped: [], ratios: {} } as unknown as BenchResult;
+    expect(formatTable(alone)).toMatch(/server CPU per 20480-byte block: stepd legacy 174 us\n/);
   });
 });

@@ -3,6 +3,7 @@ import { median } from './median.js';
 import { formatShapedTable, type ShapedLinkResult } from './shaped-links.js';
 import { formatSmallTable, type SmallCaseStats } from './small-report.js';
 import type { SmallCaseName } from './small-requests.js';
+import { LEGACY_BLOCK_SIZE } from './stepd-legacy.js';
 
 /** Throughput of one case over its runs, in MB/s (10^6 bytes per second). */
 export interface CaseStats {
@@ -91,6 +92,24 @@ export function ratio(result: Pick<BenchResult, 'cases'>, a: CaseName, b: CaseNa
   return x && y ? x.median / y.median : null;
 }
 
+/**
+ * Server CPU per 20480-byte block of a lock-step client, in microseconds (issue 17's gauge), from
+ * a legacy-shaped case's CPU seconds per GB; null when the case did not run or was not measured.
+ */
+export function legacyBlockCpuMicros(stats: CaseStats | undefined): number | null {
+  const perGb = stats?.server_cpu_seconds_per_gb;
+  return perGb === null || perGb === undefined ? null : (perGb * LEGACY_BLOCK_SIZE) / 1e3;
+}
+
+/** The per-block CPU line under the table, when the legacy case ran. */
+function legacyBlockCpuLine(result: BenchResult): string[] {
+  const stepd = legacyBlockCpuMicros(result.cases.legacy);
+  if (stepd === null) return [];
+  const raw = legacyBlockCpuMicros(result.cases['legacy-baseline']);
+  const against = raw === null ? '' : `, raw lock-step baseline ${raw.toFixed(0)} us (${(stepd / raw).toFixed(2)}x)`;
+  return [`server CPU per ${LEGACY_BLOCK_SIZE}-byte block: stepd legacy ${stepd.toFixed(0)} us${against}`];
+}
+
 const LABELS: Record<CaseName, string> = {
   baseline: 'baseline (raw TCP, same blocks/conns)',
   peer: 'peer: tus upload + MD5',
@@ -144,6 +163,7 @@ export function formatTable(result: BenchResult): string {
     `stepd server peak RSS during upload: ${result.server_peak_rss_bytes === null ? '-' : mib(result.server_peak_rss_bytes)}`,
     `64 clients aggregate / single-client upload: ${fmt(result.ratios.concurrent_vs_upload)}`,
     `8 legacy clients aggregate / one legacy client: ${fmt(result.ratios.legacy_parallel_vs_legacy)}`,
+    ...legacyBlockCpuLine(result),
     ...(result.ratios.pg_upload_vs_upload === null ? [] : [`PostgreSQL upload / SQLite upload: ${fmt(result.ratios.pg_upload_vs_upload)}`]),
     ...(result.ratios.pg_balanced_vs_upload === null
       ? []
